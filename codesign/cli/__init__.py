@@ -1,0 +1,59 @@
+"""The ``codesign`` command line (contract: ../shared/design.md section 5).
+
+Each subcommand lives in its own module with ``add_parser(subparsers)``; its handler returns an exit
+code. Bad input anywhere (flags, YAML, values) ends in one line on stderr and exit 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from codesign import __version__
+from codesign.errors import INPUT_ERRORS, NotAvailable
+
+#: subcommand modules, in the order ``--help`` lists them
+SUBCOMMANDS = ("latency", "accuracy", "run", "pareto", "pick", "report")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (and exit 2) instead of a usage block."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="codesign",
+        description="Hardware/algorithm co-design of analog in-memory computing accelerators with "
+                    "digital LoRA adapters (AHWA-LoRA).",
+        epilog="Start with: codesign run studies/quickstart.yaml   (then: codesign pick ...)\n"
+               "Each subcommand has its own --help with examples.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"codesign {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        import_module(f"codesign.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except INPUT_ERRORS as exc:
+        print(f"codesign {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except NotAvailable as exc:
+        print(f"codesign {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"codesign {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,86 @@
+"""Helpers shared by the subcommand modules: help formatting, JSON output, typed flag parsers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from codesign.errors import InputError
+
+
+def add_command(sub, name: str, *, help: str, description: str, examples: str):
+    """Register a subcommand whose --help ends with worked examples."""
+    return sub.add_parser(name, help=help, description=description,
+                          epilog="examples:\n" + examples,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def positive_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
+        return value
+    return parse
+
+
+def nonneg_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 0, got {text!r}")
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 0, got {text!r}")
+        return value
+    return parse
+
+
+def positive_float(flag: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}")
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}")
+        return value
+    return parse
+
+
+def parse_layer(text: str) -> tuple[int, int]:
+    """``512x128`` -> (512 inputs, 128 outputs)."""
+    parts = text.lower().split("x")
+    try:
+        m, n = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--layer must be MxN with positive integers (e.g. 512x128), "
+                                         f"got {text!r}")
+    if m <= 0 or n <= 0:
+        raise argparse.ArgumentTypeError(f"--layer must be MxN with positive integers (e.g. 512x128), "
+                                         f"got {text!r}")
+    return m, n
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=False, default=_jsonable)
+    sys.stdout.write("\n")
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise InputError(message)
