@@ -1,0 +1,98 @@
+"""``codesign pick STUDY.yaml --require EXPR ... [--prefer OBJECTIVE]``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from codesign.cli._common import add_command
+from codesign.cli._study_args import add_study_arguments, load, open_existing, results_folder
+
+EXAMPLES = """\
+  codesign pick studies/quickstart.yaml                               # the knee of the front
+  codesign pick studies/quickstart.yaml --require 'latency_us<=120' --require 'accuracy>=0.85'
+  codesign pick studies/quickstart.yaml --require 'tcdm_fits' --prefer accuracy@1d
+Metrics: latency_us, aimc_only_us, overhead, energy_uj, adapter_params, tcdm_kib, tcdm_fits,
+accuracy (mean over drift times), accuracy@1d / @1y / @worst ..., accuracy_before.
+"""
+
+
+def add_parser(sub) -> None:
+    p = add_command(sub, "pick", help="pick one configuration from the front under constraints",
+                    description="Choose among the feasible Pareto-front trials that meet every "
+                                "--require (the knee point unless --prefer names an objective), "
+                                "print why, and write results/<name>/picked.yaml. Exit 1 when no "
+                                "trial qualifies, listing the closest ones.",
+                    examples=EXAMPLES)
+    add_study_arguments(p, with_set=False)
+    p.add_argument("--require", metavar="EXPR", action="append", default=[],
+                   help="METRIC OP NUMBER, e.g. 'latency_us<=120' (repeatable)")
+    p.add_argument("--prefer", metavar="OBJECTIVE", default=None,
+                   help="choose the best in this metric instead of the knee point")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import yaml
+
+    from codesign.config import objective_key
+    from codesign.errors import InputError
+    from codesign.metrics import parse_rule
+    from codesign.pick import pick
+    from codesign.results import pareto_table, trials_table
+    from codesign.search_space import apply_params, resolve_path
+    from codesign.study import direction, param_name
+
+    loaded = load(args)
+    rules = [parse_rule(text, f"--require {text!r}") for text in args.require]
+    objectives = [(objective_key(o), direction(o)) for o in loaded.config.objectives]
+    if args.prefer is not None:
+        parse_rule(f"{args.prefer}>=0", "--prefer")  # a known metric name
+    study, _ = open_existing(args, loaded)
+    table = trials_table(study, loaded)
+    for col in [r.metric for r in rules] + ([args.prefer] if args.prefer else []):
+        if col not in table.columns:
+            raise InputError(f"--require/--prefer: this study did not record {col!r}; it has "
+                             + ", ".join(c for c in table.columns if c not in ("number", "state")))
+    result = pick(pareto_table(study, loaded, table), table, rules, objectives, args.prefer)
+    if result.chosen is None:
+        print(f"no configuration: {result.why}")
+        if not result.closest.empty:
+            print("closest trials:")
+            cols = ["number"] + [c for c, _ in objectives] + [r.metric for r in rules
+                                                               if r.metric not in dict(objectives)]
+            print(result.closest[list(dict.fromkeys(cols + ["violation"]))].to_string(index=False))
+        return 1
+    row = result.chosen
+    params = {param_name(p): _plain(row[param_name(p)]) for p in loaded.axes}
+    point = apply_params(loaded.config.design, {resolve_path(k): v for k, v in params.items()})
+    keys = [c for c, _ in objectives]
+    picked = {
+        "study": loaded.config.name,
+        "trial": int(row["number"]),
+        "why": result.why,
+        "requirements": [str(r) for r in rules],
+        "params": params,
+        "objectives": {k: _plain(row[k]) for k in keys},
+        "design": _plain(dataclasses.asdict(point)),
+    }
+    folder = results_folder(args, loaded)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "picked.yaml"
+    path.write_text(yaml.safe_dump(picked, sort_keys=False))
+    print(f"picked trial #{picked['trial']}: {result.why}")
+    for k, v in params.items():
+        print(f"  {k} = {v}")
+    for k, v in picked["objectives"].items():
+        print(f"  -> {k} = {v:.6g}" if isinstance(v, float) else f"  -> {k} = {v}")
+    print(f"written: {path}")
+    return 0
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

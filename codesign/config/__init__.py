@@ -1,0 +1,85 @@
+"""Typed configuration: study YAML -> :class:`StudyConfig`, strictly checked, with --set overrides.
+
+Public API: :func:`load_study`, :func:`study_from_dict`, :class:`StudyConfig`, :class:`DesignPoint`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from codesign.config._decode import decode
+from codesign.config.overrides import apply_overrides
+from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
+from codesign.errors import InputError
+from codesign.metrics import METRICS, Rule, parse_rule
+from codesign.search_space import Axis, load_space, read_yaml_file
+
+__all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
+           "LoadedStudy"]
+
+
+class LoadedStudy:
+    """A checked study: its config, its axes, its constraint rules and the file it came from."""
+
+    def __init__(self, config: StudyConfig, axes: dict[str, Axis], rules: list[Rule],
+                 source: Path | None, raw: dict):
+        self.config = config
+        self.axes = axes
+        self.rules = rules
+        self.source = source
+        self.raw = raw
+
+    @property
+    def needs_accuracy(self) -> bool:
+        return any(METRICS[o.name].needs_accuracy for o in self.config.objectives) or any(
+            METRICS[r.metric].needs_accuracy for r in self.rules)
+
+
+def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedStudy:
+    """Read, override and check a study file; InputError (one line) on any problem."""
+    path = Path(path)
+    data = read_yaml_file(path, "study")
+    if not isinstance(data, dict):
+        raise InputError(f"study: {path} must hold a mapping (name:, search_space:, objectives:...)")
+    return study_from_dict(apply_overrides(data, overrides or []), source=path)
+
+
+def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
+    config = decode(StudyConfig, data)
+    _check_name(config.name)
+    for i, obj in enumerate(config.objectives):
+        where = f"objectives[{i}]"
+        if obj.name not in METRICS:
+            raise InputError(f"{where}.name: unknown objective {obj.name!r}; known: {', '.join(METRICS)}")
+        if METRICS[obj.name].needs_accuracy:
+            _check_horizon(obj.at, config, f"{where}.at")
+    names = [o.name + (f"@{o.at}" if METRICS[o.name].needs_accuracy else "") for o in config.objectives]
+    if len(set(names)) != len(names):
+        raise InputError("objectives: the same objective is listed twice")
+    if not config.objectives:
+        raise InputError("objectives: give at least one objective")
+    rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
+    axes = load_space(config.search_space, config.design)
+    if config.sampler == "gp" and len(config.objectives) > 1:
+        pass  # Optuna's GPSampler handles several objectives (log EHVI) since v4.2
+    return LoadedStudy(config, axes, rules, source, data)
+
+
+def objective_key(obj: Objective) -> str:
+    """Column name of an objective in results tables: 'latency_us', 'accuracy@1d'."""
+    return f"{obj.name}@{obj.at}" if METRICS[obj.name].needs_accuracy else obj.name
+
+
+def _check_name(name: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
+        raise InputError(f"name: must be letters, digits, '_', '-', '.' (a folder name), got {name!r}")
+
+
+def _check_horizon(at: str, config: StudyConfig, where: str) -> None:
+    drift_times = list(config.accuracy.evaluation.drift_times)
+    if at not in ("mean", "worst") and at not in drift_times:
+        raise InputError(f"{where}: {at!r} is not an evaluated drift time; use one of "
+                         f"{', '.join(drift_times)}, mean or worst")

@@ -1,0 +1,88 @@
+"""The metrics a trial reports, their units and natural directions, and ``metric OP value`` rules.
+
+Objectives, constraints and ``codesign pick --require`` all name metrics from :data:`METRICS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from codesign.errors import InputError
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    direction: str  # "minimize" | "maximize": the better way
+    unit: str
+    help: str
+    needs_accuracy: bool = False
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("latency_us", "minimize", "us", "network latency of one sequence (seq_len tokens)"),
+    Metric("aimc_only_us", "minimize", "us", "the same latency without LoRA (AIMC alone)"),
+    Metric("overhead", "minimize", "x", "latency_us / aimc_only_us: the price of the adapters"),
+    Metric("energy_uj", "minimize", "uJ", "energy of one sequence through the network"),
+    Metric("adapter_params", "minimize", "params", "LoRA parameters over the network"),
+    Metric("tcdm_kib", "minimize", "KiB", "peak PMCA working set (TCDM) over the layers"),
+    Metric("tcdm_fits", "maximize", "bool", "1 when every layer's working set fits the TCDM"),
+    Metric("accuracy", "maximize", "metric", "task metric after AHWA-LoRA training: as an "
+           "objective at its drift horizon 'at'; in rules the mean over the drift times, or "
+           "accuracy@1y, accuracy@worst, ...", needs_accuracy=True),
+    Metric("accuracy_before", "maximize", "metric", "the same metric before adapter training",
+           needs_accuracy=True),
+)}
+
+_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:@[A-Za-z0-9]+)?)\s*(<=|>=|<|>|==)\s*([-+0-9.eE]+|true|false)\s*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``metric OP bound``; :meth:`violation` is <= 0 when satisfied (Optuna's constraint sign)."""
+
+    metric: str
+    op: str
+    bound: float
+
+    def violation(self, value: float) -> float:
+        if self.op in ("<=", "<"):
+            return float(value) - self.bound
+        if self.op in (">=", ">"):
+            return self.bound - float(value)
+        return abs(float(value) - self.bound)
+
+    def holds(self, value: float) -> bool:
+        v = float(value)
+        return {"<=": v <= self.bound, "<": v < self.bound, ">=": v >= self.bound,
+                ">": v > self.bound, "==": v == self.bound}[self.op]
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.bound:g}"
+
+
+def parse_rule(text: str, where: str, known: dict | None = None) -> Rule:
+    """Parse ``latency_us<=120`` (or a bare boolean metric such as ``tcdm_fits``) into a Rule."""
+    known = METRICS if known is None else known
+    if isinstance(text, str) and text.strip() in known:
+        name = text.strip()
+        if known[name].unit != "bool":
+            raise InputError(f"{where}: {name!r} needs a comparison, e.g. '{name}<=100'")
+        return Rule(name, ">=", 1.0)
+    m = _RULE.match(text) if isinstance(text, str) else None
+    if not m:
+        raise InputError(f"{where}: expected METRIC OP NUMBER (e.g. 'latency_us<=120'), "
+                         f"got {text!r}")
+    name, op, raw = m.groups()
+    base, _, at = name.partition("@")
+    if base not in known or (at and not known[base].needs_accuracy):
+        raise InputError(f"{where}: unknown metric {name!r}; known: {', '.join(known)}"
+                         " (accuracy metrics also as accuracy@1d, accuracy@worst, ...)")
+    bound = {"true": 1.0, "false": 0.0}.get(raw)
+    if bound is None:
+        try:
+            bound = float(raw)
+        except ValueError:
+            raise InputError(f"{where}: {raw!r} is not a number") from None
+    return Rule(name, op, bound)

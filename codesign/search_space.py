@@ -1,0 +1,228 @@
+"""Search spaces as data: YAML axes -> Optuna distributions (one pure function) -> design points.
+
+A search space maps an axis name to its values::
+
+    rank:            {choices: [1, 2, 4, 8, 16]}
+    adc_bits:        {low: 4, high: 8}                 # integers 4..8
+    hardware.pmca.clock_ghz: {low: 0.5, high: 1.0, step: 0.25}
+
+An axis name is a dotted path into the design point (``hardware.aimc.adc_bits``) or one of the
+short :data:`ALIASES`. Every value is checked against the field's type and bounds when the space is
+loaded, so a bad space fails before the first trial.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+
+from codesign.config._decode import decode
+from codesign.errors import InputError
+
+#: short axis names -> dotted paths into the design point
+ALIASES: dict[str, str] = {
+    "rank": "lora.rank",
+    "placement": "lora.placement",
+    "lora_alpha": "lora.alpha",
+    "adc_bits": "hardware.aimc.adc_bits",
+    "dac_bits": "hardware.aimc.dac_bits",
+    "integration_ns": "hardware.aimc.integration_ns",
+    "tokens": "hardware.tokens",
+    "tcdm_kib": "hardware.pmca.tcdm_kib",
+    "redmule_fma": "hardware.pmca.redmule_fma",
+    "clock_ghz": "hardware.pmca.clock_ghz",
+    "weight_noise": "accuracy.noise.weight_noise",
+    "train_noise_model": "accuracy.noise.train_noise_model",
+    "seq_len": "workload.seq_len",
+}
+
+SEARCH_SPACE_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One searched parameter: either explicit choices or a numeric range."""
+
+    choices: Optional[list[Union[int, float, str, bool]]] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+    step: Optional[float] = None
+    log: bool = False
+
+
+def resolve_path(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
+    """(type hint, dataclasses.Field) of the leaf that a dotted path names in ``root``'s class."""
+    cls = type(root)
+    obj = root
+    keys = path.split(".")
+    for i, key in enumerate(keys):
+        fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
+        if key not in fields:
+            known = ", ".join(sorted(ALIASES)) if i == 0 else ", ".join(fields)
+            raise InputError(f"{where}: {path!r} names no design parameter; known: {known}"
+                             + (" (or a dotted path such as hardware.pmca.tcdm_kib)" if i == 0 else ""))
+        hint = typing.get_type_hints(cls)[key]
+        if i == len(keys) - 1:
+            if dataclasses.is_dataclass(getattr(obj, key)):
+                raise InputError(f"{where}: {path!r} is a group of parameters, not one parameter")
+            return hint, fields[key]
+        obj = getattr(obj, key)
+        cls = type(obj)
+    raise AssertionError("unreachable")
+
+
+def _check_value(hint: Any, f: Any, value: Any, where: str) -> Any:
+    """Decode one axis value as its design field would be, including bounds."""
+    from codesign.config._decode import _check
+
+    if isinstance(value, str) and "+" in value and typing.get_origin(hint) is Union:
+        value = value.split("+")  # placement "query+value" -> a list of roles
+    decoded = decode(hint, value, where)
+    _check(where, decoded, f.metadata)
+    return decoded
+
+
+def load_space(spec: Union[str, dict], design: Any, where: str = "search_space") -> dict[str, Axis]:
+    """Read (file name, path or inline mapping) and check a search space against a design point."""
+    if isinstance(spec, str):
+        data = read_yaml_file(find_space_file(spec, where), where)
+    else:
+        data = spec
+    if not isinstance(data, dict) or not data:
+        raise InputError(f"{where}: must name at least one axis (e.g. rank: {{choices: [4, 8]}})")
+    axes: dict[str, Axis] = {}
+    seen: dict[str, str] = {}
+    for name, raw in data.items():
+        here = f"{where}.{name}"
+        path = resolve_path(str(name))
+        if path in seen:
+            raise InputError(f"{here}: the same parameter as axis {seen[path]!r} ({path})")
+        seen[path] = str(name)
+        axis = decode(Axis, raw, here)
+        hint, f = _field_of(design, path, here)
+        if (axis.choices is None) == (axis.low is None and axis.high is None):
+            raise InputError(f"{here}: give either choices: [...] or low: and high:")
+        if axis.choices is not None:
+            if not axis.choices:
+                raise InputError(f"{here}.choices: must not be empty")
+            if len(set(map(repr, axis.choices))) != len(axis.choices):
+                raise InputError(f"{here}.choices: repeats a value")
+            for i, value in enumerate(axis.choices):
+                _check_value(hint, f, value, f"{here}.choices[{i}]")
+        else:
+            if axis.low is None or axis.high is None:
+                raise InputError(f"{here}: a range needs both low: and high:")
+            if axis.low > axis.high:
+                raise InputError(f"{here}: low ({axis.low:g}) is above high ({axis.high:g})")
+            if axis.step is not None and axis.step <= 0:
+                raise InputError(f"{here}.step: must be > 0, got {axis.step:g}")
+            if axis.log and axis.low <= 0:
+                raise InputError(f"{here}.low: must be > 0 for a log axis, got {axis.low:g}")
+            for end, value in (("low", axis.low), ("high", axis.high)):
+                _check_value(hint, f, int(value) if _is_int(hint) else value, f"{here}.{end}")
+        axes[path] = axis
+    return axes
+
+
+def _is_int(hint: Any) -> bool:
+    return hint is int
+
+
+def to_distributions(axes: dict[str, Axis], design: Any) -> dict[str, Any]:
+    """The pure mapping from axes to Optuna distributions (table-tested)."""
+    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
+                                      IntDistribution)
+
+    out = {}
+    for path, axis in axes.items():
+        if axis.choices is not None:
+            out[path] = CategoricalDistribution(list(axis.choices))
+            continue
+        hint, _ = _field_of(design, path, f"search_space.{path}")
+        if _is_int(hint):
+            step = int(axis.step) if axis.step is not None else 1
+            out[path] = IntDistribution(int(axis.low), int(axis.high), log=axis.log,
+                                        step=1 if axis.log else step)
+        else:
+            out[path] = FloatDistribution(float(axis.low), float(axis.high), log=axis.log,
+                                          step=None if axis.log else axis.step)
+    return out
+
+
+def grid(axes: dict[str, Axis], design: Any) -> dict[str, list]:
+    """Every value of every axis, for the grid sampler; continuous axes without a step are refused."""
+    values = {}
+    for path, dist in to_distributions(axes, design).items():
+        if hasattr(dist, "choices"):
+            values[path] = list(dist.choices)
+        elif dist.step is None:
+            raise InputError(f"search_space.{path}: the grid sampler needs choices or a step")
+        else:
+            n = int(math.floor((dist.high - dist.low) / dist.step + 1e-9)) + 1
+            values[path] = [type(dist.low)(dist.low + i * dist.step) for i in range(n)]
+    return values
+
+
+def grid_size(axes: dict[str, Axis], design: Any) -> int:
+    return math.prod(len(v) for v in grid(axes, design).values())
+
+
+def apply_params(design: Any, params: dict[str, Any]) -> Any:
+    """A new design point with each dotted-path parameter set (nested dataclasses.replace)."""
+    for path, value in params.items():
+        if isinstance(value, str) and "+" in value and path.endswith("placement"):
+            value = tuple(value.split("+"))
+        design = _replace_path(design, path.split("."), value)
+    return design
+
+
+def _replace_path(obj: Any, keys: list[str], value: Any) -> Any:
+    if len(keys) == 1:
+        return dataclasses.replace(obj, **{keys[0]: value})
+    return dataclasses.replace(obj, **{keys[0]: _replace_path(getattr(obj, keys[0]), keys[1:], value)})
+
+
+def iter_grid(axes: dict[str, Axis], design: Any):
+    """Every parameter combination of a finite space, as dicts."""
+    values = grid(axes, design)
+    for combo in itertools.product(*values.values()):
+        yield dict(zip(values, combo))
+
+
+def find_space_file(name: str, where: str) -> Path:
+    path = Path(name)
+    candidates = [path] if path.suffix else [path.with_suffix(".yaml")]
+    if not path.is_absolute():
+        candidates += [SEARCH_SPACE_DIR / c.name for c in candidates]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise InputError(f"{where}: no search-space file {name!r} (looked in ., {SEARCH_SPACE_DIR})")
+
+
+def read_yaml_file(path: Path, where: str) -> Any:
+    """Parse a YAML file, turning I/O and syntax errors into one-line InputErrors."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise InputError(f"{where}: file not found: {path}") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise InputError(f"{where}: {path} is not valid YAML{at}: {problem}") from None

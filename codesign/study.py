@@ -1,0 +1,318 @@
+"""Running a study: storage, sampler, the per-trial objective, and workers sharing one storage.
+
+``run_study`` creates or resumes an Optuna study in an RDB storage (SQLite file by default,
+PostgreSQL for many workers on many machines). Each worker adds trials until the study holds
+``n_trials`` trials that finished or are running; a lock around "count, then create a trial" keeps
+that count exact across workers. Heartbeats mark the trial of a killed worker failed, and a retry
+callback re-queues it with the same parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from codesign.config import LoadedStudy, objective_key
+from codesign.errors import InputError
+from codesign.metrics import METRICS
+from codesign.search_space import ALIASES, apply_params, grid, to_distributions
+
+_REVERSE_ALIASES = {path: name for name, path in ALIASES.items()}
+FINISHED = ("COMPLETE", "PRUNED")
+
+
+def param_name(path: str) -> str:
+    """The name a parameter has in the study and its tables: the short alias when there is one."""
+    return _REVERSE_ALIASES.get(path, path)
+
+
+def default_storage(out_dir: Path, name: str) -> str:
+    return f"sqlite:///{(Path(out_dir) / name / 'study.db').resolve()}"
+
+
+def redact(url: str) -> str:
+    """A storage URL without its password: postgresql://user:***@host/db."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = 2):
+    """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable."""
+    import optuna
+    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    elif not re.match(r"^(postgresql|postgresql\+\w+|mysql|mysql\+\w+|sqlite)://", url):
+        raise InputError(f"--storage: expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB, "
+                         f"got {redact(url)!r}")
+    try:
+        return RDBStorage(
+            url,
+            engine_kwargs={"pool_pre_ping": True, **({"connect_args": {"connect_timeout": 10}}
+                                                       if url.startswith("postgresql") else {})},
+            heartbeat_interval=heartbeat_s, grace_period=grace_s,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=max_retry),
+        )
+    except ModuleNotFoundError as exc:
+        raise InputError(f"--storage: the driver for {redact(url)} is not installed ({exc.name}); "
+                         f"for PostgreSQL: pip install psycopg2-binary") from None
+    except Exception as exc:  # sqlalchemy.exc.OperationalError and friends
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+        reason = redact(reason[0] if reason else type(exc).__name__)
+        if "password" in reason.lower():
+            reason = "authentication failed"
+        raise InputError(f"--storage: cannot open {redact(url)}: {reason}") from None
+    finally:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def make_sampler(loaded: LoadedStudy, seed: int):
+    import optuna
+
+    cfg = loaded.config
+    if cfg.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(population_size=cfg.population_size, seed=seed)
+    if cfg.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if cfg.sampler == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if cfg.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.GridSampler(
+        {param_name(p): v for p, v in grid(loaded.axes, cfg.design).items()}, seed=seed)
+
+
+def fingerprint(loaded: LoadedStudy) -> dict[str, Any]:
+    """What must not change between runs of one study: objectives and search space."""
+    return {
+        "objectives": [f"{objective_key(o)}:{direction(o)}" for o in loaded.config.objectives],
+        "axes": sorted(param_name(p) for p in loaded.axes),
+    }
+
+
+def direction(obj) -> str:
+    return obj.direction or METRICS[obj.name].direction
+
+
+def open_study(loaded: LoadedStudy, storage, seed: int):
+    """Create the study or load the one of the same name, refusing an incompatible redefinition."""
+    import optuna
+
+    cfg = loaded.config
+    study = optuna.create_study(
+        study_name=cfg.name, storage=storage, load_if_exists=True,
+        directions=[direction(o) for o in cfg.objectives],
+        sampler=make_sampler(loaded, seed),
+    )
+    mine = fingerprint(loaded)
+    stored = study.user_attrs.get("codesign.fingerprint")
+    if stored is None:
+        study.set_user_attr("codesign.fingerprint", mine)
+        study.set_metric_names([objective_key(o) for o in cfg.objectives])
+    elif stored != mine:
+        raise InputError(
+            f"name: study {cfg.name!r} already exists in this storage with objectives "
+            f"{stored['objectives']} and axes {stored['axes']}; this file asks for "
+            f"{mine['objectives']} and {mine['axes']}: rename the study or use another --storage")
+    return study
+
+
+def suggest(trial, name: str, dist) -> Any:
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False) -> Callable:
+    """The function Optuna calls per trial: suggest, evaluate hardware, then accuracy if needed."""
+    import optuna
+
+    from codesign import evaluators
+
+    cfg = loaded.config
+    dists = to_distributions(loaded.axes, cfg.design)
+    hw_rules = [r for r in loaded.rules if not METRICS[r.metric].needs_accuracy]
+
+    def objective(trial: optuna.Trial):
+        start = time.perf_counter()
+        params = {path: suggest(trial, param_name(path), d) for path, d in dists.items()}
+        point = apply_params(cfg.design, params)  # SpecError -> the trial fails with its reason
+        metrics = evaluators.hardware_metrics(point)
+        violations = {str(r): r.violation(metrics[r.metric]) for r in hw_rules}
+        outcome = None
+        if loaded.needs_accuracy:
+            if cfg.skip_accuracy_if_infeasible and any(v > 0 for v in violations.values()):
+                _record(trial, metrics, violations, start, skipped=True)
+                broken = ", ".join(k for k, v in violations.items() if v > 0)
+                trial.set_user_attr("reason", f"accuracy skipped: infeasible ({broken})")
+                raise optuna.TrialPruned(f"infeasible before accuracy: {broken}")
+            outcome = evaluators.accuracy_outcome(point, cache_dir, progress=progress)
+            if not outcome.ok:
+                trial.set_user_attr("reason", outcome.result.get("reason", "accuracy failed"))
+                raise RuntimeError(outcome.result.get("reason", "accuracy failed"))
+            after, before = outcome.result["analog_after"], outcome.result["analog_before"]
+            metrics.update(evaluators.accuracy_metrics(after, before))
+            for r in loaded.rules:
+                if METRICS[r.metric].needs_accuracy:
+                    violations[str(r)] = r.violation(metrics[r.metric])
+            trial.set_user_attr("drift", {"digital": outcome.result.get("digital"),
+                                          "analog_before": before, "analog_after": after})
+            trial.set_user_attr("accuracy_metric", outcome.result.get("metric"))
+        _record(trial, metrics, violations, start, outcome=outcome)
+        return tuple(metrics[objective_key(o)] for o in cfg.objectives)
+
+    return objective
+
+
+def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> None:
+    trial.set_user_attr("metrics", metrics)
+    for name, value in violations.items():
+        trial.set_constraint(name, value)
+    trial.set_user_attr("constraints", violations)
+    trial.set_user_attr("accuracy_cache_hit", None if outcome is None else outcome.cache_hit)
+    trial.set_user_attr("accuracy_skipped", skipped)
+    trial.set_user_attr("eval_s", round(time.perf_counter() - start, 4))
+
+
+class _SlotLock:
+    """A held lock that can be released early (once the new trial exists) and again safely."""
+
+    def __init__(self, release: Callable[[], None]):
+        self._release = release
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+@contextlib.contextmanager
+def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
+    """Serialise "count trials, then create one" among the workers of one study.
+
+    A file lock beside a SQLite database; a PostgreSQL advisory lock for a shared server. Other
+    backends get no lock (the trial count may then overshoot by one per extra worker).
+    The lock is released when the block ends, or earlier by ``lock.release()``.
+    """
+    if storage_url.startswith("sqlite:///"):
+        lock_path = Path(storage_url[len("sqlite:///"):] + f".{study_name}.lock")
+        with open(lock_path, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            lock = _SlotLock(lambda: fcntl.flock(fh, fcntl.LOCK_UN))
+            try:
+                yield lock
+            finally:
+                lock.release()
+    elif storage_url.startswith("postgresql"):
+        import sqlalchemy
+
+        key = int(hashlib.sha256(study_name.encode()).hexdigest()[:15], 16)
+        engine = sqlalchemy.create_engine(storage_url, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                lock = _SlotLock(lambda: conn.execute(
+                    sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key}))
+                try:
+                    yield lock
+                finally:
+                    lock.release()
+        finally:
+            engine.dispose()
+    else:
+        yield _SlotLock(lambda: None)
+
+
+def counted(study) -> int:
+    """Trials that count towards n_trials: finished, running, or queued for retry."""
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(
+        TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)))
+
+
+@dataclasses.dataclass
+class RunSummary:
+    study: Any
+    storage_url: str
+    added: int
+    total: int
+    gave_up: bool = False
+
+
+def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
+              storage_url: str | None = None, cache_dir: Path | None = None,
+              progress: bool = True, max_failures: int = 5, poll_s: float = 5.0) -> RunSummary:
+    """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
+    import optuna
+    from optuna.storages import fail_stale_trials
+
+    cfg = loaded.config
+    target = n_trials or cfg.n_trials
+    url = storage_url or cfg.storage or default_storage(out_dir, cfg.name)
+    storage = make_storage(url)
+    probe = open_study(loaded, storage, cfg.seed)
+    # reproducible for one worker; distinct streams for workers that join a running study
+    others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
+    seed = cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)
+    study = open_study(loaded, storage, seed)
+    objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy")
+
+    bar = _progress(total=target, initial=min(counted(study), target), disable=not progress,
+                    desc=cfg.name)
+    added = failures_in_a_row = 0
+    try:
+        while failures_in_a_row < max_failures:
+            with trial_slot_lock(url, cfg.name) as lock:
+                fail_stale_trials(study)
+                if counted(study) >= target:
+                    if not _running(study):
+                        break
+                    wait = True  # others' trials may still fail and come back for retry
+                else:
+                    wait = False
+                    study.optimize(lambda trial: (lock.release(), objective(trial))[1],
+                                   n_trials=1, catch=(Exception,), gc_after_trial=False)
+            if wait:
+                time.sleep(poll_s)
+                continue
+            added += 1
+            state = study.trials[-1].state.name if study.trials else "FAIL"
+            failures_in_a_row = failures_in_a_row + 1 if state == "FAIL" else 0
+            bar.set_postfix_str(_postfix(study))
+            bar.n = min(counted(study), target)
+            bar.refresh()
+    finally:
+        bar.close()
+    finished = len(study.get_trials(deepcopy=False, states=(
+        optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
+    return RunSummary(study, url, added, finished, failures_in_a_row >= max_failures)
+
+
+def _running(study) -> int:
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+
+
+def _postfix(study) -> str:
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    return (f"complete={states.count('COMPLETE')} pruned={states.count('PRUNED')} "
+            f"failed={states.count('FAIL')}")
+
+
+def _progress(**kwargs):
+    from tqdm.auto import tqdm
+
+    return tqdm(unit="trial", dynamic_ncols=True, **kwargs)
