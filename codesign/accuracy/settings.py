@@ -102,6 +102,9 @@ class NoiseSettings:
                                  unit="uS", gt=0)
     drift_compensation: bool = spec_field(
         True, help="global drift compensation (GDC) at inference (paper: on)")
+    pcm_reprogram_every: int = spec_field(
+        4, help="with train_noise_model='pcm': draw fresh programming noise every this many steps "
+                "(the drift time and read noise are new at every step)", unit="steps", ge=1)
     train_max_drift: str = spec_field(
         "1y", help="with train_noise_model='pcm': each step drifts the tiles to a random time "
                    "(log-uniform) between 0 s and this")
@@ -165,6 +168,11 @@ class AccuracySettings:
                                        metadata={"help": "adapter (or full AHWA) training"})
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings,
                                            metadata={"help": "drift evaluation"})
+    analog_layers: str = spec_field(
+        "all", help="which linear layers sit on AIMC tiles (a placement name: all, qkv, attention, "
+                    "attn_out, ffn). Paper: all linear layers of the network body; task heads "
+                    "always stay digital. Independent of the adapter placement (LoraSpec)",
+        choices=("all", "qkv", "attention", "attn_out", "ffn"))
     device: str = spec_field("auto", help="torch device: auto (CUDA when available), cpu or cuda",
                              choices=("auto", "cpu", "cuda"))
 

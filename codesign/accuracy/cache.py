@@ -1,0 +1,119 @@
+"""On-disk cache: trained adapters and finished results, keyed by everything that affects them.
+
+Layout under ``cache_dir``::
+
+    adapters/<train key>/adapter_model.safetensors, adapter_config.json, meta.json
+    results/<result key>.json
+
+The train key hashes the workload, the hardware knobs the accuracy model uses (ADC/DAC bits, tile
+rows/cols), the adapter (rank, placement, alpha, dropout), the noise and training settings, which
+layers are analog, the adapter it started from (dynamic adaptation) and the versions of the
+libraries that compute it. The result key adds the evaluation settings. Latency-only knobs
+(integration time, energy constants, PMCA) are not part of either key. Entries are written to a
+temporary name and renamed, so a crashed or failed run leaves nothing that looks valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CACHE_VERSION = 1
+
+
+def _plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_plain(x) for x in obj)
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in sorted(obj.items())}
+    return obj
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("torch", "aihwkit", "transformers", "peft"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "-"
+    return out
+
+
+def train_key_data(workload, aimc, lora, settings, init_from: str | None = None) -> dict:
+    return {"v": CACHE_VERSION, "workload": _plain(workload),
+            "aimc": {"rows": aimc.rows, "cols": aimc.cols, "adc_bits": aimc.adc_bits,
+                     "dac_bits": aimc.dac_bits},
+            "lora": _plain(lora) if settings.training.mode == "lora" else None,
+            "noise": _plain(settings.noise), "training": _plain(settings.training),
+            "analog_layers": settings.analog_layers, "init_from": init_from,
+            "versions": _versions()}
+
+
+def digest(data: dict) -> str:
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def train_key(workload, aimc, lora, settings, init_from: str | None = None) -> str:
+    return digest(train_key_data(workload, aimc, lora, settings, init_from))
+
+
+def result_key(train_key_: str, settings) -> str:
+    return digest({"train": train_key_, "evaluation": _plain(settings.evaluation)})
+
+
+def adapter_dir(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / "adapters" / key
+
+
+def has_adapter(cache_dir: Path, key: str) -> bool:
+    d = adapter_dir(cache_dir, key)
+    return (d / "adapter_model.safetensors").is_file() and (d / "meta.json").is_file()
+
+
+def save_adapter_atomic(cache_dir: Path, key: str, write, meta: dict) -> Path:
+    """``write(folder)`` fills a temporary folder that is then renamed into place."""
+    final = adapter_dir(cache_dir, key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
+    try:
+        write(tmp)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def load_result(cache_dir: Path, key: str) -> dict | None:
+    path = Path(cache_dir) / "results" / f"{key}.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return None
+
+
+def save_result(cache_dir: Path, key: str, data: dict) -> None:
+    folder = Path(cache_dir) / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=folder)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1, default=str)
+    os.replace(tmp, folder / f"{key}.json")

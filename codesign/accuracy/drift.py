@@ -1,0 +1,50 @@
+"""Drift evaluation: N programming draws, each drifted through the drift times, metric per variant.
+
+For draw d the tiles are programmed once (seed = evaluation.seed + d: programming noise and drift
+exponents), then drifted to every drift time in order (read noise, GDC) and the metric is taken for
+each variant (e.g. adapters off = 'analog before training', adapters on = 'after'), so that the
+variants of one draw see the same devices (a paired comparison).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+from codesign.accuracy import convert
+from codesign.accuracy.metrics import summarize
+from codesign.accuracy.settings import EvaluationSettings, drift_seconds
+
+
+def evaluate_series(model, task, evaluation: EvaluationSettings, device,
+                    variants: dict[str, Callable[[], contextlib.AbstractContextManager]],
+                    progress: bool = False) -> dict[str, dict[str, dict[str, float]]]:
+    """{variant: {drift label: {"mean", "std"}}} over ``evaluation.n_draws`` draws."""
+    import torch
+
+    values = {v: {label: [] for label in evaluation.drift_times} for v in variants}
+    model.eval()
+    convert.set_tiles_mode(model, False)
+    total = evaluation.n_draws * len(evaluation.drift_times)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc="drift evaluation", leave=False, dynamic_ncols=True)
+    try:
+        with torch.no_grad():
+            for d in range(evaluation.n_draws):
+                convert.program(model, seed=evaluation.seed + d)
+                for label in evaluation.drift_times:
+                    convert.drift(model, drift_seconds(label))
+                    for k, (variant, ctx) in enumerate(variants.items()):
+                        torch.manual_seed(evaluation.seed * 7919 + d * 101 + k)
+                        with ctx():
+                            values[variant][label].append(task.evaluate(model, device))
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        convert.restore_reference(model)
+    return {v: {label: summarize(xs) for label, xs in per.items()} for v, per in values.items()}

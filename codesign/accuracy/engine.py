@@ -1,0 +1,266 @@
+"""Putting it together: load -> LoRA -> analog conversion -> train (or load) -> drift evaluation.
+
+:func:`evaluate` is what :func:`codesign.accuracy.evaluate_accuracy` runs. :func:`build` gives the
+converted model for other uses (tests, :class:`MultiTaskModel`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
+
+from codesign.accuracy import cache, convert, lora as lora_mod, roles
+from codesign.accuracy.settings import AccuracyResult, AccuracySettings, WorkloadSpec
+from codesign.errors import InputError
+
+
+def pick_device(name: str):
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("device: 'cuda' asked for, but torch sees no CUDA device")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def _threads() -> None:
+    import torch
+
+    n = int(os.environ.get("CODESIGN_TORCH_THREADS", "0") or 0)
+    if n > 0:
+        torch.set_num_threads(n)
+
+
+@dataclass
+class Built:
+    """A loaded, adapted and converted model with what was done to it."""
+
+    model: Any
+    task: Any
+    device: Any
+    analog_names: list
+    adapter_names: list
+    digital_metric: float
+
+
+def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
+          settings: AccuracySettings, *, task=None, device=None) -> Built:
+    """Load the digital model, measure it, add adapters (mode lora), convert analog layers, freeze."""
+    import torch
+
+    from codesign.accuracy.rpu import build_rpu_config
+    from codesign.accuracy.workloads import load_task
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1") if not _hub_allowed() else None
+    _threads()
+    device = device or pick_device(settings.device)
+    task = task or load_task(workload)
+    model = task.load_model().to(device)
+    task.prepare(model)
+    digital = task.evaluate(model, device)
+    model = model.cpu()
+    by_name = roles.linear_roles(model)
+    analog_names = roles.select(by_name, PLACEMENTS[settings.analog_layers])
+    if not analog_names:
+        raise InputError(f"analog_layers: {settings.analog_layers!r} selects no linear layer of "
+                         f"{workload.model!r}")
+    adapter_names: list = []
+    for p in model.parameters():
+        p.requires_grad_(settings.training.mode == "full_ahwa")
+    if settings.training.mode == "lora":
+        if lora.rank <= 0:
+            raise InputError("lora.rank: AHWA-LoRA needs rank >= 1 (use training.mode=full_ahwa "
+                             "for the no-adapter baseline)")
+        adapter_names = roles.select(by_name, lora.roles)
+        if not adapter_names:
+            raise InputError(f"lora.placement: {lora.placement!r} matches no linear layer of "
+                             f"{workload.model!r} (its layer roles: "
+                             f"{sorted({r for r in by_name.values() if r})})")
+        model = lora_mod.apply_lora(model, lora, adapter_names, task.head_modules(),
+                                    seed=settings.training.seed)
+        prefix = "base_model.model."
+        analog_targets = [prefix + n for n in analog_names]
+    else:
+        analog_targets = analog_names
+    rpu = build_rpu_config(aimc, settings.noise,
+                           gaussian_training=(settings.noise.train_noise_model == "gaussian"
+                                              or settings.training.mode == "full_ahwa"))
+    convert.convert(model, analog_targets, rpu)
+    if settings.training.mode == "lora":
+        convert.freeze_analog(model)
+        lora_mod.check_only_adapters(model)
+    else:
+        convert.unfreeze_analog(model)
+    model = model.to(device)
+    model.eval()
+    return Built(model, task, device, analog_names, adapter_names, digital)
+
+
+def _hub_allowed() -> bool:
+    return os.environ.get("CODESIGN_ALLOW_HUB", "") == "1"
+
+
+def _series(built: Built, settings: AccuracySettings, progress: bool, variants: dict):
+    from codesign.accuracy.drift import evaluate_series
+
+    return evaluate_series(built.model, built.task, settings.evaluation, built.device, variants,
+                           progress=progress)
+
+
+def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
+             settings: AccuracySettings, cache_dir: Path, progress: bool = True,
+             init_from: Optional[AimcTileSpec] = None, use_result_cache: bool = True,
+             ) -> AccuracyResult:
+    """See :func:`codesign.accuracy.evaluate_accuracy`. ``init_from``: dynamic adaptation, start
+    from the adapter trained for that hardware (same everything else) and retrain for ``aimc``."""
+    t_start = time.perf_counter()
+    cache_dir = Path(cache_dir)
+    init_key = None
+    if init_from is not None:
+        init_key = cache.train_key(workload, init_from, lora, settings)
+        if not cache.has_adapter(cache_dir, init_key):
+            raise InputError("init_from: no cached adapter for that hardware setting; evaluate it "
+                             "first")
+    tkey = cache.train_key(workload, aimc, lora, settings, init_key)
+    rkey = cache.result_key(tkey, settings)
+    if use_result_cache:
+        hit = cache.load_result(cache_dir, rkey)
+        if hit is not None:
+            res = _result_from_dict(hit)
+            res.cache_hit = True
+            res.extras["seconds"] = round(time.perf_counter() - t_start, 3)
+            return res
+
+    built = build(workload, aimc, lora, settings)
+    model, task = built.model, built.task
+    trainable, total = lora_mod.count_params(model)
+    labels = settings.evaluation.drift_times
+    digital = {label: {"mean": built.digital_metric, "std": 0.0} for label in labels}
+    extras: dict[str, Any] = {"workload": workload.name, "mode": settings.training.mode,
+                              "train_noise_model": settings.noise.train_noise_model,
+                              "analog_layers": len(built.analog_names),
+                              "adapter_layers": len(built.adapter_names),
+                              "device": str(built.device), "train_key": tkey}
+    res = AccuracyResult(digital=digital, trainable_params=trainable, total_params=total,
+                         metric=task.metric, extras=extras)
+    before = None
+    if settings.training.mode == "full_ahwa":
+        before = _series(built, settings, progress, {"before": contextlib.nullcontext})["before"]
+
+    adapter_hit = settings.training.mode == "lora" and cache.has_adapter(cache_dir, tkey)
+    if adapter_hit:
+        lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, tkey))
+        res.cache_hit = True
+    else:
+        if init_key is not None:
+            lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, init_key))
+        from codesign.accuracy.train import train
+
+        report = train(model, task, settings, built.device, progress=progress)
+        extras.update(train_seconds=round(report.seconds, 2),
+                      train_peak_mb=round(report.peak_bytes / 2**20, 1),
+                      final_loss=report.losses[-1] if report.losses else None,
+                      first_loss=report.losses[0] if report.losses else None)
+        if report.status != "ok":
+            res.status, res.reason = "failed", report.reason
+            return res
+        if settings.training.mode == "lora":
+            cache.save_adapter_atomic(
+                cache_dir, tkey, lambda d: lora_mod.save_adapter(model, d),
+                cache.train_key_data(workload, aimc, lora, settings, init_key)
+                | {"losses": report.losses})
+        else:
+            convert.sync_reference(model)
+    t_eval = time.perf_counter()
+    if settings.training.mode == "lora":
+        out = _series(built, settings, progress,
+                      {"before": model.disable_adapter, "after": contextlib.nullcontext})
+        before, after = out["before"], out["after"]
+    else:
+        after = _series(built, settings, progress, {"after": contextlib.nullcontext})["after"]
+    res.analog_before, res.analog_after = before, after
+    extras["eval_seconds"] = round(time.perf_counter() - t_eval, 2)
+    extras["seconds"] = round(time.perf_counter() - t_start, 2)
+    if use_result_cache:
+        cache.save_result(cache_dir, rkey, res.to_dict())
+    return res
+
+
+def _result_from_dict(d: dict) -> AccuracyResult:
+    known = {f.name for f in dataclasses.fields(AccuracyResult)} - {"extras"}
+    kwargs = {k: d[k] for k in known if k in d}
+    extras = {k: v for k, v in d.items() if k not in known}
+    return AccuracyResult(**kwargs, extras=extras)
+
+
+class MultiTaskModel:
+    """One converted analog model, several adapters swapped without re-converting or re-programming.
+
+    ``mt = MultiTaskModel(workload, aimc, settings)``; ``mt.add("a", lora_spec, folder)`` loads an
+    adapter saved by :func:`codesign.accuracy.lora.save_adapter` (or ``folder=None`` for a fresh
+    one); ``mt.use("a")`` activates it; ``mt.evaluate()`` takes the workload's metric with the
+    tiles as they are (program / drift them with :mod:`codesign.accuracy.convert`).
+    """
+
+    def __init__(self, workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
+                 settings: AccuracySettings, first: str = "default", folder: Path | None = None):
+        self.settings = settings
+        self.built = build(workload, aimc, lora, settings)
+        self.model = self.built.model
+        self.names = ["default"]
+        if first != "default":
+            self.model.peft_config[first] = self.model.peft_config.pop("default")
+        if folder is not None:
+            lora_mod.load_adapter_weights(self.model, Path(folder), adapter="default")
+        self.analog_ids = [id(m) for m in convert.analog_layers(self.model)]
+        self._first = first
+
+    def add(self, name: str, lora: LoraSpec, folder: Path | None = None) -> None:
+        """A new adapter called ``name`` on the layers of ``lora.placement``."""
+        import torch
+
+        by_name = roles.linear_roles(self.model.base_model.model)
+        targets = [n for n in roles.select(by_name, lora.roles)]
+        if not targets:
+            raise InputError(f"lora.placement: {lora.placement!r} matches no linear layer")
+        torch.manual_seed(self.settings.training.seed)
+        self.model.add_adapter(name, lora_mod.lora_config(lora, targets,
+                                                          self.built.task.head_modules()))
+        if folder is not None:
+            lora_mod.load_adapter_weights(self.model, Path(folder), adapter=name)
+        convert.freeze_analog(self.model)
+        self.model.to(self.built.device)
+        self.names.append(name)
+
+    def use(self, name: str) -> None:
+        self.model.set_adapter(name if name != self._first else "default")
+        convert.freeze_analog(self.model)
+
+    def evaluate(self) -> float:
+        import torch
+
+        self.model.eval()
+        with torch.no_grad():
+            return self.built.task.evaluate(self.model, self.built.device)
+
+    def same_analog_layers(self) -> bool:
+        return [id(m) for m in convert.analog_layers(self.model)] == self.analog_ids
+
+
+def adapt(workload: WorkloadSpec, old_aimc: AimcTileSpec, new_aimc: AimcTileSpec,
+          lora: LoraSpec, settings: AccuracySettings, cache_dir: Path,
+          progress: bool = True) -> AccuracyResult:
+    """Dynamic adaptation: retrain the adapter trained for ``old_aimc`` for ``new_aimc`` (e.g. ADC
+    and DAC from 8 to 6 bit); the old adapter is trained first if it is not cached."""
+    if not cache.has_adapter(cache_dir, cache.train_key(workload, old_aimc, lora, settings)):
+        evaluate(workload, old_aimc, lora, settings, cache_dir, progress=progress)
+    return evaluate(workload, new_aimc, lora, settings, cache_dir, progress=progress,
+                    init_from=old_aimc)

@@ -1,0 +1,84 @@
+"""LoRA adapters through peft: placement -> target modules, trainable-set checks, adapter I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from codesign.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hw_models.specs import LoraSpec
+
+ADAPTER = "default"
+
+
+def lora_config(lora: "LoraSpec", targets: list[str], heads: Iterable[str] = ()):
+    from peft import LoraConfig
+
+    return LoraConfig(r=int(lora.rank), lora_alpha=float(lora.alpha),
+                      lora_dropout=float(lora.dropout), target_modules=list(targets),
+                      modules_to_save=list(heads) or None, bias="none")
+
+
+def apply_lora(model, lora: "LoraSpec", targets: list[str], heads: Iterable[str] = (),
+               seed: int = 0):
+    """Wrap ``model`` with peft LoRA adapters on ``targets`` (exact module names)."""
+    import torch
+    from peft import get_peft_model
+
+    if not targets:
+        raise InputError(f"lora.placement: {lora.placement!r} selects no linear layer of this model")
+    torch.manual_seed(seed)
+    return get_peft_model(model, lora_config(lora, targets, heads))
+
+
+def count_params(model) -> tuple[int, int]:
+    """(trainable, total) parameters, each tensor once (aihwkit's analog_ctx aliases the weights)."""
+    from aihwkit.optim.context import AnalogContext
+
+    seen, trainable, total = set(), 0, 0
+    for p in model.parameters():
+        if isinstance(p, AnalogContext) or p.data_ptr() in seen:
+            continue
+        seen.add(p.data_ptr())
+        total += p.numel()
+        if p.requires_grad:
+            trainable += p.numel()
+    return trainable, total
+
+
+def trainable_names(model) -> list[str]:
+    return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+def check_only_adapters(model) -> None:
+    """Raise AssertionError when anything besides LoRA A/B and task heads would train."""
+    bad = [n for n in trainable_names(model)
+           if "lora_" not in n and "modules_to_save" not in n]
+    if bad:
+        raise AssertionError(f"non-adapter parameters would train: {bad[:5]}")
+
+
+def save_adapter(model, folder: Path, adapter: str = ADAPTER) -> None:
+    """The adapter (and task head) as peft writes it: adapter_model.safetensors + config."""
+    from peft.utils import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = get_peft_model_state_dict(model, adapter_name=adapter)
+    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()},
+              str(folder / "adapter_model.safetensors"))
+    model.peft_config[adapter].save_pretrained(str(folder))
+
+
+def load_adapter_weights(model, folder: Path, adapter: str = ADAPTER) -> None:
+    """Load saved adapter weights into an existing adapter of the same shape."""
+    from peft.utils import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    state = load_file(str(folder / "adapter_model.safetensors"))
+    result = set_peft_model_state_dict(model, state, adapter_name=adapter)
+    unexpected = getattr(result, "unexpected_keys", [])
+    if unexpected:
+        raise ValueError(f"adapter file does not fit the model: {unexpected[:3]}")

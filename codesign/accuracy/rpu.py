@@ -1,0 +1,62 @@
+"""The aihwkit rpu_config built from hardware knobs (pure-PyTorch tiles only).
+
+Authors' settings (../shared/paper-notes.md section 3): digital bias; weight scaling omega 1.0,
+column-wise; learned column-wise output scaling; ADD_NORMAL training modifier; CHANNELWISE_SYMMETRIC
+remap; forward out_noise; LAYER_GAUSSIAN clip at 3 sigma; inp_res / out_res = 1 / (2^bits - 2);
+PCMLikeNoiseModel(g_max); GlobalDriftCompensation. Tile size = AimcTileSpec rows x cols
+(mapping.max_input_size / max_output_size: a larger layer is split over several tiles whose partial
+sums are added digitally).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hw_models.specs import AimcTileSpec
+
+    from codesign.accuracy.settings import NoiseSettings
+
+
+def resolution(bits: int) -> float:
+    """Quantisation step of a signed converter with ``bits`` bits: 1 / (2^bits - 2)."""
+    return 1.0 / (2 ** int(bits) - 2) if bits > 1 else 1.0
+
+
+def build_rpu_config(aimc: "AimcTileSpec", noise: "NoiseSettings", *,
+                     gaussian_training: bool = True):
+    """A ``TorchInferenceRPUConfig`` for these hardware knobs.
+
+    ``gaussian_training`` switches the per-mini-batch additive Gaussian weight modifier on (the
+    paper's training noise, active only while a tile is in train mode).
+    """
+    from aihwkit.inference import GlobalDriftCompensation, PCMLikeNoiseModel
+    from aihwkit.simulator.configs import TorchInferenceRPUConfig
+    from aihwkit.simulator.parameters.enums import (WeightClipType, WeightModifierType,
+                                                    WeightRemapType)
+
+    cfg = TorchInferenceRPUConfig()
+    cfg.mapping.digital_bias = True
+    cfg.mapping.weight_scaling_omega = 1.0
+    cfg.mapping.weight_scaling_columnwise = True
+    cfg.mapping.learn_out_scaling = True
+    cfg.mapping.out_scaling_columnwise = True
+    cfg.mapping.max_input_size = int(aimc.rows)
+    cfg.mapping.max_output_size = int(aimc.cols)
+    if gaussian_training and noise.weight_noise > 0:
+        cfg.modifier.type = WeightModifierType.ADD_NORMAL
+        cfg.modifier.std_dev = float(noise.weight_noise)
+    else:
+        cfg.modifier.type = WeightModifierType.NONE
+    cfg.remap.type = WeightRemapType.CHANNELWISE_SYMMETRIC
+    if noise.clip_sigma > 0:
+        cfg.clip.type = WeightClipType.LAYER_GAUSSIAN
+        cfg.clip.sigma = float(noise.clip_sigma)
+    else:
+        cfg.clip.type = WeightClipType.NONE
+    cfg.forward.out_noise = float(noise.out_noise)
+    cfg.forward.inp_res = resolution(aimc.dac_bits)
+    cfg.forward.out_res = resolution(aimc.adc_bits)
+    cfg.noise_model = PCMLikeNoiseModel(g_max=float(noise.g_max_us))
+    cfg.drift_compensation = GlobalDriftCompensation() if noise.drift_compensation else None
+    return cfg

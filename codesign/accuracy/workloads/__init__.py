@@ -1,0 +1,104 @@
+"""Workloads: a model plus a task that yields training batches, a loss and a metric.
+
+:func:`load_task` turns a :class:`~codesign.accuracy.settings.WorkloadSpec` into a :class:`Task`:
+
+- ``fidelity`` (the offline default, :mod:`.fidelity`): all-MiniLM-L6-v2 sentence embeddings of
+  real English sentences from the Python standard library's documentation (``pydoc_data``);
+  metric = mean cosine similarity to the digital model's embeddings (1.0 = the digital model).
+- GLUE tasks (:mod:`.glue`) and SQuAD v1.1 (:mod:`.squad`) through ``datasets``, by name or from
+  local files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+from codesign.accuracy.settings import GLUE_TASKS, WorkloadSpec
+from codesign.errors import InputError
+
+
+class Task:
+    """What the engine needs from a workload. Subclasses fill these in."""
+
+    metric: str = ""
+    #: model loader kind: encoder, classification or qa
+    kind: str = "encoder"
+
+    def __init__(self, spec: WorkloadSpec):
+        self.spec = spec
+
+    def load_model(self):
+        """The digital model (eval mode, weights as loaded)."""
+        raise NotImplementedError
+
+    def prepare(self, model) -> None:
+        """Called once with the digital model before any conversion (e.g. teacher outputs)."""
+
+    def train_batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
+        """An endless, seeded stream of training mini-batches."""
+        raise NotImplementedError
+
+    def loss(self, model, batch: dict[str, Any]):
+        raise NotImplementedError
+
+    def evaluate(self, model, device) -> float:
+        """The primary metric on the evaluation set (no gradients)."""
+        raise NotImplementedError
+
+    def head_modules(self) -> list[str]:
+        """Task-head module names that train with the adapters (peft modules_to_save)."""
+        return []
+
+
+def glue_name(task: str) -> str | None:
+    t = task.lower()
+    if t.startswith("glue/") or t.startswith("glue:"):
+        t = t[5:]
+    return t if t in GLUE_TASKS else None
+
+
+def load_task(spec: WorkloadSpec) -> Task:
+    """The Task for a workload spec; InputError for an unknown task or a missing file."""
+    task = spec.task
+    if task == "fidelity":
+        from codesign.accuracy.workloads.fidelity import FidelityTask
+
+        return FidelityTask(spec)
+    if glue_name(task):
+        from codesign.accuracy.workloads.glue import GlueTask
+
+        return GlueTask(spec, glue_name(task), source=None)
+    if task.lower() in ("squad", "squad_v1", "squad1.1", "rajpurkar/squad"):
+        from codesign.accuracy.workloads.squad import SquadTask
+
+        return SquadTask(spec, source=None)
+    path = Path(task).expanduser()
+    if path.exists():
+        fmt = spec.task_format
+        if fmt == "auto":
+            fmt = "squad" if _looks_like_squad(path) else "glue"
+        if fmt == "squad":
+            from codesign.accuracy.workloads.squad import SquadTask
+
+            return SquadTask(spec, source=path)
+        from codesign.accuracy.workloads.glue import GlueTask
+
+        return GlueTask(spec, spec.glue_task or "sst2", source=path)
+    raise InputError(f"workload.task: unknown task {task!r}: use 'fidelity', a GLUE task "
+                     f"({', '.join(GLUE_TASKS)}), 'squad', or an existing local file or folder")
+
+
+def _looks_like_squad(path: Path) -> bool:
+    import json
+
+    files = [path] if path.is_file() else sorted(path.glob("*.json"))
+    for f in files[:1]:
+        if f.suffix == ".json":
+            try:
+                with open(f, encoding="utf-8") as fh:
+                    head = json.load(fh)
+            except (ValueError, OSError):
+                return False
+            return isinstance(head, dict) and isinstance(head.get("data"), list)
+    return False
