@@ -1,0 +1,214 @@
+"""``codesign accuracy``: digital vs analog-before vs AHWA-LoRA-after metric at each drift time."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from pathlib import Path
+
+from codesign.cli._common import add_command, positive_float, positive_int, print_json, require
+from codesign.errors import InputError
+
+EXAMPLES = """\
+  # the offline default: all-MiniLM-L6-v2 on Python-documentation sentences, rank 8 on all layers
+  codesign accuracy --rank 8 --placement all --adc-bits 8
+  # a quick look: 40 training steps, two drift times, two noise draws, as JSON
+  codesign accuracy --rank 4 --placement qkv --adc-bits 6 --steps 40 --drift-times 0s 1d --draws 2 --json
+  # the paper's Gaussian training noise instead of the PCM model in the loop
+  codesign accuracy --rank 8 --placement ffn --adc-bits 8 --train-noise gaussian
+  # full AHWA training (all weights, no adapters): the baseline for memory and accuracy
+  codesign accuracy --rank 8 --adc-bits 8 --mode full_ahwa --steps 40
+  # a GLUE task from the hub (needs network) or local files in the HF GLUE column format
+  codesign accuracy --workload glue.yaml --rank 8 --placement all --adc-bits 8
+      glue.yaml:  name: my-sst2
+                  model: /models/bert-base-sst2      # a local directory or hub name
+                  task: sst2                         # or ./sst2/ with train.jsonl + validation.jsonl
+                  max_seq_len: 128
+
+JSON keys: digital, analog_before, analog_after (drift time -> {mean, std}), trainable_params,
+total_params, metric, plus cache_hit, status, reason and timing extras. Trained adapters and
+results are cached under --cache-dir; a repeated request is answered from the cache.
+"""
+
+#: built-in workload names for --workload
+PRESETS = {"minilm-fidelity": {}}
+
+
+def add_parser(sub) -> None:
+    from hw_models.specs import PLACEMENTS
+
+    p = add_command(sub, "accuracy", help="AHWA-LoRA accuracy before/after adapter training, "
+                                          "under drift",
+                    description="Train digital LoRA adapters on a transformer whose pretrained "
+                                "weights sit on simulated PCM tiles (aihwkit), and report the "
+                                "task metric of the digital model, the analog model before "
+                                "training and after, at each drift time (mean and std over "
+                                "noise draws).",
+                    examples=EXAMPLES)
+    p.add_argument("--workload", metavar="NAME_OR_YAML", default=None,
+                   help="a built-in workload (" + ", ".join(PRESETS) + "; the default) or a YAML "
+                        "file of workload fields: name, model, task, task_format, glue_task, "
+                        "max_seq_len, n_train, n_eval, eval_batch_size")
+    p.add_argument("--rank", type=positive_int("--rank"), required=True, help="LoRA rank r (>= 1)")
+    p.add_argument("--placement", default="all",
+                   help="layers with an adapter: " + ", ".join(k for k in PLACEMENTS if k != "none")
+                        + ", or roles separated by commas (query,key,value,attn_out,ffn_in,ffn_out,"
+                          "other); default all")
+    p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=8,
+                   help="ADC resolution of the tile outputs (default 8)")
+    p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None,
+                   help="DAC resolution of the tile inputs (default: = --adc-bits)")
+    p.add_argument("--steps", type=positive_int("--steps"), default=None,
+                   help="training steps (default 150)")
+    p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
+                   help="drift times, e.g. 0s 1h 1d 1w 1mo 1y 10y (the default)")
+    p.add_argument("--draws", type=positive_int("--draws"), default=None,
+                   help="noise draws per drift time (default 3)")
+    p.add_argument("--train-noise", choices=("pcm", "gaussian"), default=None,
+                   help="training noise model (default pcm: PCM model in the loop)")
+    p.add_argument("--mode", choices=("lora", "full_ahwa"), default="lora",
+                   help="lora (AHWA-LoRA) or full_ahwa (all weights train: the baseline)")
+    p.add_argument("--loss", choices=("plain", "halora"), default=None,
+                   help="plain, or halora (clean + noisy loss aligned)")
+    p.add_argument("--lr", type=positive_float("--lr"), default=None, help="learning rate")
+    p.add_argument("--batch-size", type=positive_int("--batch-size"), default=None)
+    p.add_argument("--seed", type=int, default=None, help="training seed")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="adapter/result cache (default $CODESIGN_CACHE or ~/.cache/codesign/accuracy)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write cached results")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def load_workload(text: str | None):
+    """A built-in name or a YAML file -> WorkloadSpec (InputError naming the field on bad input)."""
+    from hw_models._fields import validate
+
+    from codesign.accuracy.settings import WorkloadSpec
+
+    if text is None:
+        return WorkloadSpec()
+    if text in PRESETS:
+        return WorkloadSpec(name=text, **PRESETS[text])
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"--workload: {text!r} is neither a built-in workload "
+                         f"({', '.join(PRESETS)}) nor a YAML file")
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"--workload: {text}: not valid YAML ({str(exc).splitlines()[0]})")
+    if isinstance(data, dict) and isinstance(data.get("workload"), dict):
+        data = data["workload"]
+    require(isinstance(data, dict), f"--workload: {text}: expected a mapping of workload fields")
+    fields = {f.name: f for f in dataclasses.fields(WorkloadSpec)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise InputError(f"workload.{key}: unknown key; allowed: {', '.join(fields)}")
+        default = fields[key].default
+        if isinstance(default, bool) or (default is not None and not isinstance(value, type(default))
+                                         and not (isinstance(default, float)
+                                                  and isinstance(value, int))):
+            raise InputError(f"workload.{key}: must be {type(default).__name__}; got {value!r}")
+        kwargs[key] = value
+    kwargs.setdefault("name", path.stem)
+    spec = WorkloadSpec(**kwargs)
+    try:
+        validate(spec)
+    except ValueError as exc:
+        raise InputError(f"workload.{exc}") from None
+    return spec
+
+
+def parse_placement(text: str):
+    from hw_models.specs import LoraSpec
+
+    placement = text if "," not in text else tuple(x.strip() for x in text.split(",") if x.strip())
+    if placement == "none":
+        raise InputError("--placement: 'none' has no adapters; use --mode full_ahwa for the "
+                         "no-adapter baseline")
+    try:
+        LoraSpec(rank=1, placement=placement)
+    except ValueError as exc:
+        raise InputError(f"--{exc}") from None
+    return placement
+
+
+def build_request(args):
+    from hw_models.specs import AimcTileSpec, LoraSpec
+
+    from codesign.accuracy.settings import AccuracySettings, with_overrides
+
+    workload = load_workload(args.workload)
+    placement = parse_placement(args.placement)
+    aimc = AimcTileSpec(adc_bits=args.adc_bits, dac_bits=args.dac_bits or args.adc_bits)
+    lora = LoraSpec(rank=args.rank, placement=placement)
+    changes = {"device": args.device, "training.mode": args.mode}
+    for flag, path in (("steps", "training.steps"), ("draws", "evaluation.n_draws"),
+                       ("train_noise", "noise.train_noise_model"), ("loss", "training.loss"),
+                       ("lr", "training.lr"), ("batch_size", "training.batch_size"),
+                       ("seed", "training.seed")):
+        value = getattr(args, flag)
+        if value is not None:
+            changes[path] = value
+    if args.drift_times:
+        labels = [x for t in args.drift_times for x in t.replace(",", " ").split()]
+        changes["evaluation.drift_times"] = tuple(labels)
+    try:
+        settings = with_overrides(AccuracySettings(), **changes)
+    except ValueError as exc:
+        msg = str(exc)
+        raise InputError(msg.replace("evaluation.drift_times", "--drift-times")) from None
+    return workload, aimc, lora, settings
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("CODESIGN_CACHE")
+    if env:
+        return Path(env).expanduser() / "accuracy"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "codesign" / "accuracy"
+
+
+def format_table(d: dict) -> str:
+    labels = list(d["analog_after"] or d["analog_before"] or d["digital"])
+
+    def cell(series, label):
+        v = (series or {}).get(label)
+        return "-" if not v else f"{v['mean']:.4f} ± {v['std']:.4f}"
+
+    rows = [("drift", "digital", "analog before", "analog after")]
+    rows += [(label, cell(d["digital"], label), cell(d["analog_before"], label),
+              cell(d["analog_after"], label)) for label in labels]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"metric: {d['metric']}   status: {d['status']}"
+             + (f" ({d['reason']})" if d.get("reason") else "")
+             + ("   (adapters from cache)" if d.get("cache_hit") else "")]
+    for k, r in enumerate(rows):
+        lines.append("  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    share = d["trainable_params"] / d["total_params"] if d["total_params"] else 0
+    lines.append(f"trainable parameters: {d['trainable_params']:,} of {d['total_params']:,} "
+                 f"({100 * share:.2f} %)")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    workload, aimc, lora, settings = build_request(args)
+    from codesign.accuracy.engine import evaluate
+
+    cache_dir = args.cache_dir or default_cache_dir()
+    result = evaluate(workload, aimc, lora, settings, cache_dir, progress=not args.quiet,
+                      use_result_cache=not args.no_cache)
+    d = result.to_dict()
+    if args.json:
+        print_json(d)
+    else:
+        print(format_table(d))
+    return 0 if result.ok else 1
