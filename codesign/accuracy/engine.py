@@ -49,6 +49,7 @@ class Built:
     analog_names: list
     adapter_names: list
     digital_metric: float
+    roles_by_name: dict
 
 
 def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
@@ -101,7 +102,7 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         convert.unfreeze_analog(model)
     model = model.to(device)
     model.eval()
-    return Built(model, task, device, analog_names, adapter_names, digital)
+    return Built(model, task, device, analog_names, adapter_names, digital, by_name)
 
 
 def _hub_allowed() -> bool:
@@ -227,8 +228,7 @@ class MultiTaskModel:
         """A new adapter called ``name`` on the layers of ``lora.placement``."""
         import torch
 
-        by_name = roles.linear_roles(self.model.base_model.model)
-        targets = [n for n in roles.select(by_name, lora.roles)]
+        targets = roles.select(self.built.roles_by_name, lora.roles)
         if not targets:
             raise InputError(f"lora.placement: {lora.placement!r} matches no linear layer")
         torch.manual_seed(self.settings.training.seed)
