@@ -1,0 +1,132 @@
+"""Closed-form model of the same machine as the event simulation.
+
+One layer: a chunked two-stage pipeline (tile, PMCA) whose makespan is the max-plus recursion
+``done_k = max(done_{k-1}, ready_k) + s_k`` per stage, evaluated in closed form with prefix sums
+(:func:`chain`). For c equal chunks it reduces to ``sum(stages) + (c - 1) max(stages)``.
+A network: the same recursion over the block graph, each stage with its own server (no
+contention), blocks chained and identical blocks extrapolated exactly (see :func:`run_blocks`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import aimc
+from ._fields import SpecError
+from .plan import AttentionPlan, LinearPlan, Plan, check_run, linear_plan
+from .reports import LayerReport
+from .specs import HardwareSpec
+from .stages import chunk_sizes
+from .workload import LinearLayer
+
+
+def chain(ready: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Completion times of chunks through one FIFO server: ``done_k = max(done_{k-1}, ready_k)
+    + s_k``, in closed form: ``S_k + max_{j<=k}(ready_j - S_{j-1})`` with S the prefix sums."""
+    S = np.cumsum(s)
+    return S + np.maximum.accumulate(ready - (S - s))
+
+
+def equal_chunks_makespan(stages: list[float], chunks: int) -> float:
+    """Makespan of ``chunks`` identical chunks through a chain of stages (hand formula)."""
+    return float(sum(stages) + (chunks - 1) * max(stages))
+
+
+def linear_done(lp: LinearPlan, ready: np.ndarray) -> np.ndarray:
+    """Completion times of a linear layer's chunks given their input-ready times."""
+    done = chain(ready, lp.tile)
+    if lp.link.any():
+        done = chain(done, lp.link)
+    return chain(done, lp.pmca)
+
+
+def attention_ready(op, done: dict) -> np.ndarray:
+    """When each query chunk can start: its query chunk and the keys/values it needs are done
+    (all of them: a barrier; causal: those of chunks <= k)."""
+    kv = np.maximum.reduce([done[k] for k in op.keys])
+    kv = np.maximum.accumulate(kv) if op.causal else np.full_like(kv, kv.max())
+    return np.maximum(done[op.query], kv)
+
+
+def block_closed_form(plan: Plan, nodes, x: np.ndarray) -> np.ndarray:
+    """Output chunk times of one block (or the prologue) given its input chunk times ``x``."""
+    done = {"in": x}
+    last = x
+    for node in nodes:
+        if isinstance(node, LinearPlan):
+            inputs = node.layer.inputs if node.layer.inputs else ("in",)
+            ready = np.maximum.reduce([done[i] for i in inputs]) if len(inputs) > 1 \
+                else done[inputs[0]]
+            last = done[node.name] = linear_done(node, ready)
+        else:
+            op = node.op
+            ready = attention_ready(op, done)
+            out = np.empty_like(ready)
+            servers = len(op.servers)
+            for s in range(servers):
+                idx = slice(s, None, servers)
+                out[idx] = chain(ready[idx], node.cost[idx])
+            last = done[node.name] = out
+    return last
+
+
+def run_blocks(plan: Plan, block_fn) -> tuple[np.ndarray, int]:
+    """Chunk times at the network output: prologue (a chain of layers), then ``plan.blocks`` blocks.
+
+    Blocks own their tiles and PMCAs, so block b+1 sees block b only through its output times x_b,
+    and a block is shift-equivariant: F(x + s) = F(x) + s. Once x_{b+1} - x_b is a constant s, every
+    later block adds s exactly; the remaining blocks are extrapolated instead of simulated.
+    Returns the output times and the number of blocks actually evaluated.
+    """
+    x = np.zeros(plan.chunks)
+    if plan.prologue:
+        x = block_fn(plan, plan.prologue, x)
+    b = 0
+    while b < plan.blocks:
+        y = block_fn(plan, plan.block, x)
+        b += 1
+        d = y - x
+        x = y
+        if b < plan.blocks and np.ptp(d) <= 1e-9 * max(1.0, float(y[-1])):
+            x = y + (plan.blocks - b) * d.mean()
+            break
+    return x, b
+
+
+def network_closed_form(plan: Plan) -> float:
+    """Latency of the network (ns) with every stage on its own server (no contention)."""
+    out, _ = run_blocks(plan, block_closed_form)
+    return float(out[-1])
+
+
+def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
+                 with_post: bool = False) -> LayerReport:
+    """A layer alone: stage times of a full chunk and seq_len tokens through its pipeline."""
+    sizes = chunk_sizes(seq_len, hw.tokens)
+    lp = linear_plan(layer, hw, rank, sizes, with_post=with_post)
+    total = float(linear_done(lp, np.zeros(len(sizes)))[-1])
+    full = lp.full
+    aimc_only = seq_len * aimc.mvm_ns(hw.aimc)
+    energy = sum(st.energy_pj * sizes.count(st.t) for st in lp.stages)
+    peak = max(st.tcdm_bytes for st in lp.stages)
+    return LayerReport(
+        name=layer.name, role=layer.role, m=layer.m, n=layer.n, rank=rank, tokens=hw.tokens,
+        seq_len=seq_len, aimc_ns=full.aimc_ns, pmca_ns=full.pmca_ns,
+        ratio=full.pmca_ns / full.aimc_ns, readout_ns=full.readout_ns, total_ns=total,
+        aimc_only_ns=aimc_only, overhead=total / aimc_only, tcdm_bytes=int(peak),
+        tcdm_fits=peak <= hw.pmca.tcdm_kib * 1024,
+        l2_bytes=float(sum(st.l2_bytes * sizes.count(st.t) for st in lp.stages)),
+        energy_pj=float(energy), tiles=full.pmcas, count=layer.count,
+        digital_ns=full.post_ns)
+
+
+def layer_closed_form(m: int, n: int, hw: HardwareSpec, rank: int, seq_len: int = 320
+                      ) -> LayerReport:
+    """Closed-form model of one pipelined AIMC tile + PMCA layer: m inputs, n outputs, a rank-r
+    LoRA (0 = none), seq_len tokens in chunks of ``hw.tokens``. Raises SpecError on bad input."""
+    for field, value in (("m", m), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise SpecError(f"{field}: must be a positive integer, got {value!r}")
+    check_run(hw, seq_len, rank)
+    layer = LinearLayer(f"{m}x{n}", "other", m, n)
+    return layer_report(layer, hw, rank, seq_len)

@@ -1,0 +1,113 @@
+"""Result records of the hardware model: per layer and per network, with exact JSON-able dicts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+#: keys of ``codesign latency --json`` (contract: ../shared/design.md section 5)
+CONTRACT_KEYS = ("aimc_ns", "pmca_ns", "ratio", "total_ns", "aimc_only_ns", "overhead",
+                 "tcdm_bytes", "tcdm_fits", "energy_pj")
+
+
+def _plain(value):
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) or hasattr(value, "item"):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value):
+        return value.to_dict()
+    return value
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """One linear layer: a chunk's stage times and the whole sequence through it (alone).
+
+    Times in ns, memory in bytes, energy in pJ. ``aimc_ns``/``pmca_ns`` are for one full chunk of
+    ``tokens`` tokens; ``total_ns`` is ``seq_len`` tokens through the pipelined layer (readout
+    included); ``aimc_only_ns`` is the tile alone without LoRA (seq_len x MVM time, the paper's
+    baseline); ``energy_pj`` is seq_len tokens through one instance (x ``count`` in the network).
+    """
+
+    name: str
+    role: str
+    m: int
+    n: int
+    rank: int
+    tokens: int
+    seq_len: int
+    aimc_ns: float
+    pmca_ns: float
+    ratio: float
+    readout_ns: float
+    total_ns: float
+    aimc_only_ns: float
+    overhead: float
+    tcdm_bytes: int
+    tcdm_fits: bool
+    l2_bytes: float
+    energy_pj: float
+    tiles: int
+    count: int = 1
+    digital_ns: float = 0.0          #: fused post-ops per chunk (network only)
+    aimc_utilisation: float = 0.0    #: tile busy / network latency (network only)
+    pmca_utilisation: float = 0.0    #: PMCA busy / network latency (network only)
+
+    def to_dict(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def contract(self) -> dict:
+        """Exactly the contract keys of ``codesign latency --json``."""
+        return {k: _plain(getattr(self, k)) for k in CONTRACT_KEYS}
+
+
+@dataclass(frozen=True)
+class NetworkReport:
+    """A whole network for one hardware point and adapter.
+
+    ``total_ns``: seq_len tokens through every layer (pipelined chunks, attention barriers);
+    ``aimc_only_ns``: the same network without adapters (digital ops and readout still there), so
+    ``overhead`` is what LoRA adds; ``aimc_ns``/``pmca_ns``: one chunk's AIMC / PMCA LoRA time
+    summed over all layer instances; ``ratio`` = pmca_ns / aimc_ns (the time-weighted mean of the
+    layers' ratios, as the contract defines it); ``max_ratio``: the largest layer ratio (the
+    bottleneck layer; 0 without adapters); ``tcdm_bytes``: the peak LoRA working set
+    of any PMCA; ``energy_pj``: all layers and attention; ``adapter_params``: sum r (m + n).
+    """
+
+    network: str
+    engine: str
+    rank: int
+    placement: object
+    tokens: int
+    seq_len: int
+    aimc_ns: float
+    pmca_ns: float
+    ratio: float
+    max_ratio: float
+    total_ns: float
+    aimc_only_ns: float
+    overhead: float
+    tcdm_bytes: int
+    tcdm_fits: bool
+    energy_pj: float
+    adapter_params: int
+    attention_ns: float
+    aimc_utilisation: float
+    pmca_utilisation: float
+    layers: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def contract(self) -> dict:
+        """The contract keys plus ``layers`` (per-layer dicts)."""
+        out = {k: _plain(getattr(self, k)) for k in CONTRACT_KEYS}
+        out["layers"] = [layer.to_dict() for layer in self.layers]
+        return out

@@ -1,0 +1,110 @@
+"""The PMCA's compute: RedMule GEMMs, Snitch-core vector work, the LoRA job of one chunk, and the
+TCDM working set. Pure functions; cycles are PMCA clock cycles, bytes are bytes.
+
+RedMule (Tortorella et al. 2022, RedMulE RTL) is an array of ``redmule_fma / H`` rows x ``H`` CEs,
+each with ``P`` pipeline registers. For Z[M x K] = X[M x N] W[N x K] (+ Y) it computes output tiles of
+``rows x H (P+1)`` elements, streaming the N reduction at ``P+1`` cycles per element, so a tile takes
+``(P+1) N / efficiency`` cycles plus a fixed fill/drain (``redmule_tile_cycles``). Shapes that do not
+fill a tile waste it: a rank-8 X A (K = 8) uses half of a 16-wide tile. The add of the LoRA output
+to the AIMC output is fused in the second GEMM (RedMulE's Z = X W + Y).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .specs import PmcaSpec
+
+
+def core_flops_per_cycle(pmca: PmcaSpec) -> float:
+    """Sustained FP16 FLOP (one lane-op) per cycle of the compute cores (FREP/SSR, utilisation)."""
+    return pmca.compute_cores * pmca.simd_fp16 * pmca.core_utilisation
+
+
+def gemm_cycles(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
+    """Cycles of Z[M x K] = X[M x N] W[N x K] on RedMule (or on the cores when redmule_fma = 0)."""
+    if M <= 0 or N <= 0 or K <= 0:
+        return 0.0
+    if pmca.redmule_fma == 0:
+        return M * N * K / core_flops_per_cycle(pmca)
+    rows = pmca.redmule_fma // pmca.redmule_height
+    width = pmca.redmule_height * (pmca.redmule_pipe_regs + 1)
+    tiles = math.ceil(M / rows) * math.ceil(K / width)
+    per_tile = (pmca.redmule_pipe_regs + 1) * N / pmca.redmule_efficiency + pmca.redmule_tile_cycles
+    return tiles * per_tile
+
+
+def gemm_padded_macs(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
+    """MACs the engine actually performs for a GEMM, padding partial tiles (energy basis)."""
+    if M <= 0 or N <= 0 or K <= 0:
+        return 0.0
+    if pmca.redmule_fma == 0:
+        return float(M * N * K)
+    rows = pmca.redmule_fma // pmca.redmule_height
+    width = pmca.redmule_height * (pmca.redmule_pipe_regs + 1)
+    return float(math.ceil(M / rows) * rows * math.ceil(K / width) * width * N)
+
+
+def vector_cycles(flops: float, pmca: PmcaSpec) -> float:
+    """Cycles of element-wise work (adds, softmax, norms, activations) on the compute cores."""
+    return flops / core_flops_per_cycle(pmca)
+
+
+@dataclass(frozen=True)
+class LoraShare:
+    """One PMCA's share of a layer split over row x column tiles (see :func:`lora_share`)."""
+
+    m: int            #: inputs whose X A partial this PMCA computes
+    n: int            #: outputs whose (X A) B and accumulation this PMCA owns
+    row_tiles: int    #: tiles whose partial sums meet here (1: no accumulation)
+
+
+def lora_share(m: int, n: int, row_tiles: int, col_tiles: int) -> LoraShare:
+    """Split of a layer's LoRA and partial-sum work over its ``row_tiles x col_tiles`` PMCAs.
+
+    PMCA (i, j) computes X_i A_i for its ``ceil(m / row_tiles)`` inputs; the rank-r partials are
+    all-reduced (tiny); it then owns ``ceil(ceil(n / col_tiles) / row_tiles)`` outputs of column block
+    j: their (X A) B, and the sum of the row tiles' partial outputs. One tile: the whole layer.
+    """
+    n_block = math.ceil(n / col_tiles)
+    return LoraShare(m=math.ceil(m / row_tiles), n=math.ceil(n_block / row_tiles),
+                     row_tiles=row_tiles)
+
+
+def lora_cycles(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> float:
+    """PMCA cycles of the LoRA job for a chunk of t tokens on one PMCA (0 when rank is 0).
+
+    offload + GEMM(t x m x r) + GEMM(t x r x n) with the add fused (Z = (XA) B + Y).
+    """
+    if rank <= 0:
+        return 0.0
+    return (pmca.offload_cycles + gemm_cycles(t, share.m, rank, pmca)
+            + gemm_cycles(t, rank, share.n, pmca))
+
+
+def accumulate_cycles(t: int, share: LoraShare, pmca: PmcaSpec) -> float:
+    """Cycles to add the partial outputs of ``row_tiles`` tiles (t x n per PMCA, row_tiles-1 adds)."""
+    return vector_cycles(t * share.n * (share.row_tiles - 1), pmca)
+
+
+def tcdm_bytes(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> int:
+    """Peak working set of one PMCA for a chunk, bytes.
+
+    With an adapter: X (t x m), A (m x r), B (r x n), XA (t x r) and the output Y (t x n), plus the
+    partials of the other row tiles; this reproduces the paper's 8.2 / 21 KiB (t = 8) and
+    70 / 172 KiB (t = 128) for 128x128 / 512x128 at rank 8 in FP16. Without one: the landing
+    buffer of the outputs (and partials).
+    """
+    e = pmca.bytes_per_element
+    out = t * share.n * share.row_tiles
+    if rank <= 0:
+        return e * out
+    return e * (t * share.m + share.m * rank + rank * share.n + t * rank + out)
+
+
+def lora_padded_macs(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> float:
+    """MACs RedMule performs for one chunk's LoRA (padding included)."""
+    if rank <= 0:
+        return 0.0
+    return gemm_padded_macs(t, share.m, rank, pmca) + gemm_padded_macs(t, rank, share.n, pmca)

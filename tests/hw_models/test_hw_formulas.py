@@ -1,0 +1,122 @@
+"""Pure timing/memory formulas against hand calculations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hw_models import AimcTileSpec, HardwareSpec, PmcaSpec, SpecError, layer_closed_form
+from hw_models import aimc, interconnect, snitch
+from hw_models.closed_form import chain, equal_chunks_makespan
+
+HW = HardwareSpec()
+
+
+def test_tile_grid_and_chunk_time():
+    tile = AimcTileSpec(integration_ns=128)
+    assert aimc.tile_grid(512, 128, tile) == (1, 1)
+    assert aimc.tile_grid(768, 3072, tile) == (2, 6)
+    assert aimc.tile_grid(513, 512, tile) == (2, 1)
+    assert aimc.chunk_ns(8, tile) == 8 * 128          # t x integration time (paper)
+    assert aimc.chunk_ns(8, AimcTileSpec(integration_ns=64)) == 8 * 64
+
+
+def test_conversion_time_and_energy_scale_with_bits():
+    slow = AimcTileSpec(integration_ns=100, adc_bits=10, adc_ns_per_bit=5.0)
+    assert aimc.mvm_ns(slow) == 110
+    e8 = aimc.mvm_energy_pj(AimcTileSpec())
+    e6 = aimc.mvm_energy_pj(AimcTileSpec(adc_bits=6, dac_bits=6))
+    assert e8 == pytest.approx(26.9)
+    assert e6 == pytest.approx(26.9 * (0.5 + 0.5 * 0.25))
+
+
+def test_redmule_gemm_hand_calculation():
+    p = PmcaSpec()  # 32 FMA = 8 rows x 4, P = 3 -> 8 x 16 output tiles
+    # X A for t = 8, m = 512, r = 8: 1 x 1 tiles, 4 * 512 / 0.988 + 32 cycles
+    assert snitch.gemm_cycles(8, 512, 8, p) == pytest.approx(4 * 512 / 0.988 + 32)
+    # (X A) B for t = 8, r = 8, n = 128: 1 x 8 tiles of 4 * 8 / 0.988 + 32
+    assert snitch.gemm_cycles(8, 8, 128, p) == pytest.approx(8 * (32 / 0.988 + 32))
+    assert snitch.gemm_padded_macs(8, 512, 8, p) == 8 * 16 * 512   # half the tile wasted
+    cores = PmcaSpec(redmule_fma=0)
+    assert snitch.gemm_cycles(8, 512, 8, cores) == pytest.approx(8 * 512 * 8 / (8 * 4 * 0.9))
+
+
+def test_tcdm_working_set_reproduces_paper_kib():
+    p = PmcaSpec()
+    kib = lambda m, n, t: snitch.tcdm_bytes(t, snitch.lora_share(m, n, 1, 1), 8, p) / 1024
+    # paper-notes section 5: 8.2 / 21 KiB at t = 8 and 70 / 172 KiB at t = 128
+    assert kib(128, 128, 8) == pytest.approx(8.2, abs=0.1)
+    assert kib(512, 128, 8) == pytest.approx(21, abs=1)
+    assert kib(128, 128, 128) == pytest.approx(70, abs=0.1)
+    assert kib(512, 128, 128) == pytest.approx(172, abs=0.1)
+
+
+def test_interconnect_and_overflow():
+    p = PmcaSpec(tcdm_kib=1)
+    assert interconnect.readout_ns(256, p) == 256 / 16
+    assert interconnect.dma_ns(640, p) == 10
+    assert interconnect.overflow_bytes(1024, p) == 0
+    assert interconnect.overflow_bytes(1524, p) == 1000
+    assert interconnect.l2_ns(160, PmcaSpec(clock_ghz=0.5)) == 20
+
+
+def test_chain_is_the_maxplus_recursion():
+    rng = np.random.default_rng(0)
+    ready = np.sort(rng.uniform(0, 100, 20))
+    s = rng.uniform(1, 10, 20)
+    done, prev = [], 0.0
+    for r, x in zip(ready, s):
+        prev = max(prev, r) + x
+        done.append(prev)
+    assert chain(ready, s) == pytest.approx(done)
+
+
+def test_layer_total_matches_equal_chunk_formula():
+    hw = HardwareSpec(aimc=AimcTileSpec(integration_ns=512), tokens=8)
+    r = layer_closed_form(512, 128, hw, 8, seq_len=320)
+    tile = r.aimc_ns + r.readout_ns                 # one output buffer: readout on the tile
+    assert r.total_ns == pytest.approx(equal_chunks_makespan([tile, r.pmca_ns], 40))
+    assert r.aimc_only_ns == 320 * 512
+    assert r.overhead == pytest.approx(r.total_ns / r.aimc_only_ns)
+    assert r.ratio == pytest.approx(r.pmca_ns / r.aimc_ns)
+
+
+def test_rank_zero_is_the_aimc_baseline():
+    r = layer_closed_form(512, 128, HardwareSpec(tokens=8), 0)
+    assert r.pmca_ns == 0 and r.ratio == 0
+    assert r.total_ns == pytest.approx(40 * (8 * 256 + 8 * 128 * 2 / 16))
+
+
+def test_overflow_is_slower_not_an_error():
+    small = HardwareSpec(aimc=AimcTileSpec(integration_ns=128), tokens=128)
+    big = HardwareSpec(aimc=AimcTileSpec(integration_ns=128), pmca=PmcaSpec(tcdm_kib=256),
+                       tokens=128)
+    r_small, r_big = layer_closed_form(512, 128, small, 8), layer_closed_form(512, 128, big, 8)
+    assert not r_small.tcdm_fits and r_big.tcdm_fits
+    assert r_small.l2_bytes > 0 and r_big.l2_bytes == 0
+    assert r_small.pmca_ns > r_big.pmca_ns
+    excess = 2 * (172 - 128) * 1024
+    assert r_small.pmca_ns - r_big.pmca_ns == pytest.approx(excess / 16)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(m=0, n=128, rank=8), "m"),
+    (dict(m=512, n=-1, rank=8), "n"),
+    (dict(m=512, n=128, rank=-1), "rank"),
+    (dict(m=512, n=128, rank=8, seq_len=4), "tokens"),
+    (dict(m=512, n=128, rank=8, seq_len=0), "seq_len"),
+])
+def test_bad_layer_input(kwargs, field):
+    with pytest.raises(SpecError, match=field):
+        layer_closed_form(hw=HardwareSpec(tokens=8), **kwargs)
+
+
+def test_bad_spec_fields():
+    with pytest.raises(SpecError, match="aimc.integration_ns"):
+        HardwareSpec(aimc=AimcTileSpec(integration_ns=0))
+    with pytest.raises(SpecError, match="tokens"):
+        HardwareSpec(tokens=0)
+    with pytest.raises(SpecError, match="redmule_fma"):
+        PmcaSpec(redmule_fma=10)

@@ -1,0 +1,92 @@
+"""`codesign latency` contract (../shared/design.md section 5): exit codes, JSON keys, help."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codesign.cli import main
+
+CONTRACT = {"aimc_ns", "pmca_ns", "ratio", "total_ns", "aimc_only_ns", "overhead", "tcdm_bytes",
+            "tcdm_fits", "energy_pj"}
+
+
+def exit_code(argv) -> int:
+    """main()'s return code, or argparse's exit status for a usage error."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code)
+
+
+def run_json(capsys, *argv):
+    assert main(["latency", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_layer_json_has_exactly_contract_keys(capsys):
+    out = run_json(capsys, "--layer", "512x128", "--rank", "8", "--integration-ns", "512",
+                   "--tokens", "8")
+    assert set(out) == CONTRACT
+    assert out["ratio"] == pytest.approx(out["pmca_ns"] / out["aimc_ns"])
+    assert out["overhead"] == pytest.approx(out["total_ns"] / out["aimc_only_ns"])
+    assert out["aimc_ns"] == 8 * 512
+    assert out["ratio"] == pytest.approx(0.70, abs=0.02)
+    assert isinstance(out["tcdm_bytes"], int) and out["tcdm_fits"] is True
+
+
+def test_layer_engines_agree(capsys):
+    a = run_json(capsys, "--layer", "512x128", "--tokens", "16", "--engine", "des")
+    b = run_json(capsys, "--layer", "512x128", "--tokens", "16", "--engine", "closed_form")
+    assert a["total_ns"] == pytest.approx(b["total_ns"], rel=1e-9)
+
+
+def test_model_json_adds_layers(capsys):
+    out = run_json(capsys, "--model", "minilm-l6", "--rank", "4", "--placement", "qkv",
+                   "--tokens", "16", "--seq-len", "64")
+    assert set(out) == CONTRACT | {"layers"}
+    assert {L["role"] for L in out["layers"] if L["rank"] > 0} == {"query", "key", "value"}
+    assert out["overhead"] >= 1.0
+
+
+def test_model_role_list_and_table(capsys):
+    assert main(["latency", "--model", "bert-base", "--placement", "query,value", "--tokens",
+                 "32", "--seq-len", "128", "--engine", "closed_form"]) == 0
+    text = capsys.readouterr().out
+    assert "bert-base" in text and "attention.self" not in text and "query" in text
+
+
+def test_layer_table(capsys):
+    assert main(["latency", "--layer", "128x128", "--rank", "0"]) == 0
+    assert "overhead" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--layer", "0x128"], "--layer"),
+    (["--layer", "512by128"], "--layer"),
+    (["--layer", "512x128", "--tokens", "400"], "--tokens"),
+    (["--layer", "512x128", "--tokens", "0"], "--tokens"),
+    (["--layer", "512x128", "--rank", "-1"], "--rank"),
+    (["--layer", "512x128", "--integration-ns", "-5"], "--integration-ns"),
+    (["--layer", "512x128", "--adc-bits", "20"], "--adc-bits"),
+    (["--layer", "512x128", "--redmule-fma", "6"], "--redmule-fma"),
+    (["--model", "gpt-17"], "--model"),
+    (["--model", "bert-base", "--placement", "everywhere"], "--placement"),
+    (["--model", "bert-base", "--placement", "query,nope"], "--placement"),
+    (["--layer", "512x128", "--engine", "magic"], "--engine"),
+    ([], "--layer"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, argv, flag):
+    assert exit_code(["latency", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert flag in err
+
+
+def test_help_teaches(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["latency", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and "--layer 512x128" in text and "--model" in text
