@@ -1,0 +1,286 @@
+"""A study report: one self-contained HTML file with the figures, the front, the pick and settings.
+
+:func:`report_content` gathers everything from the storage and the results folder (figures drawn
+to PNG + SVG under ``<folder>/figures/``); :func:`render_html` turns that content into a page that
+needs nothing else: images are embedded as base64 ``data:`` URIs, the style sheet is inline, there
+is no script and no external request, so the file can be mailed, archived or opened offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+import yaml
+
+#: metric columns shown in the front table beside the parameters and objectives, when recorded
+EXTRA_COLUMNS = ("latency_us", "overhead", "energy_uj", "adapter_params", "tcdm_kib", "accuracy")
+
+
+@dataclass
+class ReportFigure:
+    stem: str
+    title: str
+    caption: str
+    png: bytes
+    files: list[str] = field(default_factory=list)  # saved copies, relative to the report
+    group: str = "study"
+
+
+@dataclass
+class ReportContent:
+    name: str
+    source: str | None
+    storage: str
+    generated: str
+    summary: list[tuple[str, str]]
+    objectives: list[tuple[str, str, str]]
+    front_columns: list[str]
+    front_rows: list[dict[str, Any]]
+    figures: list[ReportFigure]
+    skipped: dict[str, str]
+    settings_yaml: str
+    versions: dict[str, str]
+    picked: dict | None = None
+    picked_path: str | None = None
+    dashboard: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def load_picked(folder: Path, study_name: str) -> dict | None:
+    """``folder/picked.yaml`` when it exists and belongs to this study, else None."""
+    path = Path(folder) / "picked.yaml"
+    if not path.is_file():
+        return None
+    try:
+        picked = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return None
+    if not isinstance(picked, dict) or picked.get("study") not in (None, study_name):
+        return None
+    return picked
+
+
+def report_content(study, loaded, storage_url: str, folder: Path,
+                   formats: Sequence[str] = ("png", "svg"), models: bool = True) -> ReportContent:
+    """Everything the report shows; saves the figures to ``folder/figures/`` on the way."""
+    from codesign import __version__
+    from codesign.figures import objectives_of, study_figures
+    from codesign.figures.draw import png_bytes, save_figure
+    from codesign.results import package_versions, pareto_table, resolved_config, trials_table
+    from codesign.study import param_name, redact
+
+    folder = Path(folder)
+    cfg = loaded.config
+    table = trials_table(study, loaded)
+    front = pareto_table(study, loaded, table)
+    picked = load_picked(folder, cfg.name)
+    figs = study_figures(study, loaded, table, front, picked=picked, models=models)
+    figures = []
+    for spec in figs.figures:
+        fig = spec.figure()
+        saved = save_figure(fig, folder / "figures", spec.stem, formats) if formats else []
+        figures.append(ReportFigure(spec.stem, spec.title, spec.caption, png_bytes(fig),
+                                    [str(p.relative_to(folder)) for p in saved], spec.group))
+    objectives = objectives_of(loaded)
+    params = [param_name(p) for p in loaded.axes]
+    keys = [o[0] for o in objectives]
+    extra = [c for c in EXTRA_COLUMNS if c in front.columns and c not in keys]
+    columns = ["number"] + [c for c in params if c in front.columns] + keys + extra
+    if "feasible" in front.columns:
+        columns.append("feasible")
+    rows = [{c: row[c] for c in columns} for _, row in front.iterrows()]
+    states = table["state"].value_counts().to_dict() if not table.empty else {}
+    done = table[table["state"] == "COMPLETE"] if not table.empty else table
+    n_feasible = int(done["feasible"].fillna(True).astype(bool).sum()) if not done.empty else 0
+    summary = [
+        ("trials", f"{len(table)} (" + ", ".join(f"{k.lower()} {v}" for k, v in
+                                                  sorted(states.items())) + ")"),
+        ("feasible complete trials", str(n_feasible)),
+        ("Pareto front", f"{len(front)} trial(s)"),
+        ("objectives", ", ".join(f"{c} ({d})" for c, d, _ in objectives)),
+        ("constraints", ", ".join(map(str, loaded.rules)) or "none"),
+        ("search space", ", ".join(params)),
+        ("sampler", f"{cfg.sampler} (seed {cfg.seed})"),
+        ("network", f"{cfg.workload.network}, {cfg.workload.seq_len} tokens"),
+    ]
+    if "accuracy_cache_hit" in table and table["accuracy_cache_hit"].notna().any():
+        hits = int(table["accuracy_cache_hit"].fillna(False).astype(bool).sum())
+        summary.append(("accuracy cache hits", f"{hits} of "
+                                               f"{int(table['accuracy_cache_hit'].notna().sum())}"))
+    settings = resolved_config(loaded, storage_url)
+    settings.pop("versions", None)
+    versions = package_versions()
+    if versions.get("codesign") in (None, "not installed"):
+        versions["codesign"] = __version__  # run from a checkout
+    db = storage_url if storage_url.startswith("sqlite:///") else None
+    dashboard = (f"optuna-dashboard {db}" if db else
+                 f"optuna-dashboard '{redact(storage_url)}'  (with the real password)")
+    return ReportContent(
+        name=cfg.name, source=str(loaded.source) if loaded.source else None,
+        storage=redact(storage_url),
+        generated=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        summary=summary, objectives=objectives, front_columns=columns, front_rows=rows,
+        figures=figures, skipped=figs.skipped,
+        settings_yaml=yaml.safe_dump(settings, sort_keys=False), versions=versions,
+        picked=picked, picked_path=str(folder / "picked.yaml") if picked else None,
+        dashboard=dashboard)
+
+
+def write_report(study, loaded, storage_url: str, folder: Path, path: Path | None = None,
+                 formats: Sequence[str] = ("png", "svg"), models: bool = True) -> Path:
+    """Build the report and write it (default ``folder/report.html``) atomically."""
+    folder = Path(folder)
+    content = report_content(study, loaded, storage_url, folder, formats, models)
+    path = Path(path) if path else folder / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_html(content), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
+  color:#1d232a;background:#fafafa;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:1.5rem 2rem 3rem;background:#fff}
+h1{font-size:1.6rem;margin:.2rem 0 .3rem}h2{font-size:1.2rem;margin-top:2.2rem;
+  border-bottom:1px solid #ddd;padding-bottom:.2rem}h3{font-size:1rem;margin:1.4rem 0 .3rem}
+.meta{color:#555;font-size:.85rem}
+table{border-collapse:collapse;font-size:.82rem;margin:.5rem 0}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
+th{background:#f0f2f5;text-align:center}td.text{text-align:left}
+tr.picked td{background:#fff4d6;font-weight:600}
+table.kv td:first-child{text-align:left;color:#555;white-space:nowrap}
+table.kv td{text-align:left}
+figure{margin:1rem 0 1.8rem}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85rem;color:#444;margin-top:.3rem}
+pre{background:#f5f6f8;padding:.7rem;overflow-x:auto;font-size:.78rem;border-radius:4px}
+code{background:#f0f2f5;padding:0 .25rem;border-radius:3px}
+nav a{margin-right:.9rem;font-size:.9rem}
+.files{font-size:.78rem;color:#666}
+ul.skipped{font-size:.85rem;color:#555}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _table(columns: list[str], rows: list[dict], picked_trial: int | None = None,
+           headers: dict[str, str] | None = None) -> str:
+    headers = headers or {}
+    out = ["<table class=\"front\"><thead><tr>"]
+    out += [f"<th>{_esc(headers.get(c, c))}</th>" for c in columns]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        picked = picked_trial is not None and _fmt(row.get("number")) == str(picked_trial)
+        out.append("<tr class=\"picked\">" if picked else "<tr>")
+        for c in columns:
+            v = row.get(c)
+            cls = " class=\"text\"" if isinstance(v, str) else ""
+            text = _fmt(v) if c != "number" else f"#{_fmt(v)}"
+            out.append(f"<td{cls}>{_esc(text)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _kv(pairs) -> str:
+    return ("<table class=\"kv\"><tbody>" + "".join(
+        f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in pairs) + "</tbody></table>")
+
+
+def render_html(c: ReportContent) -> str:
+    """The report page (pure: the same content gives the same page)."""
+    picked_trial = int(c.picked["trial"]) if c.picked and "trial" in c.picked else None
+    headers = {col: f"{col} ({'max' if d == 'maximize' else 'min'})" for col, d, _ in c.objectives}
+    parts = [
+        "<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        f"<title>codesign report: {_esc(c.name)}</title>", f"<style>{_CSS}</style>",
+        "</head><body><main>",
+        f"<h1>Study <code>{_esc(c.name)}</code></h1>",
+        f"<p class=\"meta\">codesign {_esc(c.versions.get('codesign', ''))} &middot; generated "
+        f"{_esc(c.generated)} &middot; study file {_esc(c.source or '(inline)')} &middot; "
+        f"storage <code>{_esc(c.storage)}</code></p>",
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#picked\">Picked</a>"
+        "<a href=\"#front\">Front</a><a href=\"#figures\">Figures</a>"
+        "<a href=\"#settings\">Settings</a></nav>",
+        "<h2 id=\"summary\">Summary</h2>", _kv(c.summary),
+        "<h2 id=\"picked\">Picked configuration</h2>",
+    ]
+    if c.picked:
+        p = c.picked
+        parts.append(f"<p>Trial <b>#{_esc(p.get('trial'))}</b>: {_esc(p.get('why', ''))}.</p>")
+        if p.get("requirements"):
+            parts.append("<p>Requirements: " + ", ".join(
+                f"<code>{_esc(r)}</code>" for r in p["requirements"]) + "</p>")
+        parts.append(_kv([(k, _fmt(v)) for k, v in (p.get("params") or {}).items()]
+                         + [(f"-> {k}", _fmt(v)) for k, v in (p.get("objectives") or {}).items()]))
+        parts.append(f"<p class=\"files\">From {_esc(c.picked_path)} (the file to hand on). "
+                     "Its full design point:</p>")
+        parts.append(f"<pre>{_esc(yaml.safe_dump(p.get('design', {}), sort_keys=False))}</pre>")
+    else:
+        parts.append("<p>No configuration picked yet: run <code>codesign pick "
+                     f"{_esc(c.source or 'STUDY.yaml')} --require ...</code>, then this report "
+                     "again.</p>")
+    parts.append("<h2 id=\"front\">Pareto front</h2>")
+    if c.front_rows:
+        parts.append(f"<p>{len(c.front_rows)} non-dominated feasible trial(s), as Optuna's "
+                     "<code>best_trials</code>" + (" (the picked one highlighted)"
+                                                   if picked_trial is not None else "") + ".</p>")
+        parts.append(_table(c.front_columns, c.front_rows, picked_trial, headers))
+    else:
+        parts.append("<p>No feasible complete trial yet.</p>")
+    parts.append("<h2 id=\"figures\">Figures</h2>")
+    for group, heading in (("study", "From the trials"),
+                           ("model", "From the hardware model")):
+        shown = [f for f in c.figures if f.group == group]
+        if not shown:
+            continue
+        parts.append(f"<h3>{heading}</h3>")
+        for f in shown:
+            data = base64.b64encode(f.png).decode("ascii")
+            files = (" <span class=\"files\">(files: " + ", ".join(_esc(x) for x in f.files)
+                     + ")</span>") if f.files else ""
+            parts.append(
+                f"<figure id=\"fig-{_esc(f.stem)}\"><img alt=\"{_esc(f.title)}\" "
+                f"src=\"data:image/png;base64,{data}\"><figcaption><b>{_esc(f.title)}.</b> "
+                f"{_esc(f.caption)}{files}</figcaption></figure>")
+    if c.skipped:
+        parts.append("<p>Not shown for this study:</p><ul class=\"skipped\">" + "".join(
+            f"<li>{_esc(k)}: {_esc(v)}</li>" for k, v in c.skipped.items()) + "</ul>")
+    parts += [
+        "<h2 id=\"settings\">Study settings</h2>",
+        "<p>The study as it ran (every default filled in, the search space inline):</p>",
+        f"<pre>{_esc(c.settings_yaml)}</pre>",
+        "<h3>Package versions</h3>", _kv(sorted(c.versions.items())),
+        "<h3>Explore interactively</h3>",
+        f"<p>The same study in optuna-dashboard (<code>pip install optuna-dashboard</code>):</p>"
+        f"<pre>{_esc(c.dashboard)}</pre>",
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,159 @@
+"""``codesign report``: a self-contained HTML page, checked as text and in a real headless Chromium.
+
+The study is hand-made (trials with drift series added to a SQLite storage), so no training and no
+search runs here; the model figures come from hw_models when it is installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from codesign.cli import main
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+STUDY = {
+    "name": "rep",
+    "workload": {"network": "minilm-l6", "seq_len": 64},
+    "accuracy": {"evaluation": {"drift_times": ["0s", "1d", "1y"], "n_draws": 2}},
+    "search_space": {"rank": {"choices": [2, 8]}, "placement": {"choices": ["all", "qkv"]},
+                     "tokens": {"choices": [8, 16]}},
+    "objectives": [{"name": "accuracy", "at": "1d"}, {"name": "latency_us"}],
+    "constraints": ["tcdm_fits"],
+}
+
+#: (rank, placement, tokens, accuracy at 0s, latency_us, feasible)
+TRIALS = [(2, "qkv", 8, 0.80, 100.0, True), (8, "all", 16, 0.92, 140.0, True),
+          (8, "all", 8, 0.92, 120.0, True), (2, "all", 16, 0.85, 150.0, True),
+          (8, "qkv", 16, 0.95, 90.0, False)]
+
+
+def make_study(tmp_path: Path, picked: bool = False) -> tuple[Path, Path]:
+    """A study file and a results root holding its SQLite study with hand-made trials."""
+    import optuna
+
+    from codesign.config import load_study
+    from codesign.search_space import to_distributions
+    from codesign.study import default_storage, make_storage, open_study, param_name
+
+    path = tmp_path / "rep.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    out = tmp_path / "results"
+    loaded = load_study(path)
+    study = open_study(loaded, make_storage(default_storage(out, "rep")), seed=0)
+    dists = {param_name(p): d for p, d in to_distributions(loaded.axes, loaded.config.design).items()}
+    for rank, placement, tokens, acc, latency, feasible in TRIALS:
+        series = {t: {"mean": acc - k * 0.03 * (2 if placement == "qkv" else 1),
+                      "std": 0.01 * (k + 1)} for k, t in enumerate(["0s", "1d", "1y"])}
+        metrics = {"latency_us": latency, "aimc_only_us": 80.0, "overhead": latency / 80.0,
+                   "energy_uj": latency / 10, "adapter_params": 1000.0 * rank, "tcdm_kib": 20.0,
+                   "tcdm_fits": 1.0 if feasible else 0.0,
+                   **{f"accuracy@{t}": v["mean"] for t, v in series.items()},
+                   "accuracy": sum(v["mean"] for v in series.values()) / 3}
+        constraints = {"tcdm_fits>=1": 0.0 if feasible else 1.0}
+        study.add_trial(optuna.trial.create_trial(
+            params={"rank": rank, "placement": placement, "tokens": tokens},
+            distributions=dists, values=[series["1d"]["mean"], latency],
+            system_attrs={"constraints": list(constraints.values())},
+            user_attrs={"metrics": metrics, "constraints": constraints,
+                        "drift": {"digital": {t: {"mean": 0.97, "std": 0.0} for t in series},
+                                  "analog_before": {t: {"mean": v["mean"] - 0.2, "std": 0.02}
+                                                    for t, v in series.items()},
+                                  "analog_after": series},
+                        "accuracy_metric": "fidelity"}))
+    if picked:
+        folder = out / "rep"
+        (folder / "picked.yaml").write_text(yaml.safe_dump({
+            "study": "rep", "trial": 2, "why": "knee point <test>", "requirements": ["latency_us<=130"],
+            "params": {"rank": 8, "placement": "all", "tokens": 8},
+            "objectives": {"accuracy@1d": 0.89, "latency_us": 120.0},
+            "design": {"hardware": {"tokens": 8}, "lora": {"rank": 8, "placement": "all"}}}))
+    return path, out
+
+
+def test_report_is_one_self_contained_page(tmp_path, capsys):
+    path, out = make_study(tmp_path, picked=True)
+    assert main(["report", str(path), "--out", str(out), "--no-models"]) == 0
+    page = (out / "rep" / "report.html").read_text()
+    assert f"report: {out / 'rep' / 'report.html'}" in capsys.readouterr().out
+    # nothing fetched from elsewhere: every src is a data: URI, no stylesheet/script links
+    sources = re.findall(r'\bsrc="([^"]*)"', page)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "<script" not in page and "<link" not in page and "http://" not in page
+    assert "https://" not in page
+    for stem in ("pareto", "hypervolume", "parallel", "drift", "rank_sweep"):
+        assert f'id="fig-{stem}"' in page
+        assert (out / "rep" / "figures" / f"{stem}.png").stat().st_size > 1000
+        assert (out / "rep" / "figures" / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
+    for src in sources:  # each embedded image is a real PNG
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    # the front table: the feasible non-dominated trials, the picked one highlighted
+    front = re.search(r'<table class="front">.*?</table>', page, re.S).group(0)
+    assert sorted(int(n) for n in re.findall(r"<td>#(\d+)</td>", front)) == [0, 2]
+    assert '<tr class="picked"><td>#2</td>' in front
+    assert "knee point &lt;test&gt;" in page  # escaped
+    assert "optuna-dashboard sqlite:///" in page and "study.db" in page
+    assert "accuracy@1d (max)" in front and "latency_us (min)" in front
+
+
+def test_report_front_table_lists_exactly_the_front(tmp_path):
+    path, out = make_study(tmp_path)
+    assert main(["report", str(path), "--out", str(out), "--no-models"]) == 0
+    page = (out / "rep" / "report.html").read_text()
+    front = re.search(r'<table class="front">.*?</table>', page, re.S).group(0)
+    # 4 is infeasible (though it dominates); 1 and 3 are dominated by 2 (0.89 at 120 us)
+    assert sorted(int(n) for n in re.findall(r"<td>#(\d+)</td>", front)) == [0, 2]
+    assert "No configuration picked yet" in page
+
+
+def test_report_of_a_missing_study_is_one_line_exit_2(tmp_path, capsys):
+    path = tmp_path / "rep.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    assert main(["report", str(path), "--out", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has not been run yet" in err
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium (bash .ci/browser.sh installs it)")
+    path, out = make_study(tmp_path, picked=True)
+    assert main(["report", str(path), "--out", str(out)]) == 0
+    page = (out / "rep" / "report.html").read_text()
+    # a copy with a probe that writes each image's natural size into the DOM once loaded
+    probe = ("<script>window.addEventListener('load', () => {const r = [...document.images].map("
+             "i => [i.complete, i.naturalWidth, i.naturalHeight]); const p = "
+             "document.createElement('pre'); p.id = 'probe'; p.textContent = JSON.stringify(r); "
+             "document.body.appendChild(p);});</script>")
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", probe + "</body>"))
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=5000"]
+    dom = subprocess.run([str(CHROMIUM), *flags, "--dump-dom", probed.as_uri()],
+                         capture_output=True, text=True, timeout=90).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, "the page did not load (no probe output):\n" + dom[:500]
+    sizes = json.loads(found.group(1))
+    n_images = len(re.findall(r"<img ", page))
+    assert len(sizes) == n_images >= 5
+    assert all(complete and w > 0 and h > 0 for complete, w, h in sizes), sizes
+    assert "Pareto front" in dom and "Study settings" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([str(CHROMIUM), *flags, "--window-size=1200,2000", f"--screenshot={shot}",
+                    (out / "rep" / "report.html").as_uri()], capture_output=True, timeout=90,
+                   cwd=tmp_path)
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if shutil.which("true"):  # keep the screenshot for a human look when run by hand
+        (out / "rep" / "report-screenshot.png").write_bytes(shot.read_bytes())
