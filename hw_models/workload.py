@@ -222,9 +222,8 @@ def _mobilebert(c: dict, label: str) -> Network:
               LinearLayer("attention.self.key", "key", true_h if qk_src != "in" else h,
                           true_h, L, (qk_src,)),
               LinearLayer("attention.self.value", "value", v_in, true_h, L, (v_src,))]
-    servers = tuple(n.name for n in nodes)
-    nodes.append(AttentionOp("attention", heads, true_h // heads, "attention.self.query",
-                             ("attention.self.key", "attention.self.value"), servers=servers,
+    qkv = ("attention.self.query", "attention.self.key", "attention.self.value")
+    nodes.append(AttentionOp("attention", heads, true_h // heads, qkv[0], qkv[1:], servers=qkv,
                              count=L))
     res = "bottleneck.input.dense" if use_bneck else "in"
     nodes.append(LinearLayer("attention.output.dense", "attn_out", true_h, true_h, L,
