@@ -169,7 +169,7 @@ def _add_model_figures(out: StudyFigures, loaded, picked: dict | None) -> None:
         "layer_latency", "Per-layer latency with and without LoRA",
         f"{layers.network}, {which}: rank {layers.rank}, placement {layers.placement}, "
         f"t_int {layers.integration_ns:g} ns, t={layers.tokens}, {seq_len} tokens (cf. paper fig. "
-        f"4c). One bar pair per distinct layer (role and shape; xN: how many such layers); the "
+        f"4c). One bar pair per distinct layer (xN: how many identical copies); the "
         f"whole network takes {layers.total_ns / 1e3:.4g} us with LoRA against "
         f"{layers.aimc_only_ns / 1e3:.4g} us without ({layers.overhead:.3f}x).",
         layers, _draw.draw_layer_latency, group="model"))

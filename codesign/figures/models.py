@@ -108,10 +108,10 @@ def tcdm_data(hw, rank: int = 8, layers: Sequence[tuple[int, int]] = PAPER_TCDM_
 
 @dataclass
 class LayerLatencyData:
-    """Fig. 4c: each distinct layer (role and shape) of a network, with and without LoRA.
+    """Fig. 4c: each distinct layer of a network, with and without LoRA.
 
-    Times are per layer instance for the whole sequence (ns); ``count`` says how many layers of
-    the network share that role and shape.
+    Times are per layer instance for the whole sequence (ns); ``count`` says how many identical
+    copies of that layer the network has (one per transformer block).
     """
 
     network: str
@@ -132,24 +132,19 @@ class LayerLatencyData:
 
 
 def layer_latency_data(network_name: str, hw, lora, seq_len: int) -> LayerLatencyData:
-    """Per distinct layer (first of each role x shape, in network order) from evaluate_network."""
+    """Every layer of the network's report (hw_models lists each distinct layer once, with the
+    number of identical copies as ``count``), in network order."""
     from codesign.evaluators import network
 
     import hw_models
 
     report = hw_models.evaluate_network(network(network_name), hw, lora, seq_len=seq_len)
-    seen: dict[tuple, int] = {}
     labels, with_lora, without, counts = [], [], [], []
     for layer in report.layers:
-        key = (layer.role, layer.m, layer.n)
-        if key in seen:
-            counts[seen[key]] += 1
-            continue
-        seen[key] = len(labels)
-        labels.append(f"{layer.role} {layer.m}x{layer.n}")
+        labels.append(f"{layer.name} ({layer.m}x{layer.n})")
         with_lora.append(float(layer.total_ns))
         without.append(float(layer.aimc_only_ns))
-        counts.append(1)
+        counts.append(int(getattr(layer, "count", 1)))
     placement = lora.placement if isinstance(lora.placement, str) else "+".join(lora.placement)
     return LayerLatencyData(network_name, labels, with_lora, without, counts,
                             float(report.total_ns), float(report.aimc_only_ns), lora.rank,
