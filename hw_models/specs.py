@@ -84,7 +84,7 @@ class PmcaSpec:
                    "PMCA/AIMC ratios 2.57/1.29/0.70 (benchmarks/calibration.py)",
         unit="cycles", ge=0)
     offload_cycles: float = spec_field(
-        245.0, help="fixed cycles per chunk to start the LoRA job: program RedMule, trigger, wait "
+        246.0, help="fixed cycles per chunk to start the LoRA job: program RedMule, trigger, wait "
                     "for its event, cluster barrier. Calibrated with redmule_tile_cycles to the "
                     "paper's 512x128 ratios (benchmarks/calibration.py)", unit="cycles", ge=0)
     tcdm_kib: int = spec_field(128, help="tightly coupled data memory (L1) of the cluster "

@@ -1,0 +1,98 @@
+"""Speed and memory of the hardware model: prints one JSON line.
+
+    .venv/bin/python benchmarks/latency_speed.py
+
+* ``per_config_ms``: full MobileBERT, rank 8, all layers, t = 8, seq 320, SimPy engine, median of
+  25 cold runs (the latency memo cleared before each run: every run simulates, with and without
+  LoRA);
+* ``per_config_closed_form_ms``: the same with the closed-form engine;
+* ``naive_des_ms``: a naive SimPy run of the same network (one process per layer stage, one event
+  per chunk and stage, every block simulated), the yardstick of the issue's 0.2x target;
+* ``grid_s``: 1,500 configurations (5 ranks x 3 placements x 4 ADC bits x 5 token counts x
+  5 integration times), MobileBERT, seq 320, SimPy engine, from a cold memo;
+* ``peak_mb``: peak resident memory of this process (ru_maxrss).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import simpy  # noqa: E402
+
+import hw_models as H  # noqa: E402
+from hw_models.plan import build_plan  # noqa: E402
+from hw_models.system import _cached_latency  # noqa: E402
+
+
+def cold(network, hw, lora, engine):
+    _cached_latency.cache_clear()
+    start = time.perf_counter()
+    H.evaluate_network(network, hw, lora, seq_len=320, engine=engine)
+    return (time.perf_counter() - start) * 1e3
+
+
+def naive_des_ms(network, hw, lora) -> float:
+    """One SimPy process per layer stage and block, one event per chunk and stage (a chain)."""
+    plan = build_plan(network, hw, lora, 320)
+    stages = [lp for lp in plan.prologue] + [n for n in plan.block if hasattr(n, "tile")] \
+        * plan.blocks
+    start = time.perf_counter()
+    env = simpy.Environment()
+    c = plan.chunks
+    prev = [env.timeout(0) for _ in range(c)]
+
+    def stage(env, inbox, ns, out):
+        for k in range(c):
+            yield inbox[k]
+            yield env.timeout(ns[k])
+            out[k].succeed()
+
+    for lp in stages:
+        for ns in (lp.tile, lp.pmca):
+            out = [env.event() for _ in range(c)]
+            env.process(stage(env, prev, ns, out))
+            prev = out
+    env.run()
+    return (time.perf_counter() - start) * 1e3
+
+
+def main() -> int:
+    net = H.load_network("mobilebert")
+    hw = H.HardwareSpec(aimc=H.AimcTileSpec(integration_ns=256), tokens=8)
+    lora = H.LoraSpec(rank=8, placement="all")
+    cold(net, hw, lora, "des")  # warm imports
+    per = statistics.median(cold(net, hw, lora, "des") for _ in range(25))
+    per_cf = statistics.median(cold(net, hw, lora, "closed_form") for _ in range(25))
+    naive = statistics.median(naive_des_ms(net, hw, lora) for _ in range(5))
+    _cached_latency.cache_clear()
+    grid = list(itertools.product((1, 2, 4, 8, 16), ("all", "qkv", "ffn"), (4, 6, 7, 8),
+                                  (8, 16, 32, 64, 128), (64, 128, 256, 384, 512)))
+    start = time.perf_counter()
+    totals = []
+    for rank, placement, bits, t, tint in grid:
+        point = H.HardwareSpec(aimc=H.AimcTileSpec(integration_ns=tint, adc_bits=bits,
+                                                   dac_bits=bits), tokens=t)
+        rep = H.evaluate_network(net, point, H.LoraSpec(rank=rank, placement=placement))
+        totals.append(rep.total_ns)
+    grid_s = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({
+        "per_config_ms": round(per, 2), "per_config_closed_form_ms": round(per_cf, 2),
+        "naive_des_ms": round(naive, 1), "grid_configs": len(grid), "grid_s": round(grid_s, 2),
+        "grid_distinct_timings": _cached_latency.cache_info().currsize,
+        "peak_mb": round(peak_mb, 1), "checksum_total_ns": float(np.sum(totals)),
+        "machine": "2-core CPU, this dev machine"}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
