@@ -72,7 +72,7 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     """Everything the report shows; saves the figures to ``folder/figures/`` on the way."""
     from codesign import __version__
     from codesign.figures import objectives_of, study_figures
-    from codesign.figures.draw import png_bytes, save_figure
+    from codesign.figures.draw import render, save_figure
     from codesign.results import package_versions, pareto_table, resolved_config, trials_table
     from codesign.study import param_name, redact
 
@@ -85,8 +85,9 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     figures = []
     for spec in figs.figures:
         fig = spec.figure()
-        saved = save_figure(fig, folder / "figures", spec.stem, formats) if formats else []
-        figures.append(ReportFigure(spec.stem, spec.title, spec.caption, png_bytes(fig),
+        rendered = render(fig, ["png", *[f for f in formats if f != "png"]])
+        saved = save_figure(fig, folder / "figures", spec.stem, formats, rendered=rendered)
+        figures.append(ReportFigure(spec.stem, spec.title, spec.caption, rendered["png"],
                                     [str(p.relative_to(folder)) for p in saved], spec.group))
     objectives = objectives_of(loaded)
     params = [param_name(p) for p in loaded.axes]

@@ -273,25 +273,32 @@ def draw_layer_latency(data: LayerLatencyData):
     return fig
 
 
+def render(fig, formats: Sequence[str] = ("png", "svg"), dpi: int = 120) -> dict[str, bytes]:
+    """The figure's bytes in each format. The layout is computed once, by the first rendering,
+    and then frozen, so the other formats cost only their drawing."""
+    out = {}
+    for fmt in sorted(formats, key=lambda f: f != "png"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+        out[fmt] = buf.getvalue()
+        fig.set_layout_engine("none")
+    return out
+
+
 def save_figure(fig, folder: Path, stem: str, formats: Sequence[str] = ("png", "svg"),
-                dpi: int = 120) -> list[Path]:
+                dpi: int = 120, rendered: dict[str, bytes] | None = None) -> list[Path]:
     """Write ``folder/stem.<fmt>`` for each format; returns the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    rendered = rendered if rendered is not None else render(fig, formats, dpi)
     paths = []
     for fmt in formats:
         path = folder / f"{stem}.{fmt}"
         tmp = folder / f".{stem}.tmp.{fmt}"
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+        tmp.write_bytes(rendered[fmt])
         tmp.replace(path)
         paths.append(path)
     return paths
-
-
-def png_bytes(fig, dpi: int = 110) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata=_metadata("png"))
-    return buf.getvalue()
 
 
 def _metadata(fmt: str) -> dict:
