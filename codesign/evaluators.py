@@ -1,20 +1,16 @@
 """Per-trial evaluation: a design point -> metrics, from the hardware model and the accuracy model.
 
 Latency, energy, memory and adapter size come from hw_models for every trial (milliseconds).
-Accuracy comes from codesign.accuracy, once per distinct accuracy-relevant setting: results are
-memoised on disk under ``cache_dir`` keyed by everything that affects them, so trials that differ
-only in latency knobs (integration time, tokens, TCDM, clock) cost no training.
+Accuracy comes from codesign.accuracy, once per distinct accuracy-relevant setting: its cache under
+``cache_dir`` is keyed by everything that affects adapters and results, so trials that differ only
+in latency knobs (integration time, tokens, TCDM, clock) cost no training.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
-import json
-import os
-import tempfile
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +20,15 @@ from codesign.config.study import DesignPoint
 
 
 @functools.lru_cache(maxsize=16)
-def _network(name: str):
+def network(name: str):
+    """The hw_models network of a name or config path (parsed once per process)."""
     return hw_models.load_network(name)
 
 
 def hardware_metrics(point: DesignPoint) -> dict[str, float]:
     """Latency/energy/memory/adapter metrics of the whole network for one design point."""
-    network = _network(point.workload.network)
-    report = hw_models.evaluate_network(network, point.hardware, point.lora,
+    net = network(point.workload.network)
+    report = hw_models.evaluate_network(net, point.hardware, point.lora,
                                         seq_len=point.workload.seq_len)
     return {
         "latency_us": report.total_ns / 1e3,
@@ -44,28 +41,13 @@ def hardware_metrics(point: DesignPoint) -> dict[str, float]:
     }
 
 
-def accuracy_key(point: DesignPoint) -> str:
-    """A hash of everything that affects the accuracy result (not latency-only knobs)."""
-    aimc = point.hardware.aimc
-    relevant = {
-        "workload": dataclasses.asdict(point.workload.accuracy),
-        "aimc": {k: getattr(aimc, k) for k in ("rows", "cols", "adc_bits", "dac_bits")},
-        "lora": dataclasses.asdict(point.lora),
-        "settings": dataclasses.asdict(point.accuracy),
-    }
-    text = json.dumps(relevant, sort_keys=True, default=list)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
 @dataclass
 class AccuracyOutcome:
-    """The accuracy side of a trial: the drift series and whether it came from the cache."""
+    """The accuracy side of a trial: the result dict and whether it came from the cache."""
 
     result: dict[str, Any]
     cache_hit: bool
-    key: str
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
+    seconds: float
 
     @property
     def ok(self) -> bool:
@@ -73,24 +55,14 @@ class AccuracyOutcome:
 
 
 def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False) -> AccuracyOutcome:
-    """Evaluate (or load) the accuracy of a design point."""
-    import time
-
+    """Evaluate the accuracy of a design point; codesign.accuracy's own cache (adapters and
+    results keyed by everything that affects them) makes repeats cheap."""
     from codesign.accuracy import evaluate_accuracy
 
-    key = accuracy_key(point)
-    memo = Path(cache_dir) / "results" / f"{key}.json"
-    if memo.is_file():
-        return AccuracyOutcome(json.loads(memo.read_text()), cache_hit=True, key=key)
     start = time.perf_counter()
     result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,
                                point.accuracy, cache_dir=Path(cache_dir), progress=progress)
-    data = result.to_dict()
-    seconds = time.perf_counter() - start
-    if data.get("status", "ok") == "ok":
-        _atomic_write(memo, json.dumps(data))
-    return AccuracyOutcome(data, cache_hit=bool(getattr(result, "cache_hit", False)), key=key,
-                           seconds=seconds)
+    return AccuracyOutcome(result.to_dict(), bool(result.cache_hit), time.perf_counter() - start)
 
 
 def accuracy_at(series: dict[str, dict[str, float]], at: str) -> float:
@@ -112,11 +84,3 @@ def accuracy_metrics(after: dict, before: dict) -> dict[str, float]:
             out[f"{name}@{at}"] = accuracy_at(series, at)
         out[name] = out[f"{name}@mean"]
     return out
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

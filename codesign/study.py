@@ -15,17 +15,26 @@ import fcntl
 import hashlib
 import os
 import re
+import socket
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from optuna.exceptions import ExperimentalWarning
+
 from codesign.config import LoadedStudy, objective_key
-from codesign.errors import InputError
+from codesign.errors import INPUT_ERRORS, InputError
 from codesign.metrics import METRICS
 from codesign.search_space import ALIASES, apply_params, grid, to_distributions
 
+# heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely on them
+# on purpose and keep their warnings out of the one-line output contract
+warnings.filterwarnings("ignore", category=ExperimentalWarning)
+
 _REVERSE_ALIASES = {path: name for name, path in ALIASES.items()}
-FINISHED = ("COMPLETE", "PRUNED")
+#: who ran a trial: host and process id, recorded with every trial
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def param_name(path: str) -> str:
@@ -45,32 +54,41 @@ def redact(url: str) -> str:
 def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = 2):
     """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable."""
     import optuna
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     elif not re.match(r"^(postgresql|postgresql\+\w+|mysql|mysql\+\w+|sqlite)://", url):
         raise InputError(f"--storage: expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB, "
                          f"got {redact(url)!r}")
-    try:
-        return RDBStorage(
-            url,
-            engine_kwargs={"pool_pre_ping": True, **({"connect_args": {"connect_timeout": 10}}
-                                                       if url.startswith("postgresql") else {})},
-            heartbeat_interval=heartbeat_s, grace_period=grace_s,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=max_retry),
-        )
-    except ModuleNotFoundError as exc:
-        raise InputError(f"--storage: the driver for {redact(url)} is not installed ({exc.name}); "
-                         f"for PostgreSQL: pip install psycopg2-binary") from None
-    except Exception as exc:  # sqlalchemy.exc.OperationalError and friends
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
-        reason = redact(reason[0] if reason else type(exc).__name__)
-        if "password" in reason.lower():
-            reason = "authentication failed"
-        raise InputError(f"--storage: cannot open {redact(url)}: {reason}") from None
-    finally:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for attempt in range(5):
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs={"pool_pre_ping": True,
+                               **({"connect_args": {"connect_timeout": 10}}
+                                  if url.startswith("postgresql") else {})},
+                heartbeat_interval=heartbeat_s, grace_period=grace_s,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
+            )
+        except ModuleNotFoundError as exc:
+            raise InputError(f"--storage: the driver for {redact(url)} is not installed "
+                             f"({exc.name}); for PostgreSQL: pip install 'psycopg[binary]'") from None
+        except Exception as exc:  # sqlalchemy.exc.OperationalError and friends
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+            reason = redact(reason[0] if reason else type(exc).__name__)
+            if _SCHEMA_RACE.search(reason) and attempt < 4:
+                time.sleep(0.5 + attempt)  # another worker is creating the schema right now
+                continue
+            if "password" in reason.lower():
+                reason = "authentication failed"
+            raise InputError(f"--storage: cannot open {redact(url)}: {reason}") from None
+        finally:
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+    raise AssertionError("unreachable")
+
+
+_SCHEMA_RACE = re.compile(r"already exists|duplicate key|UniqueViolation|database is locked", re.I)
 
 
 def make_sampler(loaded: LoadedStudy, seed: int):
@@ -134,7 +152,8 @@ def suggest(trial, name: str, dist) -> Any:
     return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
-def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False) -> Callable:
+def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
+                   min_trial_s: float = 0.0) -> Callable:
     """The function Optuna calls per trial: suggest, evaluate hardware, then accuracy if needed."""
     import optuna
 
@@ -145,6 +164,16 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False)
     hw_rules = [r for r in loaded.rules if not METRICS[r.metric].needs_accuracy]
 
     def objective(trial: optuna.Trial):
+        try:
+            return evaluate(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # recorded with the trial, which Optuna then marks failed
+            if "reason" not in trial.user_attrs:
+                trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
+            raise
+
+    def evaluate(trial: optuna.Trial):
         start = time.perf_counter()
         params = {path: suggest(trial, param_name(path), d) for path, d in dists.items()}
         point = apply_params(cfg.design, params)  # SpecError -> the trial fails with its reason
@@ -170,6 +199,7 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False)
                                           "analog_before": before, "analog_after": after})
             trial.set_user_attr("accuracy_metric", outcome.result.get("metric"))
         _record(trial, metrics, violations, start, outcome=outcome)
+        time.sleep(max(0.0, min_trial_s - (time.perf_counter() - start)))
         return tuple(metrics[objective_key(o)] for o in cfg.objectives)
 
     return objective
@@ -183,6 +213,7 @@ def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> N
     trial.set_user_attr("accuracy_cache_hit", None if outcome is None else outcome.cache_hit)
     trial.set_user_attr("accuracy_skipped", skipped)
     trial.set_user_attr("eval_s", round(time.perf_counter() - start, 4))
+    trial.set_user_attr("worker", WORKER)
 
 
 class _SlotLock:
@@ -242,6 +273,25 @@ def counted(study) -> int:
         TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)))
 
 
+def preflight(loaded: LoadedStudy) -> None:
+    """Refuse, before any trial, a network that does not exist and axis values that are invalid on
+    their own with the fixed design (e.g. tokens above seq_len): InputError naming the value."""
+    from codesign import evaluators
+
+    cfg = loaded.config
+    evaluators.network(cfg.workload.network)
+    evaluators.hardware_metrics(cfg.design)
+    for path, axis in loaded.axes.items():
+        values = axis.choices if axis.choices is not None else [axis.low, axis.high]
+        for i, value in enumerate(values):
+            where = (f"search_space.{param_name(path)}.choices[{i}]" if axis.choices is not None
+                     else f"search_space.{param_name(path)}.{('low', 'high')[i]}")
+            try:
+                evaluators.hardware_metrics(apply_params(cfg.design, {path: value}))
+            except INPUT_ERRORS as exc:
+                raise InputError(f"{where}: {exc}") from None
+
+
 @dataclasses.dataclass
 class RunSummary:
     study: Any
@@ -253,7 +303,8 @@ class RunSummary:
 
 def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               storage_url: str | None = None, cache_dir: Path | None = None,
-              progress: bool = True, max_failures: int = 5, poll_s: float = 5.0) -> RunSummary:
+              progress: bool = True, max_failures: int = 5, heartbeat_s: int = 10,
+              min_trial_s: float = 0.0) -> RunSummary:
     """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
     import optuna
     from optuna.storages import fail_stale_trials
@@ -261,13 +312,17 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     cfg = loaded.config
     target = n_trials or cfg.n_trials
     url = storage_url or cfg.storage or default_storage(out_dir, cfg.name)
-    storage = make_storage(url)
+    from codesign.evaluators import network
+
+    preflight(loaded)
+    storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)
     # reproducible for one worker; distinct streams for workers that join a running study
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
     seed = cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)
     study = open_study(loaded, storage, seed)
-    objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy")
+    objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
+                               min_trial_s=min_trial_s)
 
     bar = _progress(total=target, initial=min(counted(study), target), disable=not progress,
                     desc=cfg.name)
@@ -275,17 +330,17 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     try:
         while failures_in_a_row < max_failures:
             with trial_slot_lock(url, cfg.name) as lock:
-                fail_stale_trials(study)
-                if counted(study) >= target:
-                    if not _running(study):
+                fail_stale_trials(study)  # a dead worker's trial -> FAIL + a WAITING retry
+                if counted(study) >= target and not _in_state(study, "WAITING"):
+                    if not _in_state(study, "RUNNING"):
                         break
-                    wait = True  # others' trials may still fail and come back for retry
+                    wait = True  # others' trials may still die and come back for retry
                 else:
                     wait = False
                     study.optimize(lambda trial: (lock.release(), objective(trial))[1],
                                    n_trials=1, catch=(Exception,), gc_after_trial=False)
             if wait:
-                time.sleep(poll_s)
+                time.sleep(heartbeat_s)
                 continue
             added += 1
             state = study.trials[-1].state.name if study.trials else "FAIL"
@@ -300,10 +355,10 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     return RunSummary(study, url, added, finished, failures_in_a_row >= max_failures)
 
 
-def _running(study) -> int:
+def _in_state(study, state: str) -> int:
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+    return len(study.get_trials(deepcopy=False, states=(TrialState[state],)))
 
 
 def _postfix(study) -> str:

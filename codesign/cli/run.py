@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from codesign.cli._common import add_command, positive_int
 from codesign.cli._study_args import add_study_arguments, load, results_folder
 
@@ -25,6 +27,11 @@ def add_parser(sub) -> None:
     p.add_argument("--n-trials", type=positive_int("--n-trials"), default=None, metavar="N",
                    help="total trials the study should hold (default: the file's n_trials)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--heartbeat-s", type=positive_int("--heartbeat-s"), default=10, metavar="S",
+                   help="trial heartbeat period; a trial silent for 3x this long (its worker died) "
+                        "is marked failed and re-queued with the same parameters (default: 10)")
+    # fault-tolerance drills: make every trial last at least S seconds (see tests/test_workers.py)
+    p.add_argument("--min-trial-s", type=float, default=0.0, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -35,7 +42,8 @@ def run(args) -> int:
     loaded = load(args)
     folder = results_folder(args, loaded)
     summary = run_study(loaded, args.out, n_trials=args.n_trials, storage_url=args.storage,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, heartbeat_s=args.heartbeat_s,
+                        min_trial_s=args.min_trial_s)
     paths = write_results(summary.study, loaded, folder, summary.storage_url)
     table = trials_table(summary.study, loaded)
     for line in summary_lines(table, pareto_table(summary.study, loaded, table), loaded):
