@@ -69,6 +69,17 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def short_number(value: float) -> str:
+    """Compact axis text: 128, 0.853, 35.1k, 3.26M."""
+    value = float(value)
+    if abs(value) >= 1e4:
+        value = float(f"{value:.3g}")  # 999999 -> 1e6 -> "1M", not "1e+03k"
+    for limit, scale, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / scale:.3g}{suffix}"
+    return value_text(float(f"{value:.4g}"))
+
+
 def choose_color_param(table: pd.DataFrame, front: pd.DataFrame | None = None) -> str | None:
     """The parameter that colours the front: rank, else ADC bits, else another varied knob."""
     source = front if front is not None and not front.empty else table
@@ -295,7 +306,7 @@ def parallel_data(table: pd.DataFrame, front: pd.DataFrame, params: Sequence[str
             pos = [0.5 if hi == lo else (v - lo) / (hi - lo) for v in values]
             distinct = sorted(values.unique())
             shown = distinct if len(distinct) <= 8 else [lo, hi]
-            ticks = [(0.5 if hi == lo else (v - lo) / (hi - lo), value_text(v)) for v in shown]
+            ticks = [(0.5 if hi == lo else (v - lo) / (hi - lo), short_number(v)) for v in shown]
             axes.append(ParallelAxis(col, pos, ticks, False, col in objective_cols,
                                      objective_cols.get(col, "")))
         else:

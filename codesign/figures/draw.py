@@ -134,7 +134,11 @@ def draw_parallel(data: ParallelData):
     ax.set_ylim(-0.05, 1.05)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles, labels = ax.get_legend_handles_labels()
+    rank = {f"front, {data.color_by}={value_text(v)}": i + 1 for i, v in enumerate(data.color_values)}
+    order = sorted(range(len(labels)), key=lambda i: rank.get(labels[i], 0))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7,
+              loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("Parallel coordinates: every complete trial, the front in colour", fontsize=9)
     return fig
 
@@ -246,27 +250,28 @@ def draw_tcdm(data: TcdmData):
 
 def draw_layer_latency(data: LayerLatencyData):
     n = len(data.labels)
-    fig = _figure(max(6.0, 0.55 * n + 2.5), 4.2)
+    fig = _figure(8.0, max(3.0, 0.42 * n + 1.4))
     ax = fig.subplots()
-    xs = list(range(n))
-    w = 0.4
-    ax.bar([x - w / 2 for x in xs], [v / 1e3 for v in data.without_lora_ns], w, color=GREY,
-           label="AIMC only (no LoRA)")
-    ax.bar([x + w / 2 for x in xs], [v / 1e3 for v in data.with_lora_ns], w, color="tab:blue",
-           label=f"AIMC + PMCA, LoRA rank {data.rank}")
-    for x, a, b in zip(xs, data.without_lora_ns, data.with_lora_ns):
+    ys = list(range(n))
+    h = 0.4
+    ax.barh([y - h / 2 for y in ys], [v / 1e3 for v in data.without_lora_ns], h, color=GREY,
+            label="AIMC only (no LoRA)")
+    ax.barh([y + h / 2 for y in ys], [v / 1e3 for v in data.with_lora_ns], h, color="tab:blue",
+            label=f"AIMC + PMCA, LoRA rank {data.rank}")
+    for y, a, b in zip(ys, data.without_lora_ns, data.with_lora_ns):
         if a:
-            ax.annotate(f"{b / a:.2f}x", (x + w / 2, b / 1e3), textcoords="offset points",
-                        xytext=(0, 2), fontsize=6.5, ha="center")
-    ax.set_xticks(xs)
+            ax.annotate(f"{b / a:.2f}x", (b / 1e3, y + h / 2), textcoords="offset points",
+                        xytext=(3, 0), fontsize=6.5, va="center")
     many = any(c > 1 for c in data.counts)
-    ax.set_xticklabels([f"{lab}\n(x{c})" if many else lab for lab, c in zip(data.labels,
-                                                                           data.counts)],
-                       fontsize=7, rotation=30, ha="right")
-    ax.set_ylabel("latency of one layer, whole sequence [us]", fontsize=8)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([f"{lab} x{c}" if many else lab for lab, c in zip(data.labels,
+                                                                         data.counts)], fontsize=7)
+    ax.invert_yaxis()  # network order, top to bottom
+    ax.set_xlabel("latency of one layer, whole sequence [us]", fontsize=8)
+    ax.margins(x=0.12)
     ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=7, loc="lower right")
     ax.set_title(f"{data.network}: per-layer latency with and without LoRA (cf. paper fig. 4c)\n"
                  f"t_int {value_text(data.integration_ns)} ns, t={data.tokens}, placement "
                  f"{data.placement}; whole network {data.overhead:.2f}x", fontsize=9)
