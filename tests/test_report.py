@@ -173,3 +173,46 @@ def test_report_renders_in_headless_chromium(report):
     assert len(sizes) == len(re.findall(r"<img ", page)) >= 5
     assert all(complete and w > 300 and h > 200 for complete, w, h in sizes), sizes
     assert "Pareto front" in run.stdout and "Study settings" in run.stdout
+
+
+def plot_cli(*argv) -> int:
+    """``codesign plot ...`` (through a local parser until the subcommand is registered)."""
+    from codesign.cli import SUBCOMMANDS, _Parser
+    from codesign.cli import plot
+    from codesign.errors import INPUT_ERRORS
+
+    if "plot" in SUBCOMMANDS:
+        return main(["plot", *argv])
+    parser = _Parser(prog="codesign")
+    plot.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["plot", *argv])
+    try:
+        return args.func(args)
+    except INPUT_ERRORS:
+        return 2
+
+
+def test_plot_writes_the_chosen_figures_in_the_chosen_formats(report, capsys):
+    _, folder, _, tmp = report
+    out = str(folder.parent)
+    assert plot_cli(str(tmp / "rep.yaml"), "--out", out, "--format", "pdf",
+                    "--only", "pareto,drift") == 0
+    assert (folder / "figures" / "pareto.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (folder / "figures" / "drift.pdf").stat().st_size > 1000
+    assert not (folder / "figures" / "parallel.pdf").exists()
+    assert "pareto: " in capsys.readouterr().out
+    assert plot_cli(str(tmp / "rep.yaml"), "--out", out, "--format", "gif") == 2
+    assert plot_cli(str(tmp / "rep.yaml"), "--out", out, "--only", "pie") == 2
+
+
+def test_report_of_a_study_without_trials(tmp_path):
+    from codesign.config import load_study
+    from codesign.study import default_storage, make_storage, open_study
+
+    path = tmp_path / "rep.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    open_study(load_study(path), make_storage(default_storage(tmp_path / "r", "rep")), seed=0)
+    assert main(["report", str(path), "--out", str(tmp_path / "r"), "--no-models"]) == 0
+    page = (tmp_path / "r" / "rep" / "report.html").read_text()
+    assert "No feasible complete trial yet" in page and 'id="fig-pareto"' in page
+    assert "hypervolume: needs two or more objectives" in page
