@@ -25,17 +25,7 @@ def _cli(*args, env_extra=None, timeout=300):
 
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
     env.update(env_extra or {})
-    code = ("import sys, argparse\n"
-            "from codesign.cli import _Parser\n"
-            "from codesign.cli import accuracy\n"
-            "from codesign.errors import INPUT_ERRORS\n"
-            "p = _Parser(prog='codesign'); sub = p.add_subparsers(dest='command', parser_class=_Parser)\n"
-            "accuracy.add_parser(sub)\n"
-            "a = p.parse_args(sys.argv[1:])\n"
-            "try:\n    sys.exit(a.func(a))\n"
-            "except INPUT_ERRORS as e:\n"
-            "    print(f'codesign accuracy: error: {e}', file=sys.stderr); sys.exit(2)\n")
-    return subprocess.run([sys.executable, "-c", code, "accuracy", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "codesign", "accuracy", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT, env=env)
 
 

@@ -1,0 +1,146 @@
+"""Accuracy-model speed and the issue's "must show" figures, as one JSON line each.
+
+    .venv/bin/python benchmarks/accuracy_speed.py            # default evaluation + cache hit
+    .venv/bin/python benchmarks/accuracy_speed.py --must-show
+    .venv/bin/python benchmarks/accuracy_speed.py --noise-comparison
+
+Default mode: one default evaluation of the offline workload (train adapters + 7 drift times x 3
+draws) from an empty cache, then the same request again (an adapter/result cache hit), each in a
+fresh process (its wall time includes start-up and imports; peak memory = the process's max RSS).
+Targets on the 2-core CPU machine: <= 180 s and <= 5 s.
+
+--must-show: trainable parameters for ranks 1, 2, 4, 8, 16 (linear in rank); peak training memory
+of AHWA-LoRA vs full AHWA (same steps, batch and noise, each in its own process); and digital vs
+analog-before vs AHWA-LoRA-after at 1 d with the gap recovered.
+
+--noise-comparison: the same adapter training under the paper's Gaussian weight noise and under
+the PCM model in the loop, evaluated at 1 d and 1 y.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from codesign.accuracy import AccuracySettings, WorkloadSpec, evaluate_accuracy, with_overrides
+from hw_models.specs import AimcTileSpec, LoraSpec
+req = json.loads(sys.argv[1])
+s = with_overrides(AccuracySettings(), **req.get("settings", {}))
+w = with_overrides(WorkloadSpec(), **req.get("workload", {}))
+r = evaluate_accuracy(w, AimcTileSpec(**req.get("aimc", {})), LoraSpec(**req.get("lora", {})), s,
+                      Path(req["cache"]), progress=False)
+out = r.to_dict()
+out["wall_s"] = round(time.perf_counter() - t0, 2)
+out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+print("RESULT " + json.dumps(out))
+"""
+
+
+def run_child(request: dict) -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(request)], capture_output=True,
+                          text=True, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    out = json.loads(line[7:])
+    out["process_s"] = round(time.perf_counter() - t, 2)
+    return out
+
+
+def at(series: dict, label: str) -> float:
+    return series[label]["mean"]
+
+
+def default_speed() -> dict:
+    with tempfile.TemporaryDirectory() as cache:
+        first = run_child({"cache": cache})
+        second = run_child({"cache": cache})
+    return {"benchmark": "accuracy_speed", "default_eval_s": first["process_s"],
+            "train_s": first.get("train_seconds"), "drift_eval_s": first.get("eval_seconds"),
+            "peak_rss_mb": first["peak_rss_mb"], "train_peak_mb": first.get("train_peak_mb"),
+            "cache_hit_s": second["process_s"], "cache_hit": second["cache_hit"],
+            "digital_1d": at(first["digital"], "1d"), "before_1d": at(first["analog_before"], "1d"),
+            "after_1d": at(first["analog_after"], "1d"),
+            "targets": {"default_eval_s": 180, "cache_hit_s": 5}}
+
+
+def must_show(steps: int) -> list[dict]:
+    rows = []
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from codesign.accuracy import AccuracySettings, WorkloadSpec
+    from codesign.accuracy.engine import build
+    from codesign.accuracy.lora import count_params
+    from hw_models.specs import AimcTileSpec, LoraSpec
+
+    params = {}
+    for r in (1, 2, 4, 8, 16):
+        b = build(WorkloadSpec(), AimcTileSpec(), LoraSpec(rank=r), AccuracySettings(device="cpu"))
+        params[r] = count_params(b.model)[0]
+    rows.append({"figure": "trainable_params_vs_rank", "params": params,
+                 "per_rank": {r: p / r for r, p in params.items()}})
+    mem = {}
+    for mode in ("lora", "full_ahwa"):
+        with tempfile.TemporaryDirectory() as cache:
+            out = run_child({"cache": cache, "settings": {
+                "training.mode": mode, "training.steps": 8, "noise.train_noise_model": "gaussian",
+                "evaluation.drift_times": ["0s"], "evaluation.n_draws": 1}})
+        mem[mode] = {"train_peak_mb": out.get("train_peak_mb"), "peak_rss_mb": out["peak_rss_mb"],
+                     "trainable_params": out["trainable_params"]}
+    rows.append({"figure": "training_memory_lora_vs_full_ahwa", **mem})
+    with tempfile.TemporaryDirectory() as cache:
+        out = run_child({"cache": cache, "settings": {"training.steps": steps}})
+    d, b, a = (at(out[k], "1d") for k in ("digital", "analog_before", "analog_after"))
+    rows.append({"figure": "recovery_at_1d", "steps": steps, "digital": d, "before": b, "after": a,
+                 "gap_recovered": (a - b) / (d - b) if d != b else None,
+                 "series_before": out["analog_before"], "series_after": out["analog_after"],
+                 "wall_s": out["process_s"]})
+    return rows
+
+
+def noise_comparison(steps: int) -> list[dict]:
+    rows = []
+    for model in ("gaussian", "pcm"):
+        with tempfile.TemporaryDirectory() as cache:
+            out = run_child({"cache": cache, "settings": {
+                "training.steps": steps, "noise.train_noise_model": model,
+                "evaluation.drift_times": ["1d", "1y"]}})
+        rows.append({"figure": "train_noise", "train_noise_model": model, "steps": steps,
+                     "before": out["analog_before"], "after": out["analog_after"],
+                     "train_s": out.get("train_seconds")})
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--must-show", action="store_true")
+    p.add_argument("--noise-comparison", action="store_true")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: settings)")
+    args = p.parse_args()
+    if args.must_show or args.noise_comparison:
+        from codesign.accuracy import TrainingSettings
+
+        steps = args.steps or TrainingSettings().steps
+        rows = must_show(steps) if args.must_show else noise_comparison(steps)
+        for row in rows:
+            print(json.dumps(row), flush=True)
+        return
+    print(json.dumps(default_speed()))
+
+
+if __name__ == "__main__":
+    main()
