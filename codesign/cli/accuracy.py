@@ -17,6 +17,8 @@ EXAMPLES = """\
   codesign accuracy --rank 4 --placement qkv --adc-bits 6 --steps 40 --drift-times 0s 1d --draws 2 --json
   # the paper's Gaussian training noise instead of the PCM model in the loop
   codesign accuracy --rank 8 --placement ffn --adc-bits 8 --train-noise gaussian
+  # dynamic adaptation: retrain the 8-bit adapter for 6-bit converters
+  codesign accuracy --rank 8 --adc-bits 6 --adapt-from-bits 8
   # full AHWA training (all weights, no adapters): the baseline for memory and accuracy
   codesign accuracy --rank 8 --adc-bits 8 --mode full_ahwa --steps 40
   # a GLUE task from the hub (needs network) or local files in the HF GLUE column format
@@ -74,6 +76,10 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=positive_float("--lr"), default=None, help="learning rate")
     p.add_argument("--batch-size", type=positive_int("--batch-size"), default=None)
     p.add_argument("--seed", type=int, default=None, help="training seed")
+    p.add_argument("--adapt-from-bits", type=positive_int("--adapt-from-bits"), default=None,
+                   metavar="B", help="dynamic adaptation: start from the adapter trained for ADC = "
+                                     "DAC = B bits (trained first if not cached) and retrain it "
+                                     "for --adc-bits / --dac-bits")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="adapter/result cache (default $CODESIGN_CACHE or ~/.cache/codesign/accuracy)")
@@ -204,8 +210,16 @@ def run(args: argparse.Namespace) -> int:
     from codesign.accuracy.engine import evaluate
 
     cache_dir = args.cache_dir or default_cache_dir()
-    result = evaluate(workload, aimc, lora, settings, cache_dir, progress=not args.quiet,
-                      use_result_cache=not args.no_cache)
+    if args.adapt_from_bits:
+        from hw_models.specs import AimcTileSpec
+
+        from codesign.accuracy.engine import adapt
+
+        old = AimcTileSpec(adc_bits=args.adapt_from_bits, dac_bits=args.adapt_from_bits)
+        result = adapt(workload, old, aimc, lora, settings, cache_dir, progress=not args.quiet)
+    else:
+        result = evaluate(workload, aimc, lora, settings, cache_dir, progress=not args.quiet,
+                          use_result_cache=not args.no_cache)
     d = result.to_dict()
     if args.json:
         print_json(d)
