@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import pandas as pd
 import yaml
 
 #: metric columns shown in the front table beside the parameters and objectives, when recorded
