@@ -14,7 +14,7 @@ from codesign import __version__
 from codesign.errors import INPUT_ERRORS, NotAvailable
 
 #: subcommand modules, in the order ``--help`` lists them
-SUBCOMMANDS = ("latency", "accuracy", "run", "pareto", "pick", "report")
+SUBCOMMANDS = ("latency", "accuracy", "run", "pareto", "pick", "plot", "report")
 
 
 class _Parser(argparse.ArgumentParser):
