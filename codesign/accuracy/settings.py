@@ -72,9 +72,11 @@ class WorkloadSpec:
                                   unit="tokens", ge=8)
     n_train: int = spec_field(512, help="training examples (sentences for fidelity)",
                               unit="examples", ge=1)
-    n_eval: int = spec_field(256, help="evaluation examples (held out from training)",
+    n_eval: int = spec_field(64, help="evaluation examples (held out from training)",
                              unit="examples", ge=1)
-    eval_batch_size: int = spec_field(64, help="batch size for evaluation", unit="examples", ge=1)
+    eval_batch_size: int = spec_field(
+        16, help="batch size for evaluation (length-sorted: small batches pad less)",
+        unit="examples", ge=1)
 
 
 @dataclass(frozen=True)
