@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup quickstart test test-all bench clean-results
+.PHONY: setup quickstart test test-system test-all bench clean-results
 
 setup: $(STAMP)
 
@@ -25,10 +25,15 @@ $(STAMP): pyproject.toml Makefile
 quickstart: setup
 	$(BIN)/codesign run studies/quickstart.yaml
 
-test: setup
+# Test-only system packages (Debian's chromium renders the HTML report); idempotent, and a note
+# instead of an install where there is no root: the browser test then skips.
+test-system:
+	@bash .ci/browser.sh
+
+test: setup test-system
 	$(BIN)/python -m pytest -m "not slow" -q
 
-test-all: setup
+test-all: setup test-system
 	$(BIN)/python -m pytest -q
 
 bench: setup
