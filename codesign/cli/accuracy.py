@@ -62,7 +62,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None,
                    help="DAC resolution of the tile inputs (default: = --adc-bits)")
     p.add_argument("--steps", type=positive_int("--steps"), default=None,
-                   help="training steps (default 150)")
+                   help="training steps (default 60)")
     p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
                    help="drift times, e.g. 0s 1h 1d 1w 1mo 1y 10y (the default)")
     p.add_argument("--draws", type=positive_int("--draws"), default=None,

@@ -20,7 +20,7 @@ def test_defaults_are_the_papers():
     s = AccuracySettings()
     assert s.noise.weight_noise == 0.067 and s.noise.out_noise == 0.04
     assert s.noise.clip_sigma == 3.0 and s.noise.g_max_us == 25.0
-    assert s.training.lr == 2e-4
+    assert s.training.lr == 1e-3  # paper 2e-4; chosen by measurement for short budgets
     assert s.evaluation.drift_times == DRIFT_LABELS
     assert WorkloadSpec().name == "minilm-fidelity"
 
