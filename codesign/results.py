@@ -22,7 +22,7 @@ from codesign.study import direction, param_name
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
 BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_skipped",
-                "duration_s", "eval_s", "reason"]
+                "duration_s", "eval_s", "worker", "reason"]
 
 
 def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
@@ -31,16 +31,18 @@ def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
     rows = []
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
+        run = attrs.get("run") or {}
         constraints = attrs.get("constraints", {}) or {}
         row: dict[str, Any] = {
             "number": t.number,
             "state": t.state.name,
             "feasible": (all(v <= 0 for v in constraints.values())
                          if t.state.name == "COMPLETE" else None),
-            "accuracy_cache_hit": attrs.get("accuracy_cache_hit"),
-            "accuracy_skipped": attrs.get("accuracy_skipped"),
+            "accuracy_cache_hit": run.get("accuracy_cache_hit"),
+            "accuracy_skipped": run.get("accuracy_skipped"),
             "duration_s": t.duration.total_seconds() if t.duration else None,
-            "eval_s": attrs.get("eval_s"),
+            "eval_s": run.get("eval_s"),
+            "worker": run.get("worker"),
             "reason": attrs.get("reason") or _fail_reason(t),
         }
         row.update({name: value for name, value in t.params.items()})

@@ -57,13 +57,13 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_sqlite(Path(url[len("sqlite:///"):]))
     elif not re.match(r"^(postgresql|postgresql\+\w+|mysql|mysql\+\w+|sqlite)://", url):
         raise InputError(f"--storage: expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB, "
                          f"got {redact(url)!r}")
     for attempt in range(5):
         try:
-            return RDBStorage(
+            storage = RDBStorage(
                 url,
                 engine_kwargs={"pool_pre_ping": True,
                                **({"connect_args": {"connect_timeout": 10}}
@@ -71,6 +71,9 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
                 heartbeat_interval=heartbeat_s, grace_period=grace_s,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
             )
+            if url.startswith("sqlite:///"):
+                _relax_sqlite_sync(storage.engine)
+            return storage
         except ModuleNotFoundError as exc:
             raise InputError(f"--storage: the driver for {redact(url)} is not installed "
                              f"({exc.name}); for PostgreSQL: pip install 'psycopg[binary]'") from None
@@ -86,6 +89,32 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
         finally:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
     raise AssertionError("unreachable")
+
+
+def _prepare_sqlite(path: Path) -> None:
+    """Create the folder and switch the database to write-ahead logging (persistent in the file):
+    readers no longer block the writer, which several local workers need."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=30)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
+def _relax_sqlite_sync(engine) -> None:
+    """synchronous=NORMAL on every connection: in WAL mode a commit survives any process crash (a
+    killed worker loses nothing) and is only at risk on power loss; it saves an fsync per write,
+    which is most of a latency-only trial's time."""
+    import sqlalchemy
+
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    sqlalchemy.event.listen(engine, "connect", on_connect)
+    engine.dispose()  # connections opened before the listener are replaced
 
 
 _SCHEMA_RACE = re.compile(r"already exists|duplicate key|UniqueViolation|database is locked", re.I)
@@ -206,14 +235,17 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
 
 
 def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> None:
+    """Store a trial's figures in three writes: metrics, constraints, and how it ran."""
     trial.set_user_attr("metrics", metrics)
     for name, value in violations.items():
         trial.set_constraint(name, value)
     trial.set_user_attr("constraints", violations)
-    trial.set_user_attr("accuracy_cache_hit", None if outcome is None else outcome.cache_hit)
-    trial.set_user_attr("accuracy_skipped", skipped)
-    trial.set_user_attr("eval_s", round(time.perf_counter() - start, 4))
-    trial.set_user_attr("worker", WORKER)
+    trial.set_user_attr("run", {
+        "worker": WORKER,
+        "eval_s": round(time.perf_counter() - start, 4),
+        "accuracy_cache_hit": None if outcome is None else outcome.cache_hit,
+        "accuracy_skipped": skipped,
+    })
 
 
 class _SlotLock:
@@ -265,12 +297,13 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
         yield _SlotLock(lambda: None)
 
 
-def counted(study) -> int:
-    """Trials that count towards n_trials: finished, running, or queued for retry."""
-    from optuna.trial import TrialState
-
-    return len(study.get_trials(deepcopy=False, states=(
-        TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)))
+def tally(study) -> dict[str, int]:
+    """Trials per state, from one read of the storage."""
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    out = {s: states.count(s) for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")}
+    # what counts towards n_trials: finished, running, or queued for retry
+    out["counted"] = out["COMPLETE"] + out["PRUNED"] + out["RUNNING"] + out["WAITING"]
+    return out
 
 
 def preflight(loaded: LoadedStudy) -> None:
@@ -323,16 +356,18 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     study = open_study(loaded, storage, seed)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                min_trial_s=min_trial_s)
+    failures = tally(study)["FAIL"]
 
-    bar = _progress(total=target, initial=min(counted(study), target), disable=not progress,
-                    desc=cfg.name)
+    bar = _progress(total=target, initial=min(tally(study)["counted"], target),
+                    disable=not progress, desc=cfg.name)
     added = failures_in_a_row = 0
     try:
         while failures_in_a_row < max_failures:
             with trial_slot_lock(url, cfg.name) as lock:
                 fail_stale_trials(study)  # a dead worker's trial -> FAIL + a WAITING retry
-                if counted(study) >= target and not _in_state(study, "WAITING"):
-                    if not _in_state(study, "RUNNING"):
+                now = tally(study)
+                if now["counted"] >= target and not now["WAITING"]:
+                    if not now["RUNNING"]:
                         break
                     wait = True  # others' trials may still die and come back for retry
                 else:
@@ -343,28 +378,17 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                 time.sleep(heartbeat_s)
                 continue
             added += 1
-            state = study.trials[-1].state.name if study.trials else "FAIL"
-            failures_in_a_row = failures_in_a_row + 1 if state == "FAIL" else 0
-            bar.set_postfix_str(_postfix(study))
-            bar.n = min(counted(study), target)
+            now = tally(study)
+            failures_in_a_row = failures_in_a_row + 1 if now["FAIL"] > failures else 0
+            failures = now["FAIL"]
+            bar.set_postfix_str(f"complete={now['COMPLETE']} pruned={now['PRUNED']} "
+                                f"failed={now['FAIL']}")
+            bar.n = min(now["counted"], target)
             bar.refresh()
     finally:
         bar.close()
-    finished = len(study.get_trials(deepcopy=False, states=(
-        optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
-    return RunSummary(study, url, added, finished, failures_in_a_row >= max_failures)
-
-
-def _in_state(study, state: str) -> int:
-    from optuna.trial import TrialState
-
-    return len(study.get_trials(deepcopy=False, states=(TrialState[state],)))
-
-
-def _postfix(study) -> str:
-    states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    return (f"complete={states.count('COMPLETE')} pruned={states.count('PRUNED')} "
-            f"failed={states.count('FAIL')}")
+    return RunSummary(study, url, added, now["COMPLETE"] + now["PRUNED"],
+                      failures_in_a_row >= max_failures)
 
 
 def _progress(**kwargs):

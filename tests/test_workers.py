@@ -84,7 +84,7 @@ def test_two_workers_on_postgres_share_one_study_exactly(tmp_path, pg_url):
     study, seen = states(pg_url)
     assert seen.count("COMPLETE") == 12 and len(seen) == 12
     assert sorted(t.number for t in study.trials) == list(range(12))
-    workers = {t.user_attrs["worker"] for t in study.trials}
+    workers = {t.user_attrs["run"]["worker"] for t in study.trials}
     assert len(workers) == 2  # both did work
     assert all("codesign-test" not in out + err for out, err in outputs)  # no password printed
 
