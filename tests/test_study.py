@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pandas as pd
@@ -131,6 +132,11 @@ def test_pick_writes_a_design_point(study_file, tmp_path, capsys):
     row = trials.loc[picked["trial"]]
     assert picked["design"]["lora"]["rank"] == row["rank"]
     assert picked["design"]["hardware"]["tokens"] == row["tokens"]
+    capsys.readouterr()
+    # codesign latency re-runs exactly the picked point
+    assert run_cli("latency", "--config", out / "lat" / "picked.yaml", "--json") == 0
+    rerun = json.loads(capsys.readouterr().out)
+    assert rerun["total_ns"] / 1e3 == pytest.approx(row["latency_us"], rel=1e-9)
     assert run_cli("pick", path, "--out", out, "--require", "latency_us<=0") == 1
     assert "closest trials" in capsys.readouterr().out
 

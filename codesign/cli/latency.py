@@ -33,21 +33,24 @@ def add_parser(sub) -> None:
                                 "digital LoRA adapters: seq-len tokens in chunks of T tokens. "
                                 "Defaults are the AHWA-LoRA paper's hardware.",
                     examples=EXAMPLES)
-    what = p.add_mutually_exclusive_group(required=True)
+    what = p.add_mutually_exclusive_group()
     what.add_argument("--layer", type=parse_layer, metavar="MxN",
                       help="one linear layer, M inputs x N outputs (e.g. 512x128)")
     what.add_argument("--model", metavar="NAME_OR_CONFIG",
                       help="a whole network: a shipped name or a config.json path")
-    p.add_argument("--rank", type=nonneg_int("--rank"), default=8, help="LoRA rank (0 = no LoRA; "
-                   "default 8)")
-    p.add_argument("--placement", default="all",
+    p.add_argument("--config", metavar="PICKED.yaml", default=None,
+                   help="start from the design point of a picked.yaml (codesign pick) or a study "
+                        "file: its network, hardware, LoRA and seq-len; other flags override")
+    p.add_argument("--rank", type=nonneg_int("--rank"), default=None, help="LoRA rank (0 = no "
+                   "LoRA; default 8)")
+    p.add_argument("--placement", default=None,
                    help="layers with an adapter (--model): all, qkv, attention, attn_out, ffn, "
                         "none, or comma-separated roles (default all)")
     p.add_argument("--integration-ns", type=positive_float("--integration-ns"), default=None,
                    metavar="T_INT", help="tile integration time per MVM, ns (default 256)")
     p.add_argument("--tokens", type=positive_int("--tokens"), default=None, metavar="T",
                    help="parallel tokens per pipeline chunk (default 8)")
-    p.add_argument("--seq-len", type=positive_int("--seq-len"), default=320,
+    p.add_argument("--seq-len", type=positive_int("--seq-len"), default=None,
                    help="tokens per sequence (default 320)")
     p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None)
     p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None)
@@ -69,16 +72,21 @@ _FLAG = {"integration_ns": "--integration-ns", "adc_bits": "--adc-bits", "dac_bi
          "seq_len": "--seq-len", "engine": "--engine", "network": "--model"}
 
 
-def _hardware(args):
-    from hw_models import AimcTileSpec, HardwareSpec, PmcaSpec
+def _hardware(args, base=None):
+    """The hardware of --config (or the defaults) with every given flag applied."""
+    import dataclasses
 
+    from hw_models import HardwareSpec
+
+    base = base or HardwareSpec()
     aimc = {k: v for k, v in (("integration_ns", args.integration_ns),
                               ("adc_bits", args.adc_bits), ("dac_bits", args.dac_bits))
             if v is not None}
     pmca = {k: v for k, v in (("tcdm_kib", args.tcdm_kib), ("redmule_fma", args.redmule_fma),
                               ("clock_ghz", args.clock_ghz)) if v is not None}
     hw = {"tokens": args.tokens} if args.tokens is not None else {}
-    return HardwareSpec(aimc=AimcTileSpec(**aimc), pmca=PmcaSpec(**pmca), **hw)
+    return dataclasses.replace(base, aimc=dataclasses.replace(base.aimc, **aimc),
+                               pmca=dataclasses.replace(base.pmca, **pmca), **hw)
 
 
 def _placement(text: str):
@@ -102,7 +110,28 @@ def _run(args) -> int:
     import hw_models
     from hw_models import LoraSpec
 
-    hw = _hardware(args)
+    from codesign.errors import InputError
+
+    design = None
+    if args.config is not None:
+        from codesign.cli._design import load_design
+
+        design = load_design(args.config)
+        if args.layer is None and args.model is None:
+            args.model = design.workload.network
+        if args.seq_len is None:
+            args.seq_len = design.workload.seq_len
+        if args.rank is None:
+            args.rank = design.lora.rank
+        if args.placement is None:
+            placement = design.lora.placement
+            args.placement = placement if isinstance(placement, str) else ",".join(placement)
+    if args.layer is None and args.model is None:
+        raise InputError("one of --layer MxN, --model NAME or --config PICKED.yaml is required")
+    args.rank = 8 if args.rank is None else args.rank
+    args.placement = "all" if args.placement is None else args.placement
+    args.seq_len = 320 if args.seq_len is None else args.seq_len
+    hw = _hardware(args, design.hardware if design is not None else None)
     if args.layer is not None:
         m, n = args.layer
         report = hw_models.layer_closed_form(m, n, hw, args.rank, seq_len=args.seq_len)
