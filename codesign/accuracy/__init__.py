@@ -27,7 +27,7 @@ from codesign.accuracy.settings import (DEFAULT_WORKLOAD, DRIFT_LABELS, Accuracy
 if TYPE_CHECKING:  # pragma: no cover
     from hw_models.specs import AimcTileSpec, LoraSpec
 
-__all__ = ["evaluate_accuracy", "AccuracyResult", "AccuracySettings", "WorkloadSpec",
+__all__ = ["evaluate_accuracy", "adapt", "MultiTaskModel", "AccuracyResult", "AccuracySettings", "WorkloadSpec",
            "NoiseSettings", "TrainingSettings", "EvaluationSettings", "DRIFT_LABELS",
            "DEFAULT_WORKLOAD", "drift_seconds", "with_overrides"]
 
@@ -45,3 +45,12 @@ def evaluate_accuracy(workload: WorkloadSpec, aimc: "AimcTileSpec", lora: "LoraS
     from codesign.accuracy.engine import evaluate
 
     return evaluate(workload, aimc, lora, settings, Path(cache_dir), progress=progress, **kwargs)
+
+
+def __getattr__(name: str):
+    """``adapt`` (dynamic adaptation) and ``MultiTaskModel`` (adapter swapping), imported lazily."""
+    if name in ("adapt", "MultiTaskModel"):
+        from codesign.accuracy import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'codesign.accuracy' has no attribute {name!r}")

@@ -60,7 +60,8 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     from codesign.accuracy.rpu import build_rpu_config
     from codesign.accuracy.workloads import load_task
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1") if not _hub_allowed() else None
+    if not _hub_allowed():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _threads()
     device = device or pick_device(settings.device)
     task = task or load_task(workload)
@@ -205,24 +206,23 @@ def _result_from_dict(d: dict) -> AccuracyResult:
 class MultiTaskModel:
     """One converted analog model, several adapters swapped without re-converting or re-programming.
 
-    ``mt = MultiTaskModel(workload, aimc, settings)``; ``mt.add("a", lora_spec, folder)`` loads an
-    adapter saved by :func:`codesign.accuracy.lora.save_adapter` (or ``folder=None`` for a fresh
-    one); ``mt.use("a")`` activates it; ``mt.evaluate()`` takes the workload's metric with the
+    ``mt = MultiTaskModel(workload, aimc, lora, settings, folder=None)`` builds the converted model
+    with a first adapter called ``"default"`` (loaded from ``folder`` when given, e.g. a cache
+    entry); ``mt.add("b", lora_spec, folder)`` adds another, saved by
+    :func:`codesign.accuracy.lora.save_adapter` (``folder=None``: fresh); ``mt.use("b")`` activates
+    it; ``mt.evaluate()`` takes the workload's metric with the
     tiles as they are (program / drift them with :mod:`codesign.accuracy.convert`).
     """
 
     def __init__(self, workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
-                 settings: AccuracySettings, first: str = "default", folder: Path | None = None):
+                 settings: AccuracySettings, folder: Path | None = None):
         self.settings = settings
         self.built = build(workload, aimc, lora, settings)
         self.model = self.built.model
         self.names = ["default"]
-        if first != "default":
-            self.model.peft_config[first] = self.model.peft_config.pop("default")
         if folder is not None:
             lora_mod.load_adapter_weights(self.model, Path(folder), adapter="default")
         self.analog_ids = [id(m) for m in convert.analog_layers(self.model)]
-        self._first = first
 
     def add(self, name: str, lora: LoraSpec, folder: Path | None = None) -> None:
         """A new adapter called ``name`` on the layers of ``lora.placement``."""
@@ -241,7 +241,9 @@ class MultiTaskModel:
         self.names.append(name)
 
     def use(self, name: str) -> None:
-        self.model.set_adapter(name if name != self._first else "default")
+        if name not in self.names:
+            raise InputError(f"adapter {name!r}: not loaded (have {', '.join(self.names)})")
+        self.model.set_adapter(name)
         convert.freeze_analog(self.model)
 
     def evaluate(self) -> float:
