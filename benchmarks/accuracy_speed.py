@@ -14,7 +14,7 @@ memory of AHWA-LoRA vs full AHWA (same 8 steps, batch and Gaussian noise, each i
 The default mode reports digital vs analog-before vs AHWA-LoRA-after at 1 d and the gap recovered.
 
 --noise-comparison: the same adapter training under the paper's Gaussian weight noise and under
-the PCM model in the loop, evaluated at 1 d and 1 y.
+the PCM model in the loop, evaluated at 1 d and 1 y (64 sentences in one batch, 2 draws).
 """
 
 from __future__ import annotations
@@ -110,14 +110,16 @@ def must_show() -> list[dict]:
     return rows
 
 
-def noise_comparison(steps: int) -> list[dict]:
+def noise_comparison(steps: int, lr: float) -> list[dict]:
     rows = []
     for model in ("gaussian", "pcm"):
         with tempfile.TemporaryDirectory() as cache:
-            out = run_child({"cache": cache, "settings": {
-                "training.steps": steps, "noise.train_noise_model": model,
-                "evaluation.drift_times": ["1d", "1y"]}})
-        rows.append({"figure": "train_noise", "train_noise_model": model, "steps": steps,
+            out = run_child({"cache": cache, "workload": {"n_eval": 64, "eval_batch_size": 64},
+                             "settings": {"training.steps": steps, "training.lr": lr,
+                                          "noise.train_noise_model": model,
+                                          "evaluation.drift_times": ["1d", "1y"],
+                                          "evaluation.n_draws": 2}})
+        rows.append({"figure": "train_noise", "train_noise_model": model, "steps": steps, "lr": lr,
                      "before": out["analog_before"], "after": out["analog_after"],
                      "train_s": out.get("train_seconds")})
     return rows
@@ -128,12 +130,13 @@ def main() -> None:
     p.add_argument("--must-show", action="store_true")
     p.add_argument("--noise-comparison", action="store_true")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: settings)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate for --noise-comparison")
     args = p.parse_args()
     if args.must_show or args.noise_comparison:
         from codesign.accuracy import TrainingSettings
 
         steps = args.steps or TrainingSettings().steps
-        rows = must_show() if args.must_show else noise_comparison(steps)
+        rows = must_show() if args.must_show else noise_comparison(steps, args.lr)
         for row in rows:
             print(json.dumps(row), flush=True)
         return
