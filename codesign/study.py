@@ -26,7 +26,7 @@ from optuna.exceptions import ExperimentalWarning
 from codesign.config import LoadedStudy, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
 from codesign.metrics import METRICS
-from codesign.search_space import ALIASES, apply_params, grid, to_distributions
+from codesign.search_space import ALIASES, apply_params, grid, grid_size, to_distributions
 
 # heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely on them
 # on purpose and keep their warnings out of the one-line output contract
@@ -344,6 +344,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
 
     cfg = loaded.config
     target = n_trials or cfg.n_trials
+    if cfg.sampler == "grid":  # a grid has only so many points: more trials would repeat them
+        target = min(target, grid_size(loaded.axes, cfg.design))
     url = storage_url or cfg.storage or default_storage(out_dir, cfg.name)
     from codesign.evaluators import network
 
@@ -355,7 +357,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     seed = cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)
     study = open_study(loaded, storage, seed)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
-                               min_trial_s=min_trial_s)
+                               progress=progress, min_trial_s=min_trial_s)
     failures = tally(study)["FAIL"]
 
     bar = _progress(total=target, initial=min(tally(study)["counted"], target),

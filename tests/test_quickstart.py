@@ -26,10 +26,11 @@ def test_quickstart_runs_the_full_loop(tmp_path, capsys):
     out = tmp_path / "results"
     assert main(["run", "studies/quickstart.yaml", "--out", str(out), "--no-progress", *TINY]) == 0
     trials = pd.read_csv(out / "quickstart" / "trials.csv")
-    assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}
+    # the quickstart's grid sampler stops at the grid's 2 points, not the 3 trials asked for
+    assert len(trials) == 2 and set(trials["state"]) == {"COMPLETE"}
     assert trials["accuracy@1d"].between(0, 1).all()
     assert trials["accuracy_before@1d"].between(0, 1).all()
-    # one accuracy setting (rank 2, placement all): trained once, then cache hits
-    assert trials["accuracy_cache_hit"].sum() == 2
+    # one accuracy setting (rank 2, placement all): trained once, then a cache hit
+    assert trials["accuracy_cache_hit"].sum() == 1
     assert (out / "quickstart" / "pareto.png").is_file()
     assert "results: " in capsys.readouterr().out
