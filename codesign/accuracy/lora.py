@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -30,7 +31,11 @@ def apply_lora(model, lora: "LoraSpec", targets: list[str], heads: Iterable[str]
     if not targets:
         raise InputError(f"lora.placement: {lora.placement!r} selects no linear layer of this model")
     torch.manual_seed(seed)
-    return get_peft_model(model, lora_config(lora, targets, heads))
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing` (harmless FutureWarning)
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                                category=FutureWarning)
+        return get_peft_model(model, lora_config(lora, targets, heads))
 
 
 def count_params(model) -> tuple[int, int]:

@@ -3,7 +3,9 @@ MiniLM), with unknown names turned into one-line :class:`codesign.errors.InputEr
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from pathlib import Path
 
 from codesign.accuracy.settings import PACKAGED_MINILM
@@ -51,14 +53,38 @@ def load_config(name: str, **kwargs):
     return _load(AutoConfig, name, "config", **kwargs)
 
 
+@contextlib.contextmanager
+def quiet_loading(quiet: bool = True):
+    """Hide transformers' per-load progress bar and, where ``quiet``, its load report (a warning
+    listing unused checkpoint keys, e.g. the pooler an encoder without pooler does not load) and
+    the deprecation warnings peft triggers, so that a study's output shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    bar, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    if quiet:
+        hf_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+            yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bar:
+            hf_logging.enable_progress_bar()
+
+
 def load_model(name: str, kind: str, **kwargs):
     """``kind``: 'encoder' (AutoModel, no pooler where that is an option), 'classification'
-    (AutoModelForSequenceClassification) or 'qa' (AutoModelForQuestionAnswering)."""
+    (AutoModelForSequenceClassification) or 'qa' (AutoModelForQuestionAnswering). Task models
+    keep transformers' load report: newly initialised head weights there are worth a warning."""
     import transformers
 
     loader = {"encoder": transformers.AutoModel,
               "classification": transformers.AutoModelForSequenceClassification,
               "qa": transformers.AutoModelForQuestionAnswering}[kind]
-    model = _load(loader, name, "model", **kwargs)
+    with quiet_loading(quiet=kind == "encoder"):
+        model = _load(loader, name, "model", **kwargs)
     model.eval()
     return model
