@@ -78,3 +78,64 @@ def test_tiny_run_json_contract(tiny_model, tmp_path):
     table = _cli(*args)
     assert table.returncode == 0 and "analog after" in table.stdout and "(adapters from cache)" \
         in table.stdout
+
+
+def _picked(path: Path, **design) -> Path:
+    """A picked.yaml as `codesign pick` writes it (its design: is a DesignPoint as a mapping)."""
+    import dataclasses
+
+    import yaml
+
+    from codesign.config._decode import decode
+    from codesign.config.study import DesignPoint
+
+    point = decode(DesignPoint, design, "design")
+    path.write_text(yaml.safe_dump({"study": "s", "trial": 3, "design": dataclasses.asdict(point)}))
+    return path
+
+
+def _request(*argv):
+    from codesign.cli import build_parser
+    from codesign.cli.accuracy import build_request
+
+    return build_request(build_parser().parse_args(["accuracy", *argv]))
+
+
+def test_config_gives_the_picked_point_and_flags_override_it(tmp_path):
+    pytest.importorskip("torch")
+    picked = _picked(tmp_path / "picked.yaml", lora={"rank": 4, "placement": "ffn"},
+                     hardware={"aimc": {"adc_bits": 6, "dac_bits": 7}},
+                     accuracy={"training": {"steps": 11}},
+                     workload={"accuracy": {"n_eval": 9}})
+    workload, aimc, lora, settings = _request("--config", str(picked))
+    assert (lora.rank, lora.placement, aimc.adc_bits, aimc.dac_bits) == (4, "ffn", 6, 7)
+    assert settings.training.steps == 11 and workload.n_eval == 9
+    workload, aimc, lora, settings = _request("--config", str(picked), "--rank", "2",
+                                              "--adc-bits", "8", "--steps", "5")
+    assert (lora.rank, lora.placement, aimc.adc_bits, aimc.dac_bits) == (2, "ffn", 8, 7)
+    assert settings.training.steps == 5 and workload.n_eval == 9
+
+
+def test_rank_is_required_without_config():
+    out = _cli("--placement", "qkv")
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "--rank" in out.stderr
+
+
+def test_picked_yaml_reruns_from_its_study_cache(tiny_model, tmp_path):
+    """codesign accuracy --config results/<study>/picked.yaml uses results/.cache/accuracy."""
+    folder = tmp_path / "results" / "s"
+    folder.mkdir(parents=True)
+    picked = _picked(folder / "picked.yaml", lora={"rank": 2, "placement": "qkv"},
+                     accuracy={"device": "cpu", "training": {"steps": 2, "batch_size": 8},
+                               "evaluation": {"drift_times": ["1d"], "n_draws": 1}},
+                     workload={"accuracy": {"name": "tiny", "model": tiny_model,
+                                            "task": "fidelity", "max_seq_len": 24,
+                                            "n_train": 16, "n_eval": 8}})
+    study_cache = tmp_path / "results" / ".cache" / "accuracy"
+    study_cache.mkdir(parents=True)  # as `codesign run --out results` leaves it
+    env = {"CODESIGN_CACHE": str(tmp_path / "user-cache")}
+    first = _cli("--config", str(picked), "--json", "--quiet", env_extra=env)
+    assert first.returncode == 0, first.stderr
+    assert any(study_cache.iterdir()) and not (tmp_path / "user-cache").exists()
+    again = json.loads(_cli("--config", str(picked), "--json", "--quiet", env_extra=env).stdout)
+    assert again["cache_hit"] and again["analog_after"] == json.loads(first.stdout)["analog_after"]

@@ -21,6 +21,8 @@ EXAMPLES = """\
   codesign accuracy --rank 8 --adc-bits 6 --adapt-from-bits 8
   # full AHWA training (all weights, no adapters): the baseline for memory and accuracy
   codesign accuracy --rank 8 --adc-bits 8 --mode full_ahwa --steps 40
+  # re-run the design point `codesign pick` chose (its study's adapter cache answers it)
+  codesign accuracy --config results/quickstart/picked.yaml --draws 3 --drift-times 0s 1d 1y
   # a GLUE task from the hub (needs network) or local files in the HF GLUE column format
   codesign accuracy --workload glue.yaml --rank 8 --placement all --adc-bits 8
       glue.yaml:  name: my-sst2
@@ -52,12 +54,17 @@ def add_parser(sub) -> None:
                    help="a built-in workload (" + ", ".join(PRESETS) + "; the default) or a YAML "
                         "file of workload fields: name, model, task, task_format, glue_task, "
                         "max_seq_len, n_train, n_eval, eval_batch_size")
-    p.add_argument("--rank", type=positive_int("--rank"), required=True, help="LoRA rank r (>= 1)")
-    p.add_argument("--placement", default="all",
+    p.add_argument("--config", metavar="PICKED.yaml", default=None,
+                   help="start from a design point: a picked.yaml of `codesign pick` (or a study "
+                        "file's fixed values); the flags below override its fields. Its study's "
+                        "adapter cache (results/.cache/accuracy beside it) is used when present")
+    p.add_argument("--rank", type=positive_int("--rank"), default=None,
+                   help="LoRA rank r (>= 1); required without --config")
+    p.add_argument("--placement", default=None,
                    help="layers with an adapter: " + ", ".join(k for k in PLACEMENTS if k != "none")
                         + ", or roles separated by commas (query,key,value,attn_out,ffn_in,ffn_out,"
                           "other); default all")
-    p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=8,
+    p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None,
                    help="ADC resolution of the tile outputs (default 8)")
     p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None,
                    help="DAC resolution of the tile inputs (default: = --adc-bits)")
@@ -146,15 +153,37 @@ def parse_placement(text: str):
     return placement
 
 
-def build_request(args):
+def _base(args):
+    """(workload, aimc, lora, settings) to start from: --config's design point, or the defaults."""
     from hw_models.specs import AimcTileSpec, LoraSpec
 
-    from codesign.accuracy.settings import AccuracySettings, with_overrides
+    from codesign.accuracy.settings import AccuracySettings, WorkloadSpec
 
-    workload = load_workload(args.workload)
-    placement = parse_placement(args.placement)
-    aimc = AimcTileSpec(adc_bits=args.adc_bits, dac_bits=args.dac_bits or args.adc_bits)
-    lora = LoraSpec(rank=args.rank, placement=placement)
+    if args.config is None:
+        if args.rank is None:
+            raise InputError("--rank: required (a positive integer), unless --config gives it")
+        return WorkloadSpec(), AimcTileSpec(), LoraSpec(rank=args.rank), AccuracySettings()
+    from codesign.cli._design import load_design
+
+    design = load_design(args.config)
+    return design.workload.accuracy, design.hardware.aimc, design.lora, design.accuracy
+
+
+def build_request(args):
+    from codesign.accuracy.settings import with_overrides
+
+    workload, aimc, lora, settings = _base(args)
+    if args.workload is not None or args.config is None:
+        workload = load_workload(args.workload)
+    if args.adc_bits is not None or args.dac_bits is not None:
+        adc = args.adc_bits or aimc.adc_bits
+        aimc = dataclasses.replace(aimc, adc_bits=adc,
+                                   dac_bits=args.dac_bits or (adc if args.config is None
+                                                              else aimc.dac_bits))
+    if args.rank is not None:
+        lora = dataclasses.replace(lora, rank=args.rank)
+    if args.placement is not None or args.config is None:
+        lora = dataclasses.replace(lora, placement=parse_placement(args.placement or "all"))
     changes = {"device": args.device, "training.mode": args.mode}
     for flag, path in (("steps", "training.steps"), ("draws", "evaluation.n_draws"),
                        ("train_noise", "noise.train_noise_model"), ("loss", "training.loss"),
@@ -167,7 +196,7 @@ def build_request(args):
         labels = [x for t in args.drift_times for x in t.replace(",", " ").split()]
         changes["evaluation.drift_times"] = tuple(labels)
     try:
-        settings = with_overrides(AccuracySettings(), **changes)
+        settings = with_overrides(settings, **changes)
     except ValueError as exc:
         msg = str(exc)
         raise InputError(msg.replace("evaluation.drift_times", "--drift-times")) from None
@@ -205,11 +234,19 @@ def format_table(d: dict) -> str:
     return "\n".join(lines)
 
 
+def study_cache_dir(config: str | None) -> Path | None:
+    """The adapter cache of the study a picked.yaml (results/<study>/picked.yaml) came from."""
+    if config is None:
+        return None
+    folder = Path(config).resolve().parent.parent / ".cache" / "accuracy"
+    return folder if folder.is_dir() else None
+
+
 def run(args: argparse.Namespace) -> int:
     workload, aimc, lora, settings = build_request(args)
     from codesign.accuracy.engine import evaluate
 
-    cache_dir = args.cache_dir or default_cache_dir()
+    cache_dir = args.cache_dir or study_cache_dir(args.config) or default_cache_dir()
     if args.adapt_from_bits:
         from hw_models.specs import AimcTileSpec
 
