@@ -297,10 +297,44 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
         yield _SlotLock(lambda: None)
 
 
+_STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
+
+
+def _count_states(study) -> dict[str, int] | None:
+    """Trials per state by one COUNT query on an RDB storage's ``trials`` table (Optuna's schema);
+    None where that is not possible. Much cheaper than reading every trial, and it runs while the
+    workers' slot lock is held."""
+    import sqlalchemy
+
+    backend = getattr(study._storage, "_backend", study._storage)
+    engine = getattr(backend, "engine", None)
+    if engine is None:
+        return None
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sqlalchemy.text(
+                "SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state"),
+                {"sid": study._study_id}).all()
+    except sqlalchemy.exc.SQLAlchemyError:
+        return None
+    counts = {str(getattr(state, "name", state)).split(".")[-1]: int(n) for state, n in rows}
+    return {s: counts.get(s, 0) for s in _STATES}
+
+
+def close_storage(study) -> None:
+    """Close the storage's pooled connections (SQLite then folds its write-ahead log into the
+    database file, so the file alone is the complete study)."""
+    engine = getattr(getattr(study._storage, "_backend", study._storage), "engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
 def tally(study) -> dict[str, int]:
     """Trials per state, from one read of the storage."""
-    states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    out = {s: states.count(s) for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")}
+    out = _count_states(study)
+    if out is None:
+        states = [t.state.name for t in study.get_trials(deepcopy=False)]
+        out = {s: states.count(s) for s in _STATES}
     # what counts towards n_trials: finished, running, or queued for retry
     out["counted"] = out["COMPLETE"] + out["PRUNED"] + out["RUNNING"] + out["WAITING"]
     return out
@@ -366,8 +400,13 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     try:
         while failures_in_a_row < max_failures:
             with trial_slot_lock(url, cfg.name) as lock:
-                fail_stale_trials(study)  # a dead worker's trial -> FAIL + a WAITING retry
+                # Optuna fails stale trials (a dead worker's: FAIL + a WAITING retry, counted the
+                # same) at the start of every trial it runs, still under this lock; check here
+                # only before deciding that the study is done
                 now = tally(study)
+                if now["counted"] >= target and not now["WAITING"] and now["RUNNING"]:
+                    fail_stale_trials(study)
+                    now = tally(study)
                 if now["counted"] >= target and not now["WAITING"]:
                     if not now["RUNNING"]:
                         break

@@ -37,16 +37,20 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from codesign.results import pareto_table, summary_lines, trials_table, write_results
-    from codesign.study import redact, run_study
+    from codesign.study import close_storage, redact, run_study
 
     loaded = load(args)
     folder = results_folder(args, loaded)
     summary = run_study(loaded, args.out, n_trials=args.n_trials, storage_url=args.storage,
                         progress=not args.no_progress, heartbeat_s=args.heartbeat_s,
                         min_trial_s=args.min_trial_s)
-    paths = write_results(summary.study, loaded, folder, summary.storage_url)
-    table = trials_table(summary.study, loaded)
-    for line in summary_lines(table, pareto_table(summary.study, loaded, table), loaded):
+    try:
+        paths = write_results(summary.study, loaded, folder, summary.storage_url)
+        table = trials_table(summary.study, loaded)
+        front = pareto_table(summary.study, loaded, table)
+    finally:
+        close_storage(summary.study)
+    for line in summary_lines(table, front, loaded):
         print(line)
     print(f"storage: {redact(summary.storage_url)}")
     print(f"results: {folder}/ (" + ", ".join(p.name for p in paths.values()) + ")")

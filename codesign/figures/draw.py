@@ -71,7 +71,8 @@ def draw_pareto(data: ParetoData):
         ax.set_ylabel(panel.y_label, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # a study without trials has nothing to label
+            ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(data.panels):]:
         ax.axis("off")
     fig.suptitle(data.title, fontsize=10)
