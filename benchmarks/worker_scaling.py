@@ -37,10 +37,11 @@ STUDY = {
 }
 
 
-def measure(workers: int, n_trials: int, folder: Path, storage: str | None) -> dict:
+def measure(workers: int, n_trials: int, folder: Path, storage: str | None,
+            workload: dict) -> dict:
     path = folder / f"study_{workers}.yaml"
     name = f"worker_scaling_{workers}_{int(time.time())}"
-    path.write_text(yaml.safe_dump(dict(STUDY, name=name, n_trials=n_trials)))
+    path.write_text(yaml.safe_dump(dict(STUDY, name=name, n_trials=n_trials, workload=workload)))
     url = storage or f"sqlite:///{folder / f'{name}.db'}"
     cmd = [sys.executable, "-m", "codesign", "run", str(path), "--out", str(folder),
            "--no-progress", "--storage", url]
@@ -64,13 +65,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-trials", type=int, default=200)
     ap.add_argument("--storage", default=None, help="default: a temporary SQLite file per run")
+    ap.add_argument("--network", default="mobilebert",
+                    help="network of the trials (mobilebert: ~30 ms per trial, storage-bound; "
+                         "llama-3.1-8b with --seq-len 2048: ~0.3 s per trial)")
+    ap.add_argument("--seq-len", type=int, default=320)
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    workload = {"network": args.network, "seq_len": args.seq_len}
     with tempfile.TemporaryDirectory() as tmp:
-        one = measure(1, args.n_trials, Path(tmp), args.storage)
-        two = measure(2, args.n_trials, Path(tmp), args.storage)
+        one = measure(1, args.n_trials, Path(tmp), args.storage, workload)
+        two = measure(2, args.n_trials, Path(tmp), args.storage, workload)
     print(json.dumps({"benchmark": "worker_scaling", "storage": "postgresql" if args.storage
-                      else "sqlite", "one": one, "two": two,
+                      else "sqlite", "workload": workload, "one": one, "two": two,
                       "speedup": round(two["trials_per_s"] / one["trials_per_s"], 2)}))
 
 

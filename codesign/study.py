@@ -117,7 +117,8 @@ def _relax_sqlite_sync(engine) -> None:
     engine.dispose()  # connections opened before the listener are replaced
 
 
-_SCHEMA_RACE = re.compile(r"already exists|duplicate key|UniqueViolation|database is locked", re.I)
+_SCHEMA_RACE = re.compile(r"already exists|duplicate key|UniqueViolation|UNIQUE constraint failed|"
+                          r"database is locked", re.I)
 
 
 def make_sampler(loaded: LoadedStudy, seed: int):
@@ -416,7 +417,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                     study.optimize(lambda trial: (lock.release(), objective(trial))[1],
                                    n_trials=1, catch=(Exception,), gc_after_trial=False)
             if wait:
-                time.sleep(heartbeat_s)
+                time.sleep(min(1.0, heartbeat_s))  # a COUNT query per second is cheap
                 continue
             added += 1
             now = tally(study)
