@@ -136,15 +136,17 @@ def test_drift_series_per_front_configuration_in_time_order():
          "1d": {"mean": 0.8, "std": 0.02}}
     b = {k: {"mean": v["mean"] - 0.1, "std": v["std"]} for k, v in a.items()}
     before = {k: {"mean": 0.5, "std": 0.05} for k in a}
-    trials = [_frozen(0, a, {"rank": 8}, {"analog_after": a, "analog_before": before,
-                                          "digital": {k: {"mean": 0.99} for k in a}}),
-              _frozen(1, a, {"rank": 8}, {"analog_after": a}),     # same adapters as #0
+    trials = [_frozen(0, a, {"rank": 8, "tokens": 2},
+                      {"analog_after": a, "analog_before": before,
+                       "digital": {k: {"mean": 0.99} for k in a}}),
+              _frozen(1, a, {"rank": 8, "tokens": 8}, {"analog_after": a}),  # same adapters as #0
               _frozen(2, b, {"rank": 2}, {"analog_after": b}),
               _frozen(3, b, {"rank": 2}, {"analog_after": b})]     # not on the front
-    data = drift_data(trials, front_numbers=[0, 1, 2], label_params=["rank"])
+    data = drift_data(trials, front_numbers=[0, 1, 2], label_params=["rank", "tokens"])
     assert data.times == ["0s", "1d", "1y"] and data.seconds == [0.0, 86400.0, 365.25 * 86400]
     assert data.metric == "f1" and data.digital == [0.99, 0.99, 0.99]
     first, second = data.series
+    # the label names only what the curve's trials share (tokens is a latency-only knob here)
     assert first.numbers == [0, 1] and first.label == "#0, #1 (rank=8)"
     assert first.mean == [0.9, 0.8, 0.7] and first.std == [0.01, 0.02, 0.03]
     assert first.before_mean == [0.5, 0.5, 0.5]

@@ -365,6 +365,7 @@ def drift_data(trials: Iterable[Any], front_numbers: Iterable[int], label_params
     """
     wanted = set(int(n) for n in front_numbers)
     groups: dict[tuple, DriftSeries] = {}
+    members: dict[tuple, list[dict]] = {}
     times: list[str] | None = None
     digital = None
     metric = "accuracy"
@@ -385,18 +386,22 @@ def drift_data(trials: Iterable[Any], front_numbers: Iterable[int], label_params
         key = tuple(round(v, 12) for v in mean + std)
         if key in groups:
             groups[key].numbers.append(t.number)
+            members[key].append(t.params)
             continue
-        knobs = ", ".join(f"{p}={value_text(t.params[p])}" for p in label_params if p in t.params)
+        members[key] = [t.params]
         groups[key] = DriftSeries(
-            knobs, [t.number], mean, std,
+            "", [t.number], mean, std,
             [float(before[k]["mean"]) if k in before else math.nan for k in times],
             [float(before[k].get("std", 0.0)) if k in before else math.nan for k in times])
     if times is None:
         return None
-    series = list(groups.values())
-    for s in series:
+    for key, s in groups.items():
+        # label with the knobs every trial of the curve shares (not a latency-only knob of one)
+        knobs = ", ".join(f"{p}={value_text(members[key][0][p])}" for p in label_params
+                          if all(p in m and m[p] == members[key][0][p] for m in members[key]))
         head = "#" + ", #".join(map(str, s.numbers[:3])) + (" ..." if len(s.numbers) > 3 else "")
-        s.label = f"{head} ({s.label})" if s.label else head
+        s.label = f"{head} ({knobs})" if knobs else head
+    series = list(groups.values())
     omitted = 0
     if len(series) > max_series:  # keep an even spread over the final accuracy
         order = sorted(series, key=lambda s: s.mean[-1])

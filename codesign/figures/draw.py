@@ -145,7 +145,7 @@ def draw_parallel(data: ParallelData):
 
 
 def draw_drift(data: DriftData):
-    fig = _figure(7.0, 4.2)
+    fig = _figure(7.0, 4.2 + 0.16 * (len(data.series) + 2))
     ax = fig.subplots()
     xs = list(range(len(data.times)))
     colors = palette(list(range(len(data.series))))
@@ -167,7 +167,8 @@ def draw_drift(data: DriftData):
     ax.set_ylabel(f"{data.metric} (mean, band: +-1 std over noise draws)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    # below the plot (constrained layout makes room): long configuration labels fit there
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center")
     note = f" ({data.omitted} more not shown)" if data.omitted else ""
     ax.set_title(f"Accuracy after AHWA-LoRA training vs drift, front configurations{note}",
                  fontsize=9)
