@@ -4,7 +4,7 @@ Pure dataclasses (no torch): the study configuration, the search space and the C
 and :func:`codesign.accuracy.evaluate_accuracy` consumes them. Every field is a
 :func:`hw_models._fields.spec_field` with its meaning, unit and bounds. Defaults are the authors'
 settings (../shared/paper-notes.md section 3) except where a measurement here chose otherwise
-(``noise.train_noise_model``: see docs/accuracy.md).
+(``noise.train_noise_model``: see the README, "Training noise").
 
 The hardware knobs that the accuracy model shares with the latency model (ADC/DAC bits, tile size)
 come from :class:`hw_models.specs.AimcTileSpec`; the adapter from :class:`hw_models.specs.LoraSpec`.
@@ -89,7 +89,7 @@ class NoiseSettings:
              "model (programming + read noise) and drifted to a random time in 0 s .. "
              "train_max_drift at every step; 'gaussian' = the paper's additive Gaussian weight noise "
              "of weight_noise x weight range per mini-batch. Default chosen by measurement "
-             "(docs/accuracy.md)", choices=("pcm", "gaussian"))
+             "(README, Training noise)", choices=("pcm", "gaussian"))
     weight_noise: float = spec_field(
         0.067, help="Gaussian training weight noise, std as a fraction of the weight range "
                     "(paper: 6.7 %); used by train_noise_model='gaussian'", unit="fraction", ge=0,
@@ -124,7 +124,7 @@ class TrainingSettings:
     lr: float = spec_field(
         1e-3, help="Adam learning rate, decayed linearly to 0. Paper: 2e-4 over 15 epochs; with "
                    "the short step budgets of a search 1e-3 recovers more (measured, "
-                   "docs/accuracy.md)", gt=0)
+                   "README, Training noise)", gt=0)
     batch_size: int = spec_field(16, help="examples per mini-batch", unit="examples", ge=1)
     seed: int = spec_field(0, help="seed of data order, noise draws and adapter initialisation",
                            ge=0)
