@@ -39,6 +39,20 @@ class Task:
         """An endless, seeded stream of training mini-batches."""
         raise NotImplementedError
 
+    @staticmethod
+    def index_batches(n: int, batch_size: int, seed: int) -> Iterator[list[int]]:
+        """Endless epochs over ``range(n)``, each freshly shuffled (seeded), cut into batches of
+        ``batch_size`` indices (the last partial batch of an epoch is dropped; one short batch
+        when ``n < batch_size``)."""
+        import random
+
+        rng = random.Random(seed)
+        while True:
+            order = list(range(n))
+            rng.shuffle(order)
+            for k in range(0, max(1, n - batch_size + 1), batch_size):
+                yield order[k:k + batch_size]
+
     def loss(self, model, batch: dict[str, Any]):
         raise NotImplementedError
 

@@ -97,15 +97,9 @@ class FidelityTask(Task):
         self.teacher_train = self._embed_all(model, self.train_text, device)
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
-        rng = random.Random(seed)
-        n = len(self.train_text)
-        while True:
-            order = list(range(n))
-            rng.shuffle(order)
-            for k in range(0, n - batch_size + 1 if n >= batch_size else 1, batch_size):
-                idx = order[k:k + batch_size]
-                enc = self._encode([self.train_text[i] for i in idx])
-                yield {"enc": dict(enc), "target": self.teacher_train[idx]}
+        for idx in self.index_batches(len(self.train_text), batch_size, seed):
+            enc = self._encode([self.train_text[i] for i in idx])
+            yield {"enc": dict(enc), "target": self.teacher_train[idx]}
 
     def loss(self, model, batch):
         import torch.nn.functional as F

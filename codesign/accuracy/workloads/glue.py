@@ -10,7 +10,6 @@ stays digital and trains with the adapter. Metric: the GLUE primary metric of th
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -122,13 +121,8 @@ class GlueTask(Task):
         return dict(enc)
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
-        rng = random.Random(seed)
-        n = len(self.train_rows)
-        while True:
-            order = list(range(n))
-            rng.shuffle(order)
-            for k in range(0, max(1, n - batch_size + 1), batch_size):
-                yield self._encode([self.train_rows[i] for i in order[k:k + batch_size]])
+        for idx in self.index_batches(len(self.train_rows), batch_size, seed):
+            yield self._encode([self.train_rows[i] for i in idx])
 
     def loss(self, model, batch):
         device = next(model.parameters()).device

@@ -9,7 +9,6 @@ the official script computes it; exact match is kept in ``last_metrics``.
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -115,13 +114,8 @@ class SquadTask(Task):
         return dict(enc), offsets, seq_ids
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
-        rng = random.Random(seed)
-        n = len(self.train_rows)
-        while True:
-            order = list(range(n))
-            rng.shuffle(order)
-            for k in range(0, max(1, n - batch_size + 1), batch_size):
-                yield self._encode([self.train_rows[i] for i in order[k:k + batch_size]], True)[0]
+        for idx in self.index_batches(len(self.train_rows), batch_size, seed):
+            yield self._encode([self.train_rows[i] for i in idx], True)[0]
 
     def loss(self, model, batch):
         device = next(model.parameters()).device
