@@ -374,7 +374,6 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               progress: bool = True, max_failures: int = 5, heartbeat_s: int = 10,
               min_trial_s: float = 0.0) -> RunSummary:
     """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
-    import optuna
     from optuna.storages import fail_stale_trials
 
     cfg = loaded.config
@@ -382,8 +381,6 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     if cfg.sampler == "grid":  # a grid has only so many points: more trials would repeat them
         target = min(target, grid_size(loaded.axes, cfg.design))
     url = storage_url or cfg.storage or default_storage(out_dir, cfg.name)
-    from codesign.evaluators import network
-
     preflight(loaded)
     storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)

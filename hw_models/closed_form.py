@@ -13,7 +13,7 @@ import numpy as np
 
 from . import aimc
 from ._fields import SpecError
-from .plan import AttentionPlan, LinearPlan, Plan, check_run, linear_plan
+from .plan import LinearPlan, Plan, check_run, linear_plan
 from .reports import LayerReport
 from .specs import HardwareSpec
 from .stages import chunk_sizes

@@ -11,7 +11,6 @@ import yaml
 
 from codesign.cli import main
 from codesign.config import load_study
-from codesign.errors import InputError
 from codesign.study import run_study
 
 LATENCY_STUDY = {

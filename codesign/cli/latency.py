@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 from codesign.cli._common import (add_command, nonneg_int, parse_layer, positive_float,
                                   positive_int, print_json)
@@ -158,7 +157,7 @@ def _run(args) -> int:
 
 
 def _layer_des_total(m, n, hw, rank, seq_len) -> float:
-    from hw_models import LinearLayer, Network, network_latency
+    from hw_models import LinearLayer, network_latency
     from hw_models.plan import Plan, linear_plan
     from hw_models.stages import chunk_sizes
 

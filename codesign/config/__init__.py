@@ -6,7 +6,6 @@ Public API: :func:`load_study`, :func:`study_from_dict`, :class:`StudyConfig`, :
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from codesign.config._decode import decode
 from codesign.config.overrides import apply_overrides

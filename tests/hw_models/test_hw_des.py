@@ -9,7 +9,7 @@ import hw_models as H
 from hw_models.closed_form import block_closed_form
 from hw_models.plan import AttentionPlan, LinearPlan, Plan, build_plan
 from hw_models.system import block_des, network_latency
-from hw_models.workload import AttentionOp, LinearLayer, Network
+from hw_models.workload import AttentionOp, LinearLayer
 
 
 def _linear(name, tile, pmca, inputs=("in",)):
