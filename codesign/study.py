@@ -301,14 +301,18 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
 _STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
 
 
+def _engine(study):
+    """The SQLAlchemy engine behind a study's RDB storage (under Optuna's cache), or None."""
+    return getattr(getattr(study._storage, "_backend", study._storage), "engine", None)
+
+
 def _count_states(study) -> dict[str, int] | None:
     """Trials per state by one COUNT query on an RDB storage's ``trials`` table (Optuna's schema);
     None where that is not possible. Much cheaper than reading every trial, and it runs while the
     workers' slot lock is held."""
     import sqlalchemy
 
-    backend = getattr(study._storage, "_backend", study._storage)
-    engine = getattr(backend, "engine", None)
+    engine = _engine(study)
     if engine is None:
         return None
     try:
@@ -325,7 +329,7 @@ def _count_states(study) -> dict[str, int] | None:
 def close_storage(study) -> None:
     """Close the storage's pooled connections (SQLite then folds its write-ahead log into the
     database file, so the file alone is the complete study)."""
-    engine = getattr(getattr(study._storage, "_backend", study._storage), "engine", None)
+    engine = _engine(study)
     if engine is not None:
         engine.dispose()
 

@@ -55,7 +55,6 @@ class Built:
 def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
           settings: AccuracySettings, *, task=None, device=None) -> Built:
     """Load the digital model, measure it, add adapters (mode lora), convert analog layers, freeze."""
-
     from codesign.accuracy.rpu import build_rpu_config
     from codesign.accuracy.workloads import load_task
 

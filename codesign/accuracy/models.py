@@ -57,7 +57,7 @@ def load_config(name: str, **kwargs):
 def quiet_loading(quiet: bool = True):
     """Hide transformers' per-load progress bar and, where ``quiet``, its load report (a warning
     listing unused checkpoint keys, e.g. the pooler an encoder without pooler does not load) and
-    the deprecation warnings peft triggers, so that a study's output shows its own progress."""
+    its FutureWarnings, so that a study's output shows its own progress."""
     from transformers.utils import logging as hf_logging
 
     bar, level = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()

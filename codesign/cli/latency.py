@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from codesign.cli._common import (add_command, nonneg_int, parse_layer, positive_float,
                                   positive_int, print_json)
 
