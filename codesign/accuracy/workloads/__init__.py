@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from codesign.accuracy.settings import GLUE_TASKS, WorkloadSpec
 from codesign.errors import InputError
+
+#: batches per window sorted by length in length-grouped batching (Task.index_batches)
+GROUP_WINDOW = 8
 
 
 class Task:
@@ -40,18 +43,32 @@ class Task:
         raise NotImplementedError
 
     @staticmethod
-    def index_batches(n: int, batch_size: int, seed: int) -> Iterator[list[int]]:
+    def index_batches(n: int, batch_size: int, seed: int,
+                      lengths: Sequence[int] | None = None) -> Iterator[list[int]]:
         """Endless epochs over ``range(n)``, each freshly shuffled (seeded), cut into batches of
         ``batch_size`` indices (the last partial batch of an epoch is dropped; one short batch
-        when ``n < batch_size``)."""
+        when ``n < batch_size``).
+
+        With ``lengths`` (e.g. characters per example) batches are length-grouped, as
+        transformers' ``group_by_length`` does: each window of ``GROUP_WINDOW`` batches of the
+        shuffled order is sorted by length before it is cut, and the epoch's batches are then
+        shuffled again, so that a batch pads little while batch order and composition stay random.
+        """
         import random
 
         rng = random.Random(seed)
+        size = max(1, min(batch_size, n))
+        window = size * GROUP_WINDOW
         while True:
             order = list(range(n))
             rng.shuffle(order)
-            for k in range(0, max(1, n - batch_size + 1), batch_size):
-                yield order[k:k + batch_size]
+            if lengths is not None:
+                order = [i for k in range(0, n, window)
+                         for i in sorted(order[k:k + window], key=lambda j: lengths[j])]
+            batches = [order[k:k + size] for k in range(0, n - size + 1, size)]
+            if lengths is not None:
+                rng.shuffle(batches)
+            yield from batches
 
     def loss(self, model, batch: dict[str, Any]):
         raise NotImplementedError

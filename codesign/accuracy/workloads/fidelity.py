@@ -97,7 +97,8 @@ class FidelityTask(Task):
         self.teacher_train = self._embed_all(model, self.train_text, device)
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
-        for idx in self.index_batches(len(self.train_text), batch_size, seed):
+        lengths = [len(t) for t in self.train_text]
+        for idx in self.index_batches(len(self.train_text), batch_size, seed, lengths):
             enc = self._encode([self.train_text[i] for i in idx])
             yield {"enc": dict(enc), "target": self.teacher_train[idx]}
 

@@ -121,7 +121,9 @@ class GlueTask(Task):
         return dict(enc)
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
-        for idx in self.index_batches(len(self.train_rows), batch_size, seed):
+        a, b = TEXT_COLUMNS[self.task]
+        lengths = [len(r[a]) + (len(r[b]) if b else 0) for r in self.train_rows]
+        for idx in self.index_batches(len(self.train_rows), batch_size, seed, lengths):
             yield self._encode([self.train_rows[i] for i in idx])
 
     def loss(self, model, batch):
