@@ -41,6 +41,10 @@ def test_help_teaches_by_example():
     (["--rank", "2", "--drift-times", "0s", "soon"], "--drift-times"),
     (["--rank", "2", "--workload", "no-such-workload"], "--workload"),
     (["--rank", "2", "--adc-bits", "0"], "--adc-bits"),
+    (["--rank", "2", "--set", "noise.clip_sigmaa=0"], "noise.clip_sigmaa: unknown key"),
+    (["--rank", "2", "--set", "noise.clip_sigma=-1"], "noise.clip_sigma"),
+    (["--rank", "2", "--set", "training.steps=many"], "training.steps"),
+    (["--rank", "2", "--set", "steps"], "--set"),
 ])
 def test_bad_input_one_line_exit_2(args, word):
     out = _cli(*args)
@@ -114,6 +118,14 @@ def test_config_gives_the_picked_point_and_flags_override_it(tmp_path):
                                               "--adc-bits", "8", "--steps", "5")
     assert (lora.rank, lora.placement, aimc.adc_bits, aimc.dac_bits) == (2, "ffn", 8, 7)
     assert settings.training.steps == 5 and workload.n_eval == 9
+
+
+def test_set_overrides_settings_and_flags_win():
+    _, _, _, settings = _request("--rank", "2", "--set", "noise.clip_sigma=0",
+                                 "--set", "evaluation.drift_times=[1d, 1y]",
+                                 "--set", "training.steps=7", "--steps", "9")
+    assert settings.noise.clip_sigma == 0.0 and settings.evaluation.drift_times == ("1d", "1y")
+    assert settings.training.steps == 9 and settings.noise.out_noise == 0.04
 
 
 def test_rank_is_required_without_config():

@@ -17,6 +17,8 @@ EXAMPLES = """\
   codesign accuracy --rank 4 --placement qkv --adc-bits 6 --steps 40 --drift-times 0s 1d --draws 2 --json
   # the paper's Gaussian training noise instead of the PCM model in the loop
   codesign accuracy --rank 8 --placement ffn --adc-bits 8 --train-noise gaussian
+  # any other setting: the meta-weights programmed without clipping, 150 training steps
+  codesign accuracy --rank 8 --set noise.clip_sigma=0 --steps 150 --drift-times 1d 1y
   # dynamic adaptation: retrain the 8-bit adapter for 6-bit converters
   codesign accuracy --rank 8 --adc-bits 6 --adapt-from-bits 8
   # full AHWA training (all weights, no adapters): the baseline for memory and accuracy
@@ -87,6 +89,11 @@ def add_parser(sub) -> None:
                    metavar="B", help="dynamic adaptation: start from the adapter trained for ADC = "
                                      "DAC = B bits (trained first if not cached) and retrain it "
                                      "for --adc-bits / --dac-bits")
+    p.add_argument("--set", metavar="KEY.PATH=VALUE", action="append", default=[],
+                   help="override an accuracy setting the flags do not cover, e.g. --set "
+                        "noise.clip_sigma=0 or --set noise.out_noise=0.02 (repeatable; fields of "
+                        "noise, training and evaluation and analog_layers, as in a study file's "
+                        "accuracy: section; see the README). Flags win over --set")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="adapter/result cache (default $CODESIGN_CACHE or ~/.cache/codesign/accuracy)")
@@ -184,6 +191,7 @@ def build_request(args):
         lora = dataclasses.replace(lora, rank=args.rank)
     if args.placement is not None or args.config is None:
         lora = dataclasses.replace(lora, placement=parse_placement(args.placement or "all"))
+    settings = apply_sets(settings, args.set)
     changes = {"device": args.device, "training.mode": args.mode}
     for flag, path in (("steps", "training.steps"), ("draws", "evaluation.n_draws"),
                        ("train_noise", "noise.train_noise_model"), ("loss", "training.loss"),
@@ -201,6 +209,22 @@ def build_request(args):
         msg = str(exc)
         raise InputError(msg.replace("evaluation.drift_times", "--drift-times")) from None
     return workload, aimc, lora, settings
+
+
+def apply_sets(settings, sets: list[str]):
+    """AccuracySettings with ``--set KEY.PATH=VALUE`` overrides, decoded as strictly as a study
+    file's ``accuracy:`` section (InputError naming the field)."""
+    if not sets:
+        return settings
+    from codesign.accuracy.settings import AccuracySettings
+    from codesign.config._decode import decode
+    from codesign.config.overrides import apply_overrides
+
+    data = apply_overrides(dataclasses.asdict(settings), sets)
+    try:
+        return decode(AccuracySettings, data)
+    except InputError as exc:
+        raise InputError(f"--set {exc}") from None
 
 
 def default_cache_dir() -> Path:
