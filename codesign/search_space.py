@@ -40,6 +40,7 @@ ALIASES: dict[str, str] = {
     "clock_ghz": "hardware.pmca.clock_ghz",
     "weight_noise": "accuracy.noise.weight_noise",
     "train_noise_model": "accuracy.noise.train_noise_model",
+    "clip_sigma": "accuracy.noise.clip_sigma",
     "seq_len": "workload.seq_len",
 }
 

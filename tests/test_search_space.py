@@ -25,6 +25,8 @@ TABLE = [
      FloatDistribution(0.5, 1.0, step=0.25)),
     ({"weight_noise": {"low": 0.01, "high": 0.1, "log": True}}, "accuracy.noise.weight_noise",
      FloatDistribution(0.01, 0.1, log=True)),
+    ({"clip_sigma": {"choices": [0.0, 2.5, 3.0]}}, "accuracy.noise.clip_sigma",
+     CategoricalDistribution([0.0, 2.5, 3.0])),
     ({"hardware.pmca.tcdm_kib": {"choices": [128, 256]}}, "hardware.pmca.tcdm_kib",
      CategoricalDistribution([128, 256])),
 ]
