@@ -98,8 +98,8 @@ class NoiseSettings:
                                              "output range (paper: 4 %)", unit="fraction", ge=0,
                                   le=1)
     clip_sigma: float = spec_field(
-        3.0, help="channel-wise weight clipping at this many std of each channel's weights "
-                  "(paper: 3), applied once to the meta-weights before programming (and after "
+        3.0, help="weight clipping at this many std of each tile's column-normalised weights "
+                  "(aihwkit LAYER_GAUSSIAN; paper: 3), applied once to the meta-weights before programming (and after "
                   "every full-AHWA step); 0 = programmed unclipped, as in adapter-only pipelines "
                   "where aihwkit's training-time clip never runs (README: How much of the gap "
                   "can adapters recover?)", unit="sigma", ge=0)

@@ -191,3 +191,24 @@ def test_cuda_request_without_gpu_is_input_error(tiny_workload, small_settings, 
     with pytest.raises(InputError, match="cuda"):
         evaluate_accuracy(tiny_workload, AimcTileSpec(), LoraSpec(rank=2), s, tmp_path,
                           progress=False)
+
+
+
+@pytest.mark.parametrize("clip_sigma", [0.0, 3.0])
+def test_clip_sigma_clips_the_meta_weights_before_programming_or_not_at_all(clip_sigma):
+    from codesign.accuracy import NoiseSettings
+    from codesign.accuracy.rpu import build_rpu_config
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(256, 64))
+    ref = net[0].weight.detach().clone()
+    ref[:, 7] = 20 * float(ref.std())            # an outlier far beyond 3 sigma in every output
+    net[0].weight.data.copy_(ref)
+    rpu = build_rpu_config(AimcTileSpec(), NoiseSettings(clip_sigma=clip_sigma))
+    convert.convert(net, ["0"], rpu)
+    weight, _ = net[0].get_weights()
+    if clip_sigma:   # the outliers are clipped, the rest of the layer is programmed as trained
+        assert bool((weight[:, 7] < 0.5 * ref[:, 7]).all())
+        assert torch.allclose(weight[:, 8:], ref[:, 8:], atol=1e-5)
+    else:
+        assert torch.allclose(weight, ref, atol=1e-5)
