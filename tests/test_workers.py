@@ -35,11 +35,17 @@ def write_study(tmp_path, **changes):
     return path
 
 
+def _default_sigint():
+    # a shell that starts a job in the background (`.ci/run &`) makes it ignore SIGINT, and an
+    # ignored SIGINT is inherited: give the worker the default a user's Ctrl-C meets
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def worker(path, tmp_path, *extra):
     return subprocess.Popen(
         [sys.executable, "-m", "codesign", "run", str(path), "--out", str(tmp_path / "out"),
          "--no-progress", *map(str, extra)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def states(url, name="workers"):
