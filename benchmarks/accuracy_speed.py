@@ -154,11 +154,11 @@ def recovery(steps_list: tuple[int, ...] = (60, 150)) -> list[dict]:
     steps = steps_list[0]
     chip = {}
     with tempfile.TemporaryDirectory() as cache:
-        # training programs once with seed 0 (training.seed 0, step 0); evaluation draw 0 with
-        # evaluation.seed 0 is the same chip, evaluation.seed 1 another one (adapter cache hit)
+        # training on the chip of seed 0; evaluation draw 0 with evaluation.seed 0 is that chip,
+        # evaluation.seed 1 another one (the second request is an adapter-cache hit)
         for name, seed in (("same_chip", 0), ("other_chip", 1)):
             out = run_child({"cache": cache, "settings": {
-                "noise.pcm_reprogram_every": 10 ** 6, "training.steps": steps,
+                "noise.train_chip_seed": 0, "training.steps": steps,
                 "evaluation.seed": seed, "evaluation.drift_times": labels,
                 "evaluation.n_draws": 1}})
             chip[name] = {"before": {k: round(at(out["analog_before"], k), 4) for k in labels},

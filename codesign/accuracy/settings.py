@@ -110,6 +110,13 @@ class NoiseSettings:
     pcm_reprogram_every: int = spec_field(
         4, help="with train_noise_model='pcm': draw fresh programming noise every this many steps "
                 "(the drift time and read noise are new at every step)", unit="steps", ge=1)
+    train_chip_seed: Optional[int] = spec_field(
+        None, help="with train_noise_model='pcm': adapters for one deployed chip: the tiles are "
+                   "programmed once with this seed (that chip's programming noise and drift "
+                   "exponents) and only re-drifted while training. Evaluation draw d programs "
+                   "the chip of seed evaluation.seed + d, so evaluation.seed = this seed with "
+                   "n_draws 1 evaluates the same chip. None: a fresh chip every "
+                   "pcm_reprogram_every steps (adapters for any chip)", ge=0)
     train_max_drift: str = spec_field(
         "1y", help="with train_noise_model='pcm': each step drifts the tiles to a random time "
                    "(log-uniform) between 0 s and this")

@@ -8,7 +8,8 @@ Two training-noise models (``NoiseSettings.train_noise_model``):
 - ``pcm`` (hardware in the loop): tiles in eval mode, re-programmed with aihwkit's PCM model every
   ``pcm_reprogram_every`` steps and drifted at every step to a random time, log-uniform between
   20 s and ``train_max_drift`` (with read noise and GDC), exactly as at inference; the gradient
-  flows through the frozen noisy tiles into the adapters.
+  flows through the frozen noisy tiles into the adapters. With ``train_chip_seed`` the tiles are
+  programmed once, as that one chip, and only re-drifted (adapters calibrated per chip).
 
 ``loss='halora'`` (HaLoRA-style): loss = noisy + clean + halora_weight x |noisy - clean|, the clean
 pass using the tiles' reference weights (no programming noise, drift or weight modifier).
@@ -104,7 +105,10 @@ def train(model, task, settings: AccuracySettings, device, progress: bool = True
             for step in range(tr.steps):
                 if not gaussian:
                     with torch.no_grad():
-                        if step % noise.pcm_reprogram_every == 0:
+                        if noise.train_chip_seed is not None:
+                            if step == 0:              # one chip, programmed once
+                                convert.program(model, seed=noise.train_chip_seed)
+                        elif step % noise.pcm_reprogram_every == 0:
                             convert.program(model, seed=tr.seed * 100003 + step + start_step)
                         convert.drift(model, math.exp(rng.uniform(lo, hi)))
                 batch = next(batches)

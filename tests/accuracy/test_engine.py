@@ -212,3 +212,21 @@ def test_clip_sigma_clips_the_meta_weights_before_programming_or_not_at_all(clip
         assert torch.allclose(weight[:, 8:], ref[:, 8:], atol=1e-5)
     else:
         assert torch.allclose(weight, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("chip", [None, 7])
+def test_train_chip_seed_trains_on_one_chip_the_evaluation_can_program_again(
+        tiny_workload, small_settings, chip):
+    from codesign.accuracy.train import train
+
+    settings = with_overrides(small_settings, **{"noise.train_chip_seed": chip,
+                                                 "noise.pcm_reprogram_every": 1})
+    b = build(tiny_workload, AimcTileSpec(), LoraSpec(rank=2), settings)
+    assert train(b.model, b.task, settings, b.device, progress=False).status == "ok"
+    tiles = list(convert.analog_tiles(b.model))
+    trained_on = [t.programmed_weights.clone() for t in tiles]
+    with torch.no_grad():
+        convert.program(b.model, seed=7)
+    same = all(torch.equal(a, t.programmed_weights) for a, t in zip(trained_on, tiles))
+    # with a chip seed the last training step still saw chip 7; without, every step a fresh chip
+    assert same == (chip == 7)
