@@ -82,8 +82,7 @@ def default_speed() -> dict:
             "cache_hit_s": second["process_s"], "cache_hit": second["cache_hit"],
             "digital_1d": at(first["digital"], "1d"), "before_1d": at(first["analog_before"], "1d"),
             "after_1d": at(first["analog_after"], "1d"),
-            "gap_recovered_1d": ((at(first["analog_after"], "1d") - at(first["analog_before"], "1d"))
-                                 / (at(first["digital"], "1d") - at(first["analog_before"], "1d"))),
+            "gap_recovered_1d": _gap_row(first, ["1d"])["recovered"]["1d"],
             "analog_before": first["analog_before"], "analog_after": first["analog_after"],
             "trainable_params": first["trainable_params"], "total_params": first["total_params"],
             "targets": {"default_eval_s": 180, "cache_hit_s": 5}}
@@ -132,9 +131,14 @@ def noise_comparison(steps: int, lr: float) -> list[dict]:
     return rows
 
 
-def _recovered(out: dict, label: str) -> float:
-    before, after = at(out["analog_before"], label), at(out["analog_after"], label)
-    return round((after - before) / (at(out["digital"], label) - before), 3)
+def _gap_row(out: dict, labels: list[str]) -> dict:
+    """Before, after and the share of the digital-vs-analog gap recovered, at each label."""
+    row: dict = {"before": {}, "after": {}, "recovered": {}}
+    for k in labels:
+        before, after = at(out["analog_before"], k), at(out["analog_after"], k)
+        row["before"][k], row["after"][k] = round(before, 4), round(after, 4)
+        row["recovered"][k] = round((after - before) / (at(out["digital"], k) - before), 3)
+    return row
 
 
 def recovery(steps_list: tuple[int, ...] = (60, 150)) -> list[dict]:
@@ -147,10 +151,7 @@ def recovery(steps_list: tuple[int, ...] = (60, 150)) -> list[dict]:
                     "noise.clip_sigma": clip, "training.steps": steps,
                     "evaluation.drift_times": labels, "evaluation.n_draws": 2}})
             rows.append({"figure": "gap_recovered", "clip_sigma": clip, "steps": steps,
-                         "before": {k: round(at(out["analog_before"], k), 4) for k in labels},
-                         "after": {k: round(at(out["analog_after"], k), 4) for k in labels},
-                         "recovered": {k: _recovered(out, k) for k in labels},
-                         "train_s": out.get("train_seconds")})
+                         **_gap_row(out, labels), "train_s": out.get("train_seconds")})
     steps = steps_list[0]
     chip = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -161,9 +162,7 @@ def recovery(steps_list: tuple[int, ...] = (60, 150)) -> list[dict]:
                 "noise.train_chip_seed": 0, "training.steps": steps,
                 "evaluation.seed": seed, "evaluation.drift_times": labels,
                 "evaluation.n_draws": 1}})
-            chip[name] = {"before": {k: round(at(out["analog_before"], k), 4) for k in labels},
-                          "after": {k: round(at(out["analog_after"], k), 4) for k in labels},
-                          "recovered": {k: _recovered(out, k) for k in labels}}
+            chip[name] = _gap_row(out, labels)
     rows.append({"figure": "gap_recovered_chip_specific", "clip_sigma": 3.0, "steps": steps,
                  **chip})
     return rows

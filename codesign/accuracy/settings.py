@@ -99,10 +99,10 @@ class NoiseSettings:
                                   le=1)
     clip_sigma: float = spec_field(
         3.0, help="weight clipping at this many std of each tile's column-normalised weights "
-                  "(aihwkit LAYER_GAUSSIAN; paper: 3), applied once to the meta-weights before programming (and after "
-                  "every full-AHWA step); 0 = programmed unclipped, as in adapter-only pipelines "
-                  "where aihwkit's training-time clip never runs (README: How much of the gap "
-                  "can adapters recover?)", unit="sigma", ge=0)
+                  "(aihwkit LAYER_GAUSSIAN; paper: 3), applied once to the meta-weights before "
+                  "programming (and after every full-AHWA step); 0 = programmed unclipped, as in "
+                  "adapter-only pipelines where aihwkit's training-time clip never runs (README: "
+                  "How much of the gap can adapters recover?)", unit="sigma", ge=0)
     g_max_us: float = spec_field(25.0, help="maximum PCM conductance (PCMLikeNoiseModel g_max)",
                                  unit="uS", gt=0)
     drift_compensation: bool = spec_field(
