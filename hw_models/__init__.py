@@ -12,12 +12,13 @@ Public API::
 from ._fields import SpecError
 from .closed_form import layer_closed_form
 from .reports import CONTRACT_KEYS, LayerReport, NetworkReport
-from .specs import PLACEMENTS, ROLES, AimcTileSpec, HardwareSpec, LoraSpec, PmcaSpec, roles
+from .specs import (PLACEMENTS, ROLES, AimcTileSpec, AttentionSpec, HardwareSpec, LoraSpec,
+                    PmcaSpec, roles)
 from .system import ENGINES, evaluate_network, network_latency
 from .workload import NETWORKS, AttentionOp, LinearLayer, Network, load_network
 
 __all__ = [
-    "AimcTileSpec", "AttentionOp", "CONTRACT_KEYS", "ENGINES", "HardwareSpec", "LayerReport",
+    "AimcTileSpec", "AttentionOp", "AttentionSpec", "CONTRACT_KEYS", "ENGINES", "HardwareSpec", "LayerReport",
     "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "PLACEMENTS", "PmcaSpec",
     "ROLES", "SpecError", "evaluate_network", "layer_closed_form", "load_network",
     "network_latency", "roles",

@@ -32,12 +32,27 @@ def equal_chunks_makespan(stages: list[float], chunks: int) -> float:
     return float(sum(stages) + (chunks - 1) * max(stages))
 
 
+def tile_done(lp: LinearPlan, ready: np.ndarray) -> np.ndarray:
+    """When each chunk reaches the layer's PMCA: input transfer, tile, readout (FIFO stages)."""
+    done = chain(ready, lp.feed) if lp.feed is not None else ready
+    done = chain(done, lp.tile)
+    return chain(done, lp.link) if lp.link.any() else done
+
+
 def linear_done(lp: LinearPlan, ready: np.ndarray) -> np.ndarray:
     """Completion times of a linear layer's chunks given their input-ready times."""
-    done = chain(ready, lp.tile)
-    if lp.link.any():
-        done = chain(done, lp.link)
-    return chain(done, lp.pmca)
+    return chain(tile_done(lp, ready), lp.pmca)
+
+
+def attention_done(node, ready: np.ndarray) -> np.ndarray:
+    """Completion times of the query chunks with every group on its own clusters (no
+    contention): chunk k on group k mod G, each group FIFO."""
+    out = np.empty_like(ready)
+    n_groups = len(node.groups)
+    for g in range(n_groups):
+        idx = slice(g, None, n_groups)
+        out[idx] = chain(ready[idx], node.cost(g)[idx])
+    return out
 
 
 def attention_ready(op, done: dict) -> np.ndarray:
@@ -48,26 +63,24 @@ def attention_ready(op, done: dict) -> np.ndarray:
     return np.maximum(done[op.query], kv)
 
 
-def block_closed_form(plan: Plan, nodes, x: np.ndarray) -> np.ndarray:
-    """Output chunk times of one block (or the prologue) given its input chunk times ``x``."""
+def closed_form_done(plan: Plan, nodes, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Chunk completion times of every node of a block (or the prologue) given its input chunk
+    times ``x``, every stage on its own server (no contention); ``"in"`` is ``x``."""
     done = {"in": x}
-    last = x
     for node in nodes:
         if isinstance(node, LinearPlan):
             inputs = node.layer.inputs if node.layer.inputs else ("in",)
             ready = np.maximum.reduce([done[i] for i in inputs]) if len(inputs) > 1 \
                 else done[inputs[0]]
-            last = done[node.name] = linear_done(node, ready)
+            done[node.name] = linear_done(node, ready)
         else:
-            op = node.op
-            ready = attention_ready(op, done)
-            out = np.empty_like(ready)
-            servers = len(op.servers)
-            for s in range(servers):
-                idx = slice(s, None, servers)
-                out[idx] = chain(ready[idx], node.cost[idx])
-            last = done[node.name] = out
-    return last
+            done[node.name] = attention_done(node, attention_ready(node.op, done))
+    return done
+
+
+def block_closed_form(plan: Plan, nodes, x: np.ndarray) -> np.ndarray:
+    """Output chunk times of one block (or the prologue) given its input chunk times ``x``."""
+    return closed_form_done(plan, nodes, x)[nodes[-1].name] if nodes else x
 
 
 def run_blocks(plan: Plan, block_fn) -> tuple[np.ndarray, int]:
@@ -100,10 +113,12 @@ def network_closed_form(plan: Plan) -> float:
 
 
 def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
-                 with_post: bool = False) -> LayerReport:
-    """A layer alone: stage times of a full chunk and seq_len tokens through its pipeline."""
+                 with_post: bool = False, network: bool = False,
+                 writeback: bool = False) -> LayerReport:
+    """A layer alone: stage times of a full chunk and seq_len tokens through its pipeline
+    (``with_post``, ``network``, ``writeback``: as in a network, see stages.layer_stage)."""
     sizes = chunk_sizes(seq_len, hw.tokens)
-    lp = linear_plan(layer, hw, rank, sizes, with_post=with_post)
+    lp = linear_plan(layer, hw, rank, sizes, with_post, network, writeback)
     total = float(linear_done(lp, np.zeros(len(sizes)))[-1])
     full = lp.full
     aimc_only = seq_len * aimc.mvm_ns(hw.aimc)

@@ -24,10 +24,25 @@ def l2_ns(nbytes: float, pmca: PmcaSpec) -> float:
 
 
 def overflow_bytes(working_set: float, pmca: PmcaSpec) -> float:
-    """L2 traffic caused by a working set larger than the TCDM, bytes.
+    """L2 traffic per chunk caused by a working set larger than the TCDM, bytes.
 
-    What does not fit is tiled: each overflowing byte is written to L2 and read back once
-    (2 x the excess). Zero when the working set fits. Never an error: slower, and reported.
+    What does not fit stays in the L2 and is streamed through the TCDM in blocks, once per chunk
+    (the excess, 1 x), by the DMA while the cluster computes (see :func:`streamed_ns`). Zero when
+    the working set fits. Never an error: slower, and reported.
     """
     excess = working_set - pmca.tcdm_kib * 1024
-    return 2.0 * excess if excess > 0 else 0.0
+    return float(excess) if excess > 0 else 0.0
+
+
+def streamed_ns(compute_ns: float, l2_bytes: float, pmca: PmcaSpec) -> float:
+    """Time of a job whose L2 traffic is streamed in blocks by the DMA, double-buffered with its
+    compute: the slower of the two (the first block's load is not hidden, bounded by the max)."""
+    return max(compute_ns, l2_ns(l2_bytes, pmca))
+
+
+def allreduce_ns(nbytes: float, parties: int, pmca: PmcaSpec) -> float:
+    """All-reduce of an ``nbytes`` buffer over ``parties`` clusters by their DMAs, ns: a ring moves
+    ``2 (p - 1) / p`` of the buffer through each cluster's DMA (reduce-scatter + all-gather)."""
+    if parties <= 1 or nbytes <= 0:
+        return 0.0
+    return dma_ns(2.0 * (parties - 1) / parties * nbytes, pmca)

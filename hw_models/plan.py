@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import aimc
 from ._fields import SpecError
 from .specs import HardwareSpec, LoraSpec
-from .stages import LayerStage, attention_ns, chunk_sizes, layer_stage
+from .stages import LayerStage, chunk_sizes, head_ns, layer_stage
 from .workload import AttentionOp, LinearLayer, Network
 
 
@@ -38,20 +39,92 @@ class LinearPlan:
     pmca: np.ndarray      #: PMCA stage: LoRA + accumulation + L2 + post-ops
     full: LayerStage      #: the stage of a full chunk (reports)
     stages: tuple         #: LayerStage per distinct chunk size
+    feed: np.ndarray | None = None  #: input transfer stage (network only; None: none)
 
     @property
     def name(self) -> str:
         return self.layer.name
 
 
+#: one attention group: (layer whose PMCAs are borrowed, or "" for dedicated clusters; heads that
+#: the busiest of its clusters in the group runs per query chunk)
+Group = tuple[tuple[str, int], ...]
+
+
 @dataclass(frozen=True)
 class AttentionPlan:
     op: AttentionOp
-    cost: np.ndarray      #: per query chunk, on one PMCA
+    head_ns: np.ndarray            #: one head of each query chunk on one cluster
+    groups: tuple[Group, ...] = ((("", 1),),)  #: query chunk k runs on group k mod len(groups)
 
     @property
     def name(self) -> str:
         return self.op.name
+
+    def rounds(self, g: int) -> int:
+        """Heads run one after another on the busiest cluster of group g."""
+        return max(h for _, h in self.groups[g])
+
+    def cost(self, g: int) -> np.ndarray:
+        """Time of each query chunk if it runs alone on group g, ns."""
+        return self.rounds(g) * self.head_ns
+
+    @property
+    def borrowed(self) -> set[str]:
+        """Layers whose PMCAs this attention borrows (contention with their own work)."""
+        return {name for group in self.groups for name, _ in group if name}
+
+
+def attention_groups(heads: int, clusters: list[str]) -> tuple[Group, ...]:
+    """Split a list of clusters (each named by the layer that owns it, "" for a dedicated one)
+    into groups that each run all heads of a query chunk, heads dealt round-robin over a group's
+    clusters. ``heads`` or more clusters per group; fewer clusters than heads: one group.
+    Example: 4 heads on 10 clusters -> 2 groups of 5 (the fifth idle)."""
+    n_groups = max(1, len(clusters) // heads)
+    size = len(clusters) // n_groups
+    groups = []
+    for g in range(n_groups):
+        members = clusters[g * size:(g + 1) * size]
+        worst: dict[str, int] = {}
+        for j, owner in enumerate(members):
+            load = len(range(j, heads, size))
+            if load:
+                worst[owner] = max(worst.get(owner, 0), load)
+        groups.append(tuple(worst.items()))
+    return tuple(groups)
+
+
+def mapping_clusters(op: AttentionOp, hw: HardwareSpec, block) -> list[str]:
+    """The clusters that run a block's attention under ``hw.attention.mapping``, each named by
+    the layer whose PMCA it is ("" for a dedicated cluster), in the order the groups take them."""
+    mapping = hw.attention.mapping
+    if mapping == "dedicated":
+        return [""] * hw.attention.dedicated_clusters
+    layers = [n for n in block if isinstance(n, LinearLayer)]
+    if mapping == "upstream":
+        layers = [n for n in block[:block.index(op)] if isinstance(n, LinearLayer)]
+    if mapping == "qkv":
+        layers = [L for L in layers if L.name in op.servers]
+    out = []
+    for L in layers:
+        rt, ct = aimc.tile_grid(L.m, L.n, hw.aimc)
+        out += [L.name] * (rt * ct)
+    return out
+
+
+def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int],
+                with_post: bool = True, network: bool = False,
+                writeback: bool = False) -> LinearPlan:
+    post = layer.post_flops if with_post else 0.0
+    distinct = {t: layer_stage(layer.m, layer.n, hw, rank, t, post, network, writeback)
+                for t in set(sizes)}
+    per = [distinct[t] for t in sizes]
+    tile = np.array([s.tile_ns for s in per])
+    link = np.array([0.0 if s.single_buffer else s.readout_ns for s in per])
+    pmca = np.array([s.pmca_ns + s.post_ns for s in per])
+    feed = np.array([s.input_ns for s in per]) if network else None
+    return LinearPlan(layer, rank, tile, link, pmca, distinct[sizes[0]],
+                      tuple(distinct[t] for t in sorted(distinct)), feed)
 
 
 @dataclass(frozen=True)
@@ -66,32 +139,26 @@ class Plan:
         return len(self.sizes)
 
 
-def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int],
-                with_post: bool = True) -> LinearPlan:
-    post = layer.post_flops if with_post else 0.0
-    distinct = {t: layer_stage(layer.m, layer.n, hw, rank, t, post) for t in set(sizes)}
-    per = [distinct[t] for t in sizes]
-    tile = np.array([s.tile_ns for s in per])
-    link = np.array([0.0 if s.single_buffer else s.readout_ns for s in per])
-    pmca = np.array([s.pmca_ns + s.post_ns for s in per])
-    return LinearPlan(layer, rank, tile, link, pmca, distinct[sizes[0]],
-                      tuple(distinct[t] for t in sorted(distinct)))
+def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int,
+               sizes: list[int] | None = None) -> Plan:
+    """Per-chunk stage times of every node of the network for one hardware point and adapter.
 
-
-def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int) -> Plan:
-    """Per-chunk stage times of every node of the network for one hardware point and adapter."""
+    ``sizes``: the chunks' token counts (default: seq_len in chunks of ``hw.tokens``)."""
     check_run(hw, seq_len)
-    sizes = chunk_sizes(seq_len, hw.tokens)
+    sizes = chunk_sizes(seq_len, hw.tokens) if sizes is None else sizes
     roles = lora.roles
+    feeds_attention = {name for op in network.digital_ops for name in op.inputs}
 
-    def rank_of(layer: LinearLayer) -> int:
-        return lora.rank if layer.role in roles else 0
+    def plan_of(layer: LinearLayer) -> LinearPlan:
+        return linear_plan(layer, hw, lora.rank if layer.role in roles else 0, sizes,
+                           network=True, writeback=layer.name in feeds_attention)
 
-    prologue = tuple(linear_plan(L, hw, rank_of(L), sizes) for L in network.prologue)
+    prologue = tuple(plan_of(L) for L in network.prologue)
     block = []
     for node in network.block:
         if isinstance(node, LinearLayer):
-            block.append(linear_plan(node, hw, rank_of(node), sizes))
+            block.append(plan_of(node))
         else:
-            block.append(AttentionPlan(node, attention_ns(node, hw, sizes)))
+            groups = attention_groups(node.heads, mapping_clusters(node, hw, network.block))
+            block.append(AttentionPlan(node, head_ns(node, hw, sizes), groups))
     return Plan(tuple(sizes), prologue, tuple(block), network.num_hidden_layers)

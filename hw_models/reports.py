@@ -77,8 +77,8 @@ class NetworkReport:
     ``overhead`` is what LoRA adds; ``aimc_ns``/``pmca_ns``: one chunk's AIMC / PMCA LoRA time
     summed over all layer instances; ``ratio`` = pmca_ns / aimc_ns (the time-weighted mean of the
     layers' ratios, as the contract defines it); ``max_ratio``: the largest layer ratio (the
-    bottleneck layer; 0 without adapters); ``tcdm_bytes``: the peak LoRA working set
-    of any PMCA; ``energy_pj``: all layers and attention; ``adapter_params``: sum r (m + n).
+    bottleneck layer; 0 without adapters); ``tcdm_bytes``: the peak working set of any
+    cluster (LoRA of a layer, or a head of attention); ``energy_pj``: all layers and attention; ``adapter_params``: sum r (m + n).
     """
 
     network: str
@@ -102,6 +102,7 @@ class NetworkReport:
     aimc_utilisation: float
     pmca_utilisation: float
     layers: list = field(default_factory=list)
+    attention_tcdm_bytes: int = 0    #: peak TCDM working set of a cluster running attention
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

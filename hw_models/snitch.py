@@ -58,28 +58,36 @@ class LoraShare:
     m: int            #: inputs whose X A partial this PMCA computes
     n: int            #: outputs whose (X A) B and accumulation this PMCA owns
     row_tiles: int    #: tiles whose partial sums meet here (1: no accumulation)
+    col_tiles: int = 1  #: column tiles sharing the same X_i A_i (split over them by tokens)
+
+    @property
+    def pmcas(self) -> int:
+        return self.row_tiles * self.col_tiles
 
 
 def lora_share(m: int, n: int, row_tiles: int, col_tiles: int) -> LoraShare:
     """Split of a layer's LoRA and partial-sum work over its ``row_tiles x col_tiles`` PMCAs.
 
-    PMCA (i, j) computes X_i A_i for its ``ceil(m / row_tiles)`` inputs; the rank-r partials are
-    all-reduced (tiny); it then owns ``ceil(ceil(n / col_tiles) / row_tiles)`` outputs of column block
-    j: their (X A) B, and the sum of the row tiles' partial outputs. One tile: the whole layer.
+    The ``col_tiles`` PMCAs of row i hold the same inputs X_i: they split X_i A_i by tokens (each
+    computes ``ceil(t / col_tiles)`` rows of it, so it is computed once), and the rank-r partials
+    of all PMCAs are all-reduced (:func:`~hw_models.interconnect.allreduce_ns`). PMCA (i, j) then
+    owns ``ceil(ceil(n / col_tiles) / row_tiles)`` outputs of column block j: their (X A) B and the
+    sum of the row tiles' partial outputs. One tile: the whole layer.
     """
     n_block = math.ceil(n / col_tiles)
     return LoraShare(m=math.ceil(m / row_tiles), n=math.ceil(n_block / row_tiles),
-                     row_tiles=row_tiles)
+                     row_tiles=row_tiles, col_tiles=col_tiles)
 
 
 def lora_cycles(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> float:
     """PMCA cycles of the LoRA job for a chunk of t tokens on one PMCA (0 when rank is 0).
 
-    offload + GEMM(t x m x r) + GEMM(t x r x n) with the add fused (Z = (XA) B + Y).
+    offload + GEMM(t / col_tiles x m x r) + GEMM(t x r x n) with the add fused (Z = (XA) B + Y);
+    the all-reduce of the X A partials between them is DMA time (stages.layer_stage).
     """
     if rank <= 0:
         return 0.0
-    return (pmca.offload_cycles + gemm_cycles(t, share.m, rank, pmca)
+    return (pmca.offload_cycles + gemm_cycles(math.ceil(t / share.col_tiles), share.m, rank, pmca)
             + gemm_cycles(t, rank, share.n, pmca))
 
 
@@ -91,20 +99,23 @@ def accumulate_cycles(t: int, share: LoraShare, pmca: PmcaSpec) -> float:
 def tcdm_bytes(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> int:
     """Peak working set of one PMCA for a chunk, bytes.
 
-    With an adapter: X (t x m), A (m x r), B (r x n), XA (t x r) and the output Y (t x n), plus the
-    partials of the other row tiles; this reproduces the paper's 8.2 / 21 KiB (t = 8) and
-    70 / 172 KiB (t = 128) for 128x128 / 512x128 at rank 8 in FP16. Without one: the landing
-    buffer of the outputs (and partials).
+    With an adapter: X (its t / col_tiles x m rows), A (m x r), B (r x n), XA (t x r) and the
+    output Y (t x n), plus the partials of the other row tiles; this reproduces the paper's
+    8.2 / 21 KiB (t = 8) and 70 / 172 KiB (t = 128) for 128x128 / 512x128 at rank 8 in FP16.
+    Without one: the landing buffer of the outputs (and partials).
     """
     e = pmca.bytes_per_element
     out = t * share.n * share.row_tiles
     if rank <= 0:
         return e * out
-    return e * (t * share.m + share.m * rank + rank * share.n + t * rank + out)
+    tx = math.ceil(t / share.col_tiles)
+    return e * (tx * share.m + share.m * rank + rank * share.n + t * rank + out)
 
 
 def lora_padded_macs(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> float:
-    """MACs RedMule performs for one chunk's LoRA (padding included)."""
+    """MACs RedMule performs for one chunk's LoRA on one PMCA (padding included); X A is split
+    over the column tiles, so summed over the layer's PMCAs it is counted once."""
     if rank <= 0:
         return 0.0
-    return gemm_padded_macs(t, share.m, rank, pmca) + gemm_padded_macs(t, rank, share.n, pmca)
+    return (gemm_padded_macs(math.ceil(t / share.col_tiles), share.m, rank, pmca)
+            + gemm_padded_macs(t, rank, share.n, pmca))

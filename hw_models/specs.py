@@ -57,11 +57,20 @@ class AimcTileSpec:
 class PmcaSpec:
     """The programmable multi-core accelerator beside each tile: Snitch cluster + RedMule."""
 
-    clock_ghz: float = spec_field(1.0, help="cluster clock (Snitch cluster: 1 GHz)", unit="GHz", gt=0)
+    clock_ghz: float = spec_field(
+        1.0, help="cluster clock, RedMulE included. 1 GHz is the Snitch cluster's (Zaruba et al. "
+                  "2021, 22FDX); RedMulE's published maximum is 666 MHz (Tortorella et al. 2022, "
+                  "22 nm), so 1 GHz assumes a faster corner for it. The calibrated cycle constants "
+                  "(offload_cycles, redmule_tile_cycles, link_bytes_per_cycle) were fitted at 1 GHz "
+                  "to the paper's time ratios: at another clock every PMCA time scales by "
+                  "1 / clock_ghz and the paper's figures are no longer reproduced",
+        unit="GHz", gt=0, le=10)
     compute_cores: int = spec_field(8, help="Snitch compute cores (plus one DMA core)", unit="cores",
                                     ge=1)
-    simd_fp16: int = spec_field(4, help="FP16 lanes of each core's 64-bit SIMD FPU", unit="lanes",
-                                ge=1)
+    simd_fp16: int = spec_field(
+        2, help="FP16 lanes of each core's SIMD FPU: the paper's Snitch cores have a 32-bit SIMD "
+                "mixed-precision FPU, i.e. 2 FP16 lanes (Li et al. 2026)", unit="lanes",
+        ge=1, le=16)
     core_utilisation: float = spec_field(
         0.9, help="FPU utilisation of the cores on dense work with FREP/SSR (paper: up to ~90 %)",
         unit="fraction", gt=0, le=1)
@@ -105,8 +114,9 @@ class PmcaSpec:
         2.91, help="RedMule energy per (padded) FP16 MAC: 688 GFLOPS/W (Tortorella et al. 2022) "
                    "-> 1.45 pJ/FLOP, 2 FLOP per MAC", unit="pJ", ge=0)
     core_pj_per_flop: float = spec_field(
-        2.5, help="Snitch core energy per FP16 FLOP: ~100 GFLOPS/W FP64 for the Snitch cluster "
-                  "(Zaruba et al. 2021) -> 10 pJ/FLOP FP64, / 4 SIMD lanes for FP16 (derivation)",
+        5.0, help="Snitch core energy per FP16 FLOP: ~100 GFLOPS/W FP64 for the Snitch cluster "
+                  "(Zaruba et al. 2021) -> 10 pJ per FPU issue, / 2 FP16 lanes of the 32-bit SIMD "
+                  "FPU (derivation; conservative: a 32-bit FPU issue costs less than a 64-bit one)",
         unit="pJ", ge=0)
     tcdm_pj_per_byte: float = spec_field(
         1.25, help="TCDM (SRAM bank) access energy: 10 pJ per 64-bit read of an 8 KiB SRAM, "
@@ -127,6 +137,41 @@ class PmcaSpec:
                             f"({self.redmule_height}); got {self.redmule_fma}")
 
 
+#: where a block's attention runs (see :class:`AttentionSpec`)
+ATTENTION_MAPPINGS = ("upstream", "block", "qkv", "dedicated")
+
+
+@dataclass(frozen=True)
+class AttentionSpec:
+    """Where and how a block's attention (Q K^T, softmax, P V: activation x activation, digital)
+    runs, and how its operands move.
+
+    Heads run in parallel, one head per cluster at a time; when a mapping offers at least twice as
+    many clusters as heads, they form groups of ``heads`` clusters and query chunks go round-robin
+    over the groups. Each cluster streams its head's K and V (and Q, and the output) between the L2
+    and its TCDM by DMA, double-buffered with the compute. Clusters borrowed from linear layers
+    give the layers' own LoRA work priority (it preempts attention).
+    """
+
+    mapping: str = spec_field(
+        "upstream", choices=ATTENTION_MAPPINGS,
+        help="which clusters run attention: upstream = the PMCAs of the block's layers before "
+             "attention (Q/K/V and what feeds them: idle once an encoder's barrier has passed, "
+             "busy with later chunks in a causal decoder); block = the PMCAs of every linear layer "
+             "of the block; qkv = only the PMCAs of the Q/K/V layers; dedicated = "
+             "dedicated_clusters clusters of the PMCA's design per block, with no tile and no LoRA "
+             "work (no contention). Assumption: the AHWA-LoRA paper runs attention on the PMCA "
+             "without saying which ones")
+    dedicated_clusters: int = spec_field(
+        4, help="clusters of the dedicated attention unit of each block (mapping = dedicated); "
+                "each is a PMCA cluster (cores, RedMulE, TCDM) without a tile", unit="clusters",
+        ge=1, le=4096)
+    kv_block_keys: int = spec_field(
+        64, help="keys per K/V block streamed from the L2 into the TCDM (double-buffered; the "
+                 "t x S scores of a head stay in the TCDM). Assumption: a block small enough for "
+                 "any TCDM of the design space", unit="keys", ge=1, le=65536)
+
+
 @dataclass(frozen=True)
 class HardwareSpec:
     """One AIMC tile + PMCA pair, replicated for every tile of the network, and the token pipeline."""
@@ -134,6 +179,8 @@ class HardwareSpec:
     aimc: AimcTileSpec = field(default_factory=AimcTileSpec,
                                metadata={"help": "the analog tile"})
     pmca: PmcaSpec = field(default_factory=PmcaSpec, metadata={"help": "the digital co-processor"})
+    attention: AttentionSpec = field(default_factory=AttentionSpec,
+                                     metadata={"help": "where attention runs"})
     tokens: int = spec_field(8, help="parallel tokens t per pipeline chunk (paper: 8..128)",
                              unit="tokens", ge=1)
 

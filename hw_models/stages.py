@@ -29,66 +29,79 @@ class LayerStage:
     t: int
     aimc_ns: float        #: t MVMs on the layer's tiles (in parallel)
     readout_ns: float     #: tile outputs -> TCDM
-    lora_ns: float        #: offload + X A + (X A) B + add
+    lora_ns: float        #: offload + X A + all-reduce of X A + (X A) B + add
     accum_ns: float       #: partial sums of row tiles: exchange (DMA) and adds
-    l2_ns: float          #: TCDM <-> L2 streaming of the overflowing working set
+    l2_ns: float          #: TCDM <-> L2 traffic (overflow streaming, outputs for attention)
     post_ns: float        #: fused element-wise post-ops (network only)
     tcdm_bytes: int       #: peak working set of one PMCA
     l2_bytes: float       #: L2 traffic of one PMCA
     energy_pj: float      #: whole layer (all tiles and PMCAs), this chunk
     pmcas: int            #: PMCAs (= tiles) of the layer
+    single_buffer: bool = True  #: readout on the tile stage (one output buffer)
+    input_ns: float = 0.0       #: inputs moved from the producer into the tiles (network only)
 
     @property
     def pmca_ns(self) -> float:
-        """PMCA time of the chunk without post-ops: LoRA + accumulation + L2 streaming."""
-        return self.lora_ns + self.accum_ns + self.l2_ns
+        """PMCA time of the chunk without post-ops: LoRA + accumulation, with the L2 traffic
+        streamed by the DMA alongside (the slower of the two)."""
+        return max(self.lora_ns + self.accum_ns, self.l2_ns)
 
     @property
     def tile_ns(self) -> float:
         """Occupancy of the tile stage (integration, and readout when single-buffered)."""
         return self.aimc_ns + (self.readout_ns if self.single_buffer else 0.0)
 
-    single_buffer: bool = True  #: readout on the tile stage (one output buffer)
-
 
 def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
-                post_flops: float = 0.0) -> LayerStage:
-    """Stage times and costs of a chunk of t tokens through an m x n layer with a rank-r adapter."""
+                post_flops: float = 0.0, network: bool = False,
+                writeback: bool = False) -> LayerStage:
+    """Stage times and costs of a chunk of t tokens through an m x n layer with a rank-r adapter.
+
+    ``network``: the layer is part of a network, so its inputs are moved from the producer into
+    its tiles (``input_ns``, its own pipeline stage). ``writeback``: its outputs go to the L2 for
+    attention (Q, K, V), by the DMA alongside the PMCA's work.
+    """
     tile, pmca = hw.aimc, hw.pmca
     rt, ct = aimc.tile_grid(m, n, tile)
     share = snitch.lora_share(m, n, rt, ct)
     e = pmca.bytes_per_element
     clk = pmca.clock_ghz
+    pmcas = rt * ct
     n_tile = math.ceil(n / ct)  # outputs of one tile
     out_bytes = t * n_tile * e
+    in_bytes = t * math.ceil(m / rt) * e if network else 0.0   # inputs of one tile
     aimc_ns = aimc.chunk_ns(t, tile)
     readout = interconnect.readout_ns(out_bytes, pmca)
     lora_cyc = snitch.lora_cycles(t, share, rank, pmca)
+    xa_bytes = t * rank * e if rank > 0 else 0.0
+    allreduce = interconnect.allreduce_ns(xa_bytes, pmcas, pmca)
     exch_bytes = out_bytes * (rt - 1) / rt if rt > 1 else 0.0
     accum_cyc = snitch.accumulate_cycles(t, share, pmca)
     accum = accum_cyc / clk + interconnect.dma_ns(exch_bytes, pmca)
     ws = snitch.tcdm_bytes(t, share, rank, pmca)
-    l2_bytes = interconnect.overflow_bytes(ws, pmca)
+    wb_bytes = t * share.n * e if writeback else 0.0
+    l2_bytes = interconnect.overflow_bytes(ws, pmca) + wb_bytes
     l2 = interconnect.l2_ns(l2_bytes, pmca)
-    pmcas = rt * ct
     post_cyc = snitch.vector_cycles(post_flops * t / pmcas, pmca)
     # energy of the whole layer for this chunk
     macs = snitch.lora_padded_macs(t, share, rank, pmca)
     core_flops = t * share.n * (share.row_tiles - 1) + post_flops * t / pmcas
-    tcdm_traffic = out_bytes + (e * (t * share.m + share.m * rank + 2 * t * rank + rank * share.n
-                                     + 2 * t * share.n) if rank > 0 else 0)
+    tx = math.ceil(t / share.col_tiles)
+    tcdm_traffic = out_bytes + (e * (tx * share.m + share.m * rank + 2 * t * rank
+                                     + rank * share.n + 2 * t * share.n) if rank > 0 else 0)
     if pmca.redmule_fma:
         compute_pj = macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
     else:
         compute_pj = (2 * macs + core_flops) * pmca.core_pj_per_flop
+    moved = out_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
     per_pmca_pj = (compute_pj + tcdm_traffic * pmca.tcdm_pj_per_byte
-                   + (out_bytes + exch_bytes) * pmca.link_pj_per_byte
-                   + l2_bytes * pmca.l2_pj_per_byte)
+                   + moved * pmca.link_pj_per_byte + l2_bytes * pmca.l2_pj_per_byte)
     energy = aimc.layer_energy_pj(m, n, t, tile) + pmcas * per_pmca_pj
-    return LayerStage(t=t, aimc_ns=aimc_ns, readout_ns=readout, lora_ns=lora_cyc / clk,
-                      accum_ns=accum, l2_ns=l2, post_ns=post_cyc / clk, tcdm_bytes=ws,
-                      l2_bytes=l2_bytes, energy_pj=energy, pmcas=pmcas,
-                      single_buffer=tile.output_buffers == 1)
+    return LayerStage(t=t, aimc_ns=aimc_ns, readout_ns=readout,
+                      lora_ns=lora_cyc / clk + allreduce, accum_ns=accum, l2_ns=l2,
+                      post_ns=post_cyc / clk, tcdm_bytes=ws, l2_bytes=l2_bytes, energy_pj=energy,
+                      pmcas=pmcas, single_buffer=tile.output_buffers == 1,
+                      input_ns=interconnect.dma_ns(in_bytes, pmca))
 
 
 def chunk_sizes(seq_len: int, t: int) -> list[int]:
@@ -97,40 +110,64 @@ def chunk_sizes(seq_len: int, t: int) -> list[int]:
     return [t] * full + ([rest] if rest else [])
 
 
-def attention_ns(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> np.ndarray:
-    """Time of each query chunk's attention on one PMCA, ns: per head Q K^T (t x d x S) and P V
-    (t x S x d) on RedMule, softmax on the cores; S = all keys, or keys up to the chunk (causal)."""
-    pmca = hw.pmca
+def key_counts(op: AttentionOp, sizes: list[int]) -> list[int]:
+    """Keys each query chunk attends to: all of the sequence, or those up to the chunk (causal)."""
     seq = sum(sizes)
+    ends = np.cumsum(sizes)
+    return [int(end) if op.causal else seq for end in ends]
+
+
+@dataclass(frozen=True)
+class HeadCost:
+    """One attention head of a query chunk (t queries, s keys) on one cluster."""
+
+    ns: float             #: compute and DMA streaming, overlapped
+    compute_ns: float     #: Q K^T and P V on RedMule (or the cores), softmax on the cores
+    dma_bytes: float      #: Q, K, V in from the L2 and the output back
+    energy_pj: float
+    tcdm_bytes: int       #: working set in the TCDM (Q, output, scores, two K/V blocks)
+
+
+def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int) -> HeadCost:
+    """Time, traffic, energy and working set of one head of a t-query, s-key chunk on a cluster.
+
+    The cluster streams the head's K and V from the L2 in blocks of ``kv_block_keys`` keys
+    (double-buffered) and keeps Q, the output and the t x s scores in its TCDM; what of that
+    overflows the TCDM is streamed through the L2 as well."""
+    pmca = hw.pmca
+    d, e = op.head_dim, pmca.bytes_per_element
+    cyc = (snitch.gemm_cycles(t, d, s, pmca) + snitch.gemm_cycles(t, s, d, pmca)
+           + snitch.vector_cycles(op.softmax_flops * t * s, pmca))
+    compute = cyc / pmca.clock_ghz
+    ws = int(e * (2 * t * d + t * s + 4 * min(s, hw.attention.kv_block_keys) * d))
+    dma = float(e * (2 * t * d + 2 * s * d)) + interconnect.overflow_bytes(ws, pmca)
+    macs = snitch.gemm_padded_macs(t, d, s, pmca) + snitch.gemm_padded_macs(t, s, d, pmca)
+    mac_pj = pmca.redmule_pj_per_mac if pmca.redmule_fma else 2 * pmca.core_pj_per_flop
+    tcdm_traffic = e * (2 * t * d + 2 * s * d + 2 * t * s)
+    energy = (macs * mac_pj + op.softmax_flops * t * s * pmca.core_pj_per_flop
+              + tcdm_traffic * pmca.tcdm_pj_per_byte
+              + dma * (pmca.l2_pj_per_byte + pmca.link_pj_per_byte))
+    return HeadCost(ns=interconnect.streamed_ns(compute, dma, pmca), compute_ns=compute,
+                    dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws)
+
+
+def head_ns(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> np.ndarray:
+    """Time of one head of each query chunk on one cluster, ns."""
+    memo: dict[tuple[int, int], float] = {}
     out = np.empty(len(sizes))
-    end = 0
-    cache: dict[tuple[int, int], float] = {}
-    for k, t in enumerate(sizes):
-        end += t
-        s = end if op.causal else seq
-        key = (t, s)
-        if key not in cache:
-            cyc = op.heads * (snitch.gemm_cycles(t, op.head_dim, s, pmca)
-                              + snitch.gemm_cycles(t, s, op.head_dim, pmca)
-                              + snitch.vector_cycles(op.softmax_flops * t * s, pmca))
-            cache[key] = cyc / pmca.clock_ghz
-        out[k] = cache[key]
+    for k, (t, s) in enumerate(zip(sizes, key_counts(op, sizes))):
+        if (t, s) not in memo:
+            memo[(t, s)] = head_cost(op, hw, t, s).ns
+        out[k] = memo[(t, s)]
     return out
 
 
 def attention_energy_pj(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> float:
-    """Energy of one block's attention over the sequence, pJ (RedMule MACs, softmax, TCDM)."""
-    pmca = hw.pmca
-    seq = sum(sizes)
-    total, end = 0.0, 0
-    for t in sizes:
-        end += t
-        s = end if op.causal else seq
-        macs = (snitch.gemm_padded_macs(t, op.head_dim, s, pmca)
-                + snitch.gemm_padded_macs(t, s, op.head_dim, pmca))
-        flops = op.softmax_flops * t * s
-        mac_pj = pmca.redmule_pj_per_mac if pmca.redmule_fma else 2 * pmca.core_pj_per_flop
-        traffic = pmca.bytes_per_element * (2 * t * op.head_dim + 2 * s * op.head_dim + 2 * t * s)
-        total += op.heads * (macs * mac_pj + flops * pmca.core_pj_per_flop
-                             + traffic * pmca.tcdm_pj_per_byte)
-    return total
+    """Energy of one block's attention over the sequence, pJ: every head of every query chunk."""
+    return float(sum(op.heads * head_cost(op, hw, t, s).energy_pj
+                     for t, s in zip(sizes, key_counts(op, sizes))))
+
+
+def attention_tcdm_bytes(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> int:
+    """Peak TCDM working set of a cluster running one head of a query chunk, bytes."""
+    return max(head_cost(op, hw, t, s).tcdm_bytes for t, s in zip(sizes, key_counts(op, sizes)))

@@ -1,13 +1,13 @@
 """The whole machine as a SimPy discrete-event simulation, and :func:`evaluate_network`.
 
-Every linear layer owns its tiles and PMCAs (weights are stationary). Per block, a SimPy process
-per stage walks the chunks in order: the tile integrates chunk k+1 while the PMCA works on chunk k;
-the readout holds the tile when it has one output buffer; a layer starts a chunk when all its
-inputs have produced it; attention waits for every key/value chunk (encoder: a barrier) or for those
-up to its own chunk (causal), and runs round-robin on the PMCAs of the block's pre-attention layers,
-which are SimPy resources it shares with those layers' LoRA work (contention in a causal decoder,
-none in an encoder where they are idle after the barrier). The environment is created per call and
-passed explicitly; nothing is global.
+Every linear layer owns its tiles and PMCAs (weights are stationary). Per block, SimPy processes
+walk the chunks in order: a layer's inputs move into its tiles, the tile integrates chunk k+1 while
+the PMCA works on chunk k, the readout holds the tile when it has one output buffer; a layer starts
+a chunk when all its inputs have produced it. Attention waits for every key/value chunk (encoder: a
+barrier) or for those up to its own chunk (causal) and runs, heads in parallel, on the clusters its
+mapping names (:class:`~hw_models.specs.AttentionSpec`): borrowed PMCAs of the block's layers are
+SimPy preemptive resources on which the layers' own work has priority (contention), dedicated
+clusters are its own. The environment is created per call and passed explicitly; nothing is global.
 """
 
 from __future__ import annotations
@@ -19,45 +19,81 @@ import numpy as np
 import simpy
 
 from ._fields import SpecError
-from .closed_form import block_closed_form, chain, layer_report, linear_done, run_blocks
+from .closed_form import (attention_done, attention_ready, block_closed_form, chain,
+                          closed_form_done, layer_report, linear_done, run_blocks)
 from .plan import AttentionPlan, LinearPlan, Plan, build_plan, check_run
 from .reports import NetworkReport
 from .specs import HardwareSpec, LoraSpec
-from .stages import attention_energy_pj, chunk_sizes
+from .stages import attention_energy_pj, attention_tcdm_bytes, chunk_sizes, head_ns
 from .workload import Network
 
 ENGINES = ("des", "closed_form")
 
 
-def _pmca(env, arrivals, pmca_ns, res, out, times):
-    """Process: a PMCA takes chunk k when its tile has delivered it (``arrivals[k]``, ns) and runs
-    LoRA + accumulation + post-ops on its shared PMCA resource. While nobody else queues for the
-    PMCA and the next chunk is already there, it keeps the resource instead of releasing and
-    re-requesting it (same schedule, fewer events)."""
+def _feeder(env, node: LinearPlan, inputs: list, arrive: list, pmca_done=None):
+    """Process: a layer's FIFO stages before its PMCA (input transfer, tile, readout) for every
+    chunk once its inputs have produced it; their times follow from the max-plus recursion, so
+    each chunk costs one event. ``arrive[k]`` fires when chunk k reaches the PMCA. With
+    ``pmca_done`` (an exclusive PMCA: nobody borrows it) the PMCA is chained here too and
+    ``pmca_done(k, time)`` is called instead."""
+    last = {"feed": 0.0, "tile": 0.0, "link": 0.0, "pmca": 0.0}
+    has_link = bool(node.link.any())
+    for k in range(len(node.tile)):
+        for ev in inputs:
+            yield ev[k]
+        t = env.now
+        if node.feed is not None:
+            t = last["feed"] = max(t, last["feed"]) + node.feed[k]
+        t = last["tile"] = max(t, last["tile"]) + node.tile[k]
+        if has_link:
+            t = last["link"] = max(t, last["link"]) + node.link[k]
+        if pmca_done is not None:
+            t = last["pmca"] = max(t, last["pmca"]) + node.pmca[k]
+            env.timeout(t - env.now).callbacks.append(lambda _e, k=k, t=t: pmca_done(k, t))
+        else:
+            env.timeout(t - env.now).callbacks.append(lambda _e, k=k: arrive[k].succeed())
+
+
+def _pmca(env, arrive: list, pmca_ns: np.ndarray, borrowed: list, done):
+    """Process: a PMCA whose clusters attention borrows. Its own work (LoRA, accumulation,
+    post-ops) has priority: it preempts any attention running on its clusters, so attention
+    only uses the PMCA's idle time. It keeps its clusters across chunks that are already waiting."""
     k, c = 0, len(pmca_ns)
     while k < c:
-        if arrivals[k] > env.now:
-            yield env.timeout(arrivals[k] - env.now)
-        with res.request() as req:
-            yield req
-            while True:
-                yield env.timeout(pmca_ns[k])
-                times[k] = env.now
-                out[k].succeed()
-                k += 1
-                if k >= c or res.queue or arrivals[k] > env.now:
-                    break
+        yield arrive[k]
+        reqs = [r.request(priority=0, preempt=True) for r in borrowed]
+        yield env.all_of(reqs)
+        while True:
+            yield env.timeout(pmca_ns[k])
+            done(k, env.now)
+            k += 1
+            if k >= c or not arrive[k].triggered:
+                break
+        for r, req in zip(borrowed, reqs):
+            r.release(req)
 
 
-def _attention(env, chunks, ready, cost, res, out, times):
-    """Process: one server's share of the attention chunks (round-robin), on a shared PMCA."""
+def _attention_part(env, chunks, ready, work: np.ndarray, res, finish):
+    """Process: the heads that one layer's clusters (or dedicated clusters) of one group run for
+    each of the group's query chunks, FIFO; on a borrowed PMCA at low priority, resuming where a
+    preemption by the PMCA's own work left off."""
     for k in chunks:
         yield from ready(k)
-        with res.request() as req:
-            yield req
-            yield env.timeout(cost[k])
-        times[k] = env.now
-        out[k].succeed()
+        remaining = float(work[k])
+        while res is not None and remaining > 0.0:
+            with res.request(priority=1) as req:
+                start = None
+                try:
+                    yield req
+                    start = env.now
+                    yield env.timeout(remaining)
+                    remaining = 0.0
+                except simpy.Interrupt:   # preempted (possibly as soon as it was granted)
+                    if start is not None:
+                        remaining -= env.now - start
+        if res is None:
+            yield env.timeout(remaining)
+        finish(k)
 
 
 def _at(env: simpy.Environment, times: np.ndarray) -> list:
@@ -65,93 +101,161 @@ def _at(env: simpy.Environment, times: np.ndarray) -> list:
     return [env.timeout(float(t)) for t in times]
 
 
-def shared_nodes(nodes) -> set:
-    """Names of the nodes that hold a shared resource: attention and the PMCAs it runs on."""
-    out = set()
+def borrowed_layers(nodes) -> set:
+    """Names of the layers whose PMCAs a block's attention borrows."""
+    return set().union(*(n.borrowed for n in nodes if isinstance(n, AttentionPlan)))
+
+
+def contended(nodes, done: dict[str, np.ndarray]) -> bool:
+    """Whether, in the no-contention schedule ``done`` (closed form), attention would run on a
+    borrowed PMCA while that PMCA's own layer works on it. If not, that schedule is exactly what
+    the event simulation computes (nothing ever waits for or preempts anything)."""
+    linear = {n.name: n for n in nodes if isinstance(n, LinearPlan)}
     for node in nodes:
-        if isinstance(node, AttentionPlan):
-            out.add(node.name)
-            out.update(node.op.servers)
-    return out
+        if not isinstance(node, AttentionPlan):
+            continue
+        ready = attention_ready(node.op, done)
+        n_groups = len(node.groups)
+        for g, group in enumerate(node.groups):
+            idx = slice(g, None, n_groups)
+            for owner, heads in group:
+                if not owner:
+                    continue
+                work = heads * node.head_ns[idx]
+                end = chain(ready[idx], work)
+                start = end - work
+                lp = linear[owner]
+                p_end = done[owner]
+                p_start = p_end - lp.pmca
+                busy = lp.pmca > 0
+                p_start, p_end = p_start[busy], p_end[busy]
+                j = np.searchsorted(p_start, end, side="left") - 1
+                hit = (j >= 0) & (p_end[np.maximum(j, 0)] > start) & (work > 0)
+                if hit.any():
+                    return True
+    return False
 
 
 def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None) -> np.ndarray:
     """Output chunk times of one block (or the prologue) by discrete-event simulation.
 
-    Stages that share a resource (attention and the PMCAs it runs on) are SimPy processes and
-    resources, simulated event by event. A stage on an exclusive FIFO server (a tile; the PMCA of a
-    layer nothing else uses) is advanced for all its chunks in one step with the max-plus recursion
-    of :func:`~hw_models.closed_form.chain`, which is what its event simulation would compute
-    (batched events, same result). ``log``, if given, receives (time, node, chunk) for every
-    simulated completion.
+    When attention borrows the PMCAs of the block's layers, every stage is a SimPy process and
+    each borrowed PMCA a preemptive resource per attention group: the layer's own work preempts
+    attention, so attention fills the PMCAs' idle time (contention: in a causal decoder, and
+    downstream of the barrier in an encoder). Stages on exclusive FIFO servers (tiles, transfers,
+    PMCAs nobody borrows) advance with the max-plus recursion at one event per chunk. Without
+    borrowing nothing contends and the schedule is the closed form's. ``log``, if given,
+    receives (time, node, chunk) for every completion.
     """
-    shared = shared_nodes(nodes)
-    done = {"in": x}
+    done = closed_form_done(plan, nodes, x)
+    if borrowed_layers(nodes) and contended(nodes, done):
+        done = _simulate_contended(plan, nodes, x)
+    if log is not None:
+        log.extend(sorted((float(v), name, k) for name, arr in done.items() if name != "in"
+                          for k, v in enumerate(arr)))
+    return done[nodes[-1].name] if nodes else x
 
-    def ready_of(inputs):
-        return np.maximum.reduce([done[i] for i in inputs]) if len(inputs) > 1 \
-            else done[inputs[0]]
 
-    # exclusive nodes before the shared group, and the tile stages of the shared PMCAs
-    pending = []
-    tiles = {}
+def _deps(node) -> tuple[str, ...]:
+    return node.op.inputs if isinstance(node, AttentionPlan) else (node.layer.inputs or ("in",))
+
+
+def _simulate_contended(plan: Plan, nodes, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Event-simulate the nodes that contend (attention, the layers it borrows, and what lies
+    between them); the nodes before and after them follow from the max-plus recursion."""
+    shared = borrowed_layers(nodes) | {n.name for n in nodes if isinstance(n, AttentionPlan)}
+    leads: set[str] = set()          # nodes some shared node depends on (transitively)
+    for node in reversed(nodes):
+        if node.name in shared or node.name in leads:
+            leads.update(_deps(node))
+    simulated: set[str] = set()
     for node in nodes:
-        deps = node.layer.inputs if isinstance(node, LinearPlan) else node.op.inputs
-        if node.name in shared or any(d not in done for d in deps):
-            pending.append(node)
-            if isinstance(node, LinearPlan) and all(d in done for d in deps):
-                t = chain(ready_of(deps), node.tile)
-                tiles[node.name] = chain(t, node.link) if node.link.any() else t
-            continue
-        done[node.name] = linear_done(node, ready_of(deps))
-    if any(isinstance(n, LinearPlan) and n.name in shared and n.name not in tiles
-           for n in pending):
-        raise ValueError("shared PMCA fed by a shared stage: not supported")  # pragma: no cover
-    if shared:
-        _simulate_shared(plan, [n for n in pending if n.name in shared], tiles, done, log)
-    for node in pending:
-        if node.name in done:
-            continue
-        deps = node.layer.inputs
-        done[node.name] = linear_done(node, ready_of(deps))
-    return done[nodes[-1].name]
+        if node.name in shared or (node.name in leads and set(_deps(node)) & simulated):
+            simulated.add(node.name)
+    known = {"in": x}
+    for node in nodes:      # before the contended group
+        if node.name not in simulated and all(d in known for d in _deps(node)):
+            _known_node(plan, node, known)
+    known.update(_simulate(plan, [n for n in nodes if n.name in simulated], known))
+    for node in nodes:      # after it
+        if node.name not in known:
+            _known_node(plan, node, known)
+    return known
 
 
-def _simulate_shared(plan: Plan, nodes, tiles: dict, done: dict, log) -> None:
+def _known_node(plan: Plan, node, known: dict) -> None:
+    """Completion times of a node on its own servers, its inputs' times known."""
+    deps = _deps(node)
+    if isinstance(node, LinearPlan):
+        ready = np.maximum.reduce([known[d] for d in deps]) if len(deps) > 1 else known[deps[0]]
+        known[node.name] = linear_done(node, ready)
+    else:
+        known[node.name] = attention_done(node, attention_ready(node.op, known))
+
+
+def _simulate(plan: Plan, nodes, known: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     env = simpy.Environment()
     c = plan.chunks
-    res, events, times = {}, {}, {}
+    events: dict[str, list] = {}
+    times: dict[str, np.ndarray] = {}
     for node in nodes:
-        if isinstance(node, LinearPlan):
-            res[node.name] = simpy.Resource(env, capacity=1)
+        for d in _deps(node):
+            if d in known and d not in events:
+                events[d] = _at(env, known[d])
+    owned: dict[str, list] = {}
+    res: dict[tuple, simpy.PreemptiveResource] = {}
     for node in nodes:
         if isinstance(node, AttentionPlan):
-            for name in node.op.inputs:
-                if name not in res and name not in events:   # produced outside the group
-                    events[name] = _at(env, done[name])
+            for g, group in enumerate(node.groups):
+                for owner, _ in group:
+                    if owner:
+                        r = res[(node.name, g, owner)] = simpy.PreemptiveResource(env, 1)
+                        owned.setdefault(owner, []).append(r)
+
+    def completer(name):
+        out, t = events[name], times[name]
+
+        def done(k, when):
+            t[k] = when
+            out[k].succeed()
+        return done
+
     for node in nodes:
-        out = events[node.name] = [env.event() for _ in range(c)]
-        t = times[node.name] = np.zeros(c)
+        events[node.name] = [env.event() for _ in range(c)]
+        times[node.name] = np.zeros(c)
+        done = completer(node.name)
         if isinstance(node, LinearPlan):
-            env.process(_pmca(env, tiles[node.name], node.pmca, res[node.name], out, t))
-        else:
-            op = node.op
-            q, kv = events[op.query], [events[k] for k in op.keys]
+            inputs = [events[i] for i in (node.layer.inputs or ("in",))]
+            if node.name in owned:
+                arrive = [env.event() for _ in range(c)]
+                env.process(_feeder(env, node, inputs, arrive))
+                env.process(_pmca(env, arrive, node.pmca, owned[node.name], done))
+            else:
+                env.process(_feeder(env, node, inputs, None, done))
+            continue
+        op = node.op
+        q, kv = events[op.query], [events[k] for k in op.keys]
 
-            def ready(k, q=q, kv=kv, causal=op.causal):
-                yield q[k]
-                for e in kv:
-                    yield e[k] if causal else e[-1]
+        def ready(k, q=q, kv=kv, causal=op.causal):
+            yield q[k]
+            for e in kv:
+                yield e[k] if causal else e[-1]
 
-            n_srv = len(op.servers)
-            for s, name in enumerate(op.servers):
-                env.process(_attention(env, range(s, c, n_srv), ready, node.cost, res[name],
-                                       out, t))
+        n_groups = len(node.groups)
+        for g, group in enumerate(node.groups):
+            remaining = {k: len(group) for k in range(g, c, n_groups)}
+
+            def finish(k, remaining=remaining, done=done):
+                remaining[k] -= 1
+                if remaining[k] == 0:
+                    done(k, env.now)
+
+            for owner, heads in group:
+                env.process(_attention_part(env, range(g, c, n_groups), ready,
+                                            heads * node.head_ns,
+                                            res.get((node.name, g, owner)), finish))
     env.run()
-    done.update(times)
-    if log is not None:
-        log.extend(sorted((float(v), name, k) for name, arr in times.items()
-                          for k, v in enumerate(arr)))
+    return times
 
 
 def network_latency(plan: Plan, engine: str = "des") -> float:
@@ -199,23 +303,25 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
     total = _cached_latency(network, key, lora.rank if roles else 0, roles, seq_len, engine)
     base = _cached_latency(network, key, 0, frozenset(), seq_len, engine)
     sizes = chunk_sizes(seq_len, hw.tokens)
+    feeds_attention = {name for op in network.digital_ops for name in op.inputs}
     layers = []
     for layer in network.layers:
         rank = lora.rank if layer.role in roles else 0
-        rep = layer_report(layer, hw, rank, seq_len, with_post=True)
+        rep = layer_report(layer, hw, rank, seq_len, with_post=True, network=True,
+                           writeback=layer.name in feeds_attention)
         chunks_busy_aimc = rep.aimc_ns * (seq_len / hw.tokens)
         chunks_busy_pmca = (rep.pmca_ns + rep.digital_ns) * (seq_len / hw.tokens)
         layers.append(dataclasses.replace(rep, aimc_utilisation=chunks_busy_aimc / total,
                                           pmca_utilisation=chunks_busy_pmca / total))
-    attn_energy = sum(attention_energy_pj(op, hw, sizes) * op.count for op in network.digital_ops)
-    from .stages import attention_ns
-    attn_ns = sum(float(attention_ns(op, hw, sizes).sum()) * op.count
-                  for op in network.digital_ops)
+    ops = network.digital_ops
+    attn_energy = sum(attention_energy_pj(op, hw, sizes) * op.count for op in ops)
+    attn_ns = sum(float(head_ns(op, hw, sizes).sum()) * op.heads * op.count for op in ops)
+    attn_tcdm = max((attention_tcdm_bytes(op, hw, sizes) for op in ops), default=0)
     n_inst = sum(L.count for L in layers)
     aimc_ns = sum(L.aimc_ns * L.count for L in layers)
     pmca_ns = sum(L.pmca_ns * L.count for L in layers)
     adapted = [L for L in layers if L.rank > 0]
-    peak = max((L.tcdm_bytes for L in layers), default=0)
+    peak = max([L.tcdm_bytes for L in layers] + [attn_tcdm])
     return NetworkReport(
         network=network.name, engine=engine, rank=lora.rank, placement=lora.placement,
         tokens=hw.tokens, seq_len=seq_len, aimc_ns=aimc_ns, pmca_ns=pmca_ns,
@@ -226,4 +332,4 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
         adapter_params=network.adapter_params(lora.rank, roles), attention_ns=attn_ns,
         aimc_utilisation=sum(L.aimc_utilisation * L.count for L in layers) / n_inst,
         pmca_utilisation=sum(L.pmca_utilisation * L.count for L in layers) / n_inst,
-        layers=layers)
+        layers=layers, attention_tcdm_bytes=int(attn_tcdm))

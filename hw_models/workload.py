@@ -55,9 +55,9 @@ class AttentionOp:
     ``heads`` x (Q K^T: t x d x S, softmax: t x S, P V: t x S x d).
 
     ``query``/``keys`` name the producing layers; ``causal`` attention for chunk k needs keys of
-    chunks <= k, otherwise all keys of the sequence (a barrier). ``servers`` names the layers whose
-    PMCAs run the attention (chunks round-robin): the pre-attention layers of the block, idle after
-    the barrier in an encoder, busy with later chunks in a causal decoder (contention).
+    chunks <= k, otherwise all keys of the sequence (a barrier). ``servers`` names the Q/K/V layers
+    (the clusters of the ``qkv`` mapping, :class:`~hw_models.specs.AttentionSpec`); ``kv_heads``
+    the key/value heads (grouped-query attention; 0 = one per query head), which size the KV cache.
     """
 
     name: str
@@ -69,10 +69,15 @@ class AttentionOp:
     causal: bool = False
     count: int = 1
     softmax_flops: float = 5.0  #: max, subtract, exp, sum, divide per score
+    kv_heads: int = 0
 
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.query, *self.keys)
+
+    def kv_bytes_per_token(self, bytes_per_element: int) -> int:
+        """Bytes of K and V one token adds to this block's KV cache."""
+        return 2 * (self.kv_heads or self.heads) * self.head_dim * bytes_per_element
 
 
 Node = Union[LinearLayer, AttentionOp]
@@ -259,7 +264,7 @@ def _llama(c: dict, label: str) -> Network:
         AttentionOp("attention", heads, hd, "self_attn.q_proj",
                     ("self_attn.k_proj", "self_attn.v_proj"),
                     servers=("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
-                    causal=True, count=L),
+                    causal=True, count=L, kv_heads=kv),
         LinearLayer("self_attn.o_proj", "attn_out", heads * hd, h, L, ("attention", "in"),
                     (RESIDUAL_FLOPS + RMSNORM_FLOPS) * h),
         LinearLayer("mlp.gate_proj", "ffn_in", h, ff, L, ("self_attn.o_proj",)),

@@ -7,7 +7,7 @@ import pytest
 
 import hw_models as H
 from hw_models.closed_form import block_closed_form
-from hw_models.plan import AttentionPlan, LinearPlan, Plan, build_plan
+from hw_models.plan import AttentionPlan, LinearPlan, Plan, attention_groups, build_plan
 from hw_models.system import block_des, network_latency
 from hw_models.workload import AttentionOp, LinearLayer
 
@@ -19,8 +19,9 @@ def _linear(name, tile, pmca, inputs=("in",)):
 
 
 def _attention(cost, causal, servers=("q", "k", "v")):
+    # one head per query chunk; the PMCAs of q, k and v form three groups (chunks round-robin)
     op = AttentionOp("att", 1, 8, "q", ("k", "v"), servers=servers, causal=causal)
-    return AttentionPlan(op, np.asarray(cost, dtype=float))
+    return AttentionPlan(op, np.asarray(cost, dtype=float), attention_groups(1, list(servers)))
 
 
 def _block(causal):
@@ -49,15 +50,36 @@ def test_causal_attention_contends_with_lora():
     log = []
     out = block_des(plan, nodes, np.zeros(3), log)
     att = [(t, k) for t, name, k in log if name == "att"]
-    # chunk 0 ready at 5 on q's PMCA, which is busy with q's chunk 1 until 8 -> 12;
-    # q's chunk 2 then waits for it: 12 -> 15;
-    # chunk 1 ready at 8 on k's PMCA, busy with k's chunk 2 until 11 -> 15;
-    # chunk 2 ready when q's chunk 2 is done (15), on v's PMCA (free) -> 19
-    assert att == [(12, 0), (15, 1), (19, 2)]
-    assert [t for t, name, k in log if name == "q"] == [5, 8, 15]
+    # a layer's own work has priority on its PMCA: q's PMCA runs chunks 0, 1, 2 at [2, 5],
+    # [5, 8], [8, 11], so attention chunk 0 (ready at 5, on q's PMCA) gets it at 11 -> 15;
+    # chunk 1 (ready at 8, on k's PMCA, busy until 11) -> 15; chunk 2 (ready at 11, v) -> 15
+    assert att == [(15, 0), (15, 1), (15, 2)]
+    assert [t for t, name, k in log if name == "q"] == [5, 8, 11]
     cf = block_closed_form(plan, nodes, np.zeros(3))   # dedicated servers: no contention
     assert out[-1] > cf[-1]
-    assert out[-1] == 21 and cf[-1] == 17
+    assert out[-1] == 19 and cf[-1] == 17
+
+
+def test_preempted_attention_resumes_where_it_stopped():
+    # one layer q whose PMCA attention borrows; q's chunk 1 arrives while attention chunk 0 runs
+    nodes = (_linear("q", [1, 6], [2, 2]), _linear("k", [1, 1], [1, 1]),
+             _linear("v", [1, 1], [1, 1]),
+             AttentionPlan(AttentionOp("att", 1, 8, "q", ("k", "v"), servers=("q",),
+                                       causal=True), np.array([4.0, 4.0]), ((("q", 1),),)),
+             _linear("o", [1, 1], [1, 1], ("att",)))
+    plan = Plan((1, 1), (), nodes, 1)
+    log = []
+    block_des(plan, nodes, np.zeros(2), log)
+    # q: chunk 0 on the PMCA [1, 3]; attention chunk 0 from 3; q's chunk 1 reaches the PMCA at 7
+    # and preempts it (4 of its 4 ns done? no: 3 -> 7 is 4 ns, done exactly at 7), so chunk 0
+    # ends at 7; q's chunk 1 runs [7, 9]; attention chunk 1 then [9, 13]
+    assert [(t, k) for t, name, k in log if name == "att"] == [(7, 0), (13, 1)]
+    nodes2 = (_linear("q", [1, 5], [2, 2]),) + nodes[1:]
+    log = []
+    block_des(Plan((1, 1), (), nodes2, 1), nodes2, np.zeros(2), log)
+    # now q's chunk 1 arrives at 6: attention chunk 0 ran [3, 6], is preempted for [6, 8] and
+    # finishes its last 1 ns at 9; attention chunk 1 then [9, 13]
+    assert [(t, k) for t, name, k in log if name == "att"] == [(9, 0), (13, 1)]
 
 
 def test_single_layer_des_equals_closed_form():
