@@ -5,7 +5,8 @@ RedMule (Tortorella et al. 2022, RedMulE RTL) is an array of ``redmule_fma / H``
 each with ``P`` pipeline registers. For Z[M x K] = X[M x N] W[N x K] (+ Y) it computes output tiles of
 ``rows x H (P+1)`` elements, streaming the N reduction at ``P+1`` cycles per element, so a tile takes
 ``(P+1) N / efficiency`` cycles plus a fixed fill/drain (``redmule_tile_cycles``). Shapes that do not
-fill a tile waste it: a rank-8 X A (K = 8) uses half of a 16-wide tile. The add of the LoRA output
+fill a tile waste it: a rank-8 X A (K = 8) uses half of a 16-wide tile, a one-token GEMV one of its
+rows; a GEMM runs on the cores instead when they are faster. The add of the LoRA output
 to the AIMC output is fused in the second GEMM (RedMulE's Z = X W + Y).
 """
 
@@ -22,12 +23,7 @@ def core_flops_per_cycle(pmca: PmcaSpec) -> float:
     return pmca.compute_cores * pmca.simd_fp16 * pmca.core_utilisation
 
 
-def gemm_cycles(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
-    """Cycles of Z[M x K] = X[M x N] W[N x K] on RedMule (or on the cores when redmule_fma = 0)."""
-    if M <= 0 or N <= 0 or K <= 0:
-        return 0.0
-    if pmca.redmule_fma == 0:
-        return M * N * K / core_flops_per_cycle(pmca)
+def _redmule_cycles(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
     rows = pmca.redmule_fma // pmca.redmule_height
     width = pmca.redmule_height * (pmca.redmule_pipe_regs + 1)
     tiles = math.ceil(M / rows) * math.ceil(K / width)
@@ -35,15 +31,37 @@ def gemm_cycles(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
     return tiles * per_tile
 
 
-def gemm_padded_macs(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
-    """MACs the engine actually performs for a GEMM, padding partial tiles (energy basis)."""
+def on_redmule(M: int, N: int, K: int, pmca: PmcaSpec) -> bool:
+    """Whether a GEMM runs on RedMule: when there is one and it is faster than the cores (a
+    one-token GEMV fills one row of its array, and the cores win)."""
+    return bool(pmca.redmule_fma) and \
+        _redmule_cycles(M, N, K, pmca) <= M * N * K / core_flops_per_cycle(pmca)
+
+
+def gemm_cycles(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
+    """Cycles of Z[M x K] = X[M x N] W[N x K] on RedMule or on the cores, whichever is faster."""
     if M <= 0 or N <= 0 or K <= 0:
         return 0.0
-    if pmca.redmule_fma == 0:
-        return float(M * N * K)
+    if on_redmule(M, N, K, pmca):
+        return _redmule_cycles(M, N, K, pmca)
+    return M * N * K / core_flops_per_cycle(pmca)
+
+
+def gemm_padded_macs(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
+    """MACs RedMule performs for a GEMM, padding partial tiles (energy basis); 0 when the GEMM
+    runs on the cores (see :func:`gemm_core_macs`)."""
+    if M <= 0 or N <= 0 or K <= 0 or not on_redmule(M, N, K, pmca):
+        return 0.0
     rows = pmca.redmule_fma // pmca.redmule_height
     width = pmca.redmule_height * (pmca.redmule_pipe_regs + 1)
     return float(math.ceil(M / rows) * rows * math.ceil(K / width) * width * N)
+
+
+def gemm_core_macs(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
+    """MACs the cores perform for a GEMM (those RedMule does not take), 2 FLOP each."""
+    if M <= 0 or N <= 0 or K <= 0 or on_redmule(M, N, K, pmca):
+        return 0.0
+    return float(M * N * K)
 
 
 def vector_cycles(flops: float, pmca: PmcaSpec) -> float:
@@ -119,3 +137,11 @@ def lora_padded_macs(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> flo
         return 0.0
     return (gemm_padded_macs(math.ceil(t / share.col_tiles), share.m, rank, pmca)
             + gemm_padded_macs(t, rank, share.n, pmca))
+
+
+def lora_core_macs(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> float:
+    """MACs of one chunk's LoRA that run on the cores (GEMMs RedMule would do slower)."""
+    if rank <= 0:
+        return 0.0
+    return (gemm_core_macs(math.ceil(t / share.col_tiles), share.m, rank, pmca)
+            + gemm_core_macs(t, rank, share.n, pmca))

@@ -85,14 +85,12 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
     post_cyc = snitch.vector_cycles(post_flops * t / pmcas, pmca)
     # energy of the whole layer for this chunk
     macs = snitch.lora_padded_macs(t, share, rank, pmca)
-    core_flops = t * share.n * (share.row_tiles - 1) + post_flops * t / pmcas
+    core_flops = (t * share.n * (share.row_tiles - 1) + post_flops * t / pmcas
+                  + 2 * snitch.lora_core_macs(t, share, rank, pmca))
     tx = math.ceil(t / share.col_tiles)
     tcdm_traffic = out_bytes + (e * (tx * share.m + share.m * rank + 2 * t * rank
                                      + rank * share.n + 2 * t * share.n) if rank > 0 else 0)
-    if pmca.redmule_fma:
-        compute_pj = macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
-    else:
-        compute_pj = (2 * macs + core_flops) * pmca.core_pj_per_flop
+    compute_pj = macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
     moved = out_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
     per_pmca_pj = (compute_pj + tcdm_traffic * pmca.tcdm_pj_per_byte
                    + moved * pmca.link_pj_per_byte + l2_bytes * pmca.l2_pj_per_byte)
@@ -142,9 +140,10 @@ def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int) -> HeadCost:
     ws = int(e * (2 * t * d + t * s + 4 * min(s, hw.attention.kv_block_keys) * d))
     dma = float(e * (2 * t * d + 2 * s * d)) + interconnect.overflow_bytes(ws, pmca)
     macs = snitch.gemm_padded_macs(t, d, s, pmca) + snitch.gemm_padded_macs(t, s, d, pmca)
-    mac_pj = pmca.redmule_pj_per_mac if pmca.redmule_fma else 2 * pmca.core_pj_per_flop
+    core_flops = op.softmax_flops * t * s + 2 * (snitch.gemm_core_macs(t, d, s, pmca)
+                                                 + snitch.gemm_core_macs(t, s, d, pmca))
     tcdm_traffic = e * (2 * t * d + 2 * s * d + 2 * t * s)
-    energy = (macs * mac_pj + op.softmax_flops * t * s * pmca.core_pj_per_flop
+    energy = (macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
               + tcdm_traffic * pmca.tcdm_pj_per_byte
               + dma * (pmca.l2_pj_per_byte + pmca.link_pj_per_byte))
     return HeadCost(ns=interconnect.streamed_ns(compute, dma, pmca), compute_ns=compute,

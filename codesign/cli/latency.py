@@ -16,11 +16,14 @@ EXAMPLES = """\
         or roles joined by commas: query,value)
   codesign latency --model path/to/config.json --rank 16 --tokens 32 --seq-len 2048 --json
   codesign latency --model llama-3.1-8b --rank 16 --tokens 32 --seq-len 2048 --tcdm-kib 256
+  codesign latency --model llama-3.1-8b --seq-len 2048 --generate 128 --json
+        prefill of a 2048-token prompt, then 128 generated tokens: time per token, KV cache
 Models: mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b, or a BERT-like / LLaMA-like
 Hugging Face config.json. --json keys: aimc_ns (AIMC time of one chunk of T tokens), pmca_ns (PMCA
 LoRA time of that chunk), ratio (= pmca_ns / aimc_ns), total_ns (seq-len tokens through the
 pipeline), aimc_only_ns (without LoRA), overhead (= total_ns / aimc_only_ns), tcdm_bytes,
-tcdm_fits, energy_pj; --model adds layers (a list of per-layer figures).
+tcdm_fits, energy_pj; --model adds layers (a list of per-layer figures); --generate adds
+decode_ns_per_token, decode_aimc_only_ns_per_token, kv_cache_bytes and more.
 """
 
 
@@ -58,6 +61,14 @@ def add_parser(sub) -> None:
                    help="RedMule FMA blocks, a multiple of 4 (0 = cores only; default 32)")
     p.add_argument("--clock-ghz", type=positive_float("--clock-ghz"), default=None,
                    help="PMCA clock, GHz (default 1.0)")
+    p.add_argument("--attention", choices=("upstream", "block", "qkv", "dedicated"), default=None,
+                   help="clusters that run attention (--model): upstream = the PMCAs of the "
+                        "block's layers before attention (default), block = all of the block's, "
+                        "qkv = the Q/K/V layers', dedicated = 4 attention clusters per block")
+    p.add_argument("--generate", type=nonneg_int("--generate"), default=0, metavar="N",
+                   help="decoders (--model): also generate N tokens after the --seq-len prompt; "
+                        "adds decode_ns_per_token, decode_aimc_only_ns_per_token (no LoRA), "
+                        "kv_cache_bytes, tokens_per_s, decode_overhead")
     p.add_argument("--engine", choices=("des", "closed_form"), default="des",
                    help="des: SimPy discrete-event simulation (default); closed_form: formula")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -67,7 +78,8 @@ def add_parser(sub) -> None:
 _FLAG = {"integration_ns": "--integration-ns", "adc_bits": "--adc-bits", "dac_bits": "--dac-bits",
          "tcdm_kib": "--tcdm-kib", "redmule_fma": "--redmule-fma", "clock_ghz": "--clock-ghz",
          "tokens": "--tokens", "rank": "--rank", "placement": "--placement",
-         "seq_len": "--seq-len", "engine": "--engine", "network": "--model"}
+         "seq_len": "--seq-len", "engine": "--engine", "network": "--model",
+         "generate": "--generate", "mapping": "--attention"}
 
 
 def _hardware(args, base=None):
@@ -83,6 +95,8 @@ def _hardware(args, base=None):
     pmca = {k: v for k, v in (("tcdm_kib", args.tcdm_kib), ("redmule_fma", args.redmule_fma),
                               ("clock_ghz", args.clock_ghz)) if v is not None}
     hw = {"tokens": args.tokens} if args.tokens is not None else {}
+    if args.attention is not None:
+        hw["attention"] = dataclasses.replace(base.attention, mapping=args.attention)
     return dataclasses.replace(base, aimc=dataclasses.replace(base.aimc, **aimc),
                                pmca=dataclasses.replace(base.pmca, **pmca), **hw)
 
@@ -131,6 +145,9 @@ def _run(args) -> int:
     args.seq_len = 320 if args.seq_len is None else args.seq_len
     hw = _hardware(args, design.hardware if design is not None else None)
     if args.layer is not None:
+        if args.generate:
+            raise InputError("--generate: needs --model (a decoder such as llama-3.1-8b), "
+                             "not --layer")
         m, n = args.layer
         report = hw_models.layer_closed_form(m, n, hw, args.rank, seq_len=args.seq_len)
         if args.engine == "des":
@@ -146,13 +163,30 @@ def _run(args) -> int:
         return 0
     lora = LoraSpec(rank=args.rank, placement=_placement(args.placement))
     network = hw_models.load_network(args.model)
+    decode = None
+    if args.generate:
+        from hw_models.decode import decode_report
+
+        decode = decode_report(network, hw, lora, args.seq_len, args.generate)
     report = hw_models.evaluate_network(network, hw, lora, seq_len=args.seq_len,
                                         engine=args.engine)
     if args.json:
-        print_json(report.contract())
+        print_json({**report.contract(), **(decode.to_dict() if decode else {})})
     else:
         _print_network(report, hw)
+        if decode:
+            _print_decode(decode)
     return 0
+
+
+def _print_decode(d) -> None:
+    print(f"  generate {d.generate} tokens after a {d.prompt_len}-token prompt: "
+          f"{d.decode_ns_per_token / 1e3:,.1f} us/token ({d.tokens_per_s:,.1f} tokens/s), "
+          f"without LoRA {d.decode_aimc_only_ns_per_token / 1e3:,.1f} us/token (overhead "
+          f"{d.decode_overhead:.3f}x); attention {d.attention_ns_per_token / 1e3:,.1f} us/token")
+    print(f"  KV cache {d.kv_cache_bytes / 2**20:,.1f} MiB ({d.kv_cache_bytes_per_block / 2**20:,.2f}"
+          f" MiB per block, in the L2 beside its clusters) | energy "
+          f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token")
 
 
 def _layer_des_total(m, n, hw, rank, seq_len) -> float:

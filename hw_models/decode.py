@@ -1,0 +1,98 @@
+"""Autoregressive generation: time per output token, KV cache, and the adapters' cost in decode.
+
+After the prompt (``prompt_len`` tokens, the pipelined prefill of :func:`~hw_models.evaluate_network`)
+a decoder generates one token at a time: token i needs token i-1's output, so the token pipeline
+degenerates to chunks of t = 1 that cross the whole network one after another. Each generated
+token is one MVM per tile, the PMCAs' LoRA job for one token (its fixed offload cost no longer
+amortised over t tokens) and, per block, attention of one query over the whole KV cache, streamed
+from the L2 by the attention clusters' DMA.
+
+With one chunk in flight nothing contends (every stage serves one job, in dependency order), so the
+closed form is exact here. A token's latency is then the longest path through the network; every
+path to a block's output crosses its attention, so it is ``L0 + blocks * attention(s)`` with ``s``
+the keys in the cache (:func:`decode_report` evaluates it per generated token).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._fields import SpecError
+from .closed_form import block_closed_form, run_blocks
+from .plan import AttentionPlan, Plan, build_plan
+from .reports import _plain
+from .specs import HardwareSpec, LoraSpec
+from .stages import head_cost
+from .workload import Network
+
+#: keys of the decode figures added to ``codesign latency --json`` by ``--generate``
+DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes")
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """Generation of ``generate`` tokens after a ``prompt_len``-token prompt. Times in ns, memory in
+    bytes, energy in pJ; per-token figures are means over the generated tokens."""
+
+    prompt_len: int
+    generate: int
+    decode_ns_per_token: float             #: mean time per generated token, with the adapters
+    decode_aimc_only_ns_per_token: float   #: the same without adapters
+    decode_overhead: float                 #: their ratio: the adapters' price in decode
+    tokens_per_s: float                    #: 1e9 / decode_ns_per_token
+    attention_ns_per_token: float          #: of which attention over the KV cache (all blocks)
+    kv_cache_bytes: int                    #: K and V of every block at the last token
+    kv_cache_bytes_per_block: int          #: the share of one block, in the L2 of its clusters
+    decode_energy_pj_per_token: float      #: tiles, PMCAs, transfers and attention, per token
+
+    def to_dict(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _token_latency(network: Network, hw: HardwareSpec, lora: LoraSpec) -> tuple[float, Plan]:
+    """Latency of one token through the network with free attention (L0), and its plan."""
+    plan = build_plan(network, hw, lora, 1, sizes=[1])
+    free = tuple(dataclasses.replace(n, head_ns=np.zeros(1)) if isinstance(n, AttentionPlan)
+                 else n for n in plan.block)
+    out, _ = run_blocks(dataclasses.replace(plan, block=free), block_closed_form)
+    return float(out[-1]), plan
+
+
+def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len: int,
+                  generate: int) -> DecodeReport:
+    """Time per generated token (with and without adapters), tokens/s, KV cache and energy."""
+    for name, value, low in (("seq_len", prompt_len, 1), ("generate", generate, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise SpecError(f"{name}: must be an integer >= {low}, got {value!r}")
+    if not any(op.causal for op in network.digital_ops):
+        raise SpecError(f"generate: network {network.name!r} is an encoder (no causal "
+                        f"attention); generation needs a decoder such as llama-3.1-8b")
+    one = dataclasses.replace(hw, tokens=1)
+    contexts = np.arange(prompt_len + 1, prompt_len + generate + 1)
+    base, plan = _token_latency(network, one, lora)
+    base0, _ = _token_latency(network, one, LoraSpec(rank=0, placement="none"))
+    attn_ns = np.zeros(len(contexts))
+    attn_pj = np.zeros(len(contexts))
+    for node in plan.block:
+        if not isinstance(node, AttentionPlan):
+            continue
+        op, rounds = node.op, node.rounds(0)     # one query chunk: the first group
+        costs = [head_cost(op, one, 1, int(s)) for s in contexts]
+        attn_ns += op.count * rounds * np.array([c.ns for c in costs])
+        attn_pj += op.count * op.heads * np.array([c.energy_pj for c in costs])
+    with_lora = base + attn_ns.mean()
+    without = base0 + attn_ns.mean()
+    layers_pj = sum(lp.full.energy_pj * lp.layer.count for lp in (*plan.prologue, *plan.block)
+                    if not isinstance(lp, AttentionPlan))
+    e = hw.pmca.bytes_per_element
+    per_block = max(op.kv_bytes_per_token(e) for op in network.digital_ops) * int(contexts[-1])
+    kv = sum(op.kv_bytes_per_token(e) * op.count for op in network.digital_ops) * int(contexts[-1])
+    return DecodeReport(
+        prompt_len=prompt_len, generate=generate, decode_ns_per_token=float(with_lora),
+        decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
+        tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
+        kv_cache_bytes=int(kv), kv_cache_bytes_per_block=int(per_block),
+        decode_energy_pj_per_token=float(layers_pj + attn_pj.mean()))
