@@ -52,9 +52,10 @@ class AimcTileSpec:
                     "counted during the integration window, HERMES-core: Khaddam-Aljameh et al., "
                     "IEEE JSSC 2022)", choices=ADC_KINDS)
     dac_lsb_ns: float = spec_field(
-        1.0, help="shortest PWM pulse (one input LSB). Derived: HERMES runs its PWM at 1 GHz and "
-                  "its 8-bit MVM takes ~133 ns (Le Gallo et al. 2023), i.e. 2^7 one-ns pulses "
-                  "plus readout", unit="ns", ge=0.01, le=100)
+        1.0, help="shortest PWM pulse (one input LSB): one cycle of HERMES-core's 1 GHz main "
+                  "clock (Khaddam-Aljameh et al., IEEE JSSC 2022); 8-bit signed inputs are then "
+                  "up to 2^7 = 128 ns, which matches HERMES's ~133 ns per MVM (Le Gallo et al. "
+                  "2023)", unit="ns", ge=0.01, le=100)
     dac_settle_tau_ns: float = spec_field(
         0.5, help="settling time constant of an amplitude DAC driving a row; it settles to half "
                   "an LSB in (bits + 1) ln 2 time constants. Assumption (no figure published for "
