@@ -6,7 +6,7 @@ derivation), the HERMES core alone (Khaddam-Aljameh et al., IEEE JSSC 2022; a pr
 RedMulE's GFLOPS/W (Tortorella et al. 2022), the AHWA-LoRA paper's 512x128 PMCA/AIMC ratios and
 overheads and its 128x128 best case (Li et al. 2026; hw_models.calibration, with a TCDM as large as
 the working set, as the paper measures), and the default 512 x 512 tile's TOPS/W at 8 bit, which
-must land in the 3-20 TOPS/W range of published PCM/RRAM macros and chips.
+must land in a 3-20 TOPS/W plausibility range around HERMES's 9.76.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def validation_rows(pmca: PmcaSpec | None = None) -> list[dict]:
     rows.append(_row("energy efficiency", f"default tile {tile.rows}x{tile.cols}, 8 bit, "
                      f"{tile.integration_ns:g} ns, {tile.dac_kind}/{tile.adc_kind}", None,
                      aimc.tops_per_watt(tile), "TOPS/W",
-                     "range of published PCM/RRAM AIMC macros and chips at 8 bit, e.g. HERMES "
-                     "9.76", "prediction", bounds=TILE_TOPS_W_RANGE))
+                     "plausibility range for an 8-bit PCM tile (HERMES: 9.76 TOPS/W, "
+                     "Le Gallo et al. 2023)", "prediction", bounds=TILE_TOPS_W_RANGE))
     return rows
 
 
