@@ -118,14 +118,14 @@ class AimcTileSpec:
                 "512 ns, Li et al. 2026; 2 would hide the readout)", unit="buffers", ge=1, le=2)
 
     @classmethod
-    def paper(cls, **overrides) -> "AimcTileSpec":
+    def paper(cls, **overrides) -> AimcTileSpec:
         """The AHWA-LoRA paper's tile (Li et al. 2026): conversion hidden in the integration time,
         so one MVM takes exactly the integration time (PWM inputs and CCO ADCs counted inside the
         window, no readout time) while the pulses and counts fit in it (8 bit: from 128 ns)."""
         return cls(**{"dac_kind": "pwm", "adc_kind": "cco", "mvm_overhead_ns": 0.0, **overrides})
 
     @classmethod
-    def hermes(cls, **overrides) -> "AimcTileSpec":
+    def hermes(cls, **overrides) -> AimcTileSpec:
         """An IBM HERMES core (Le Gallo et al., Nature Electronics 2023): 256 x 256 PCM, 8-bit
         PWM inputs at 1 ns per LSB (a 128 ns window), CCO ADCs at 300 ps/LSB counted during it
         (Khaddam-Aljameh et al. 2022), ~5 ns readout: ~133 ns and 13.4 nJ per MVM."""

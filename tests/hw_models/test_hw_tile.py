@@ -55,15 +55,15 @@ def test_paper_preset_hides_conversion_in_the_integration_time():
 
 @pytest.mark.parametrize("kwargs, ns", [
     # PWM: 10-bit signed inputs need 2^9 one-ns pulses, longer than a 256 ns window
-    (dict(dac_kind="pwm", dac_bits=10), 512 + 8 + 5),
+    ({"dac_kind": "pwm", "dac_bits": 10}, 512 + 8 + 5),
     # bit-serial: one integration and one SAR conversion per input bit
-    (dict(dac_kind="bit_serial", dac_bits=4), 4 * (256 + 8) + 5),
+    ({"dac_kind": "bit_serial", "dac_bits": 4}, 4 * (256 + 8) + 5),
     # amplitude DAC: settles in (bits + 1) ln 2 tau before integrating
-    (dict(dac_kind="amplitude"), 9 * 0.6931471805599453 * 0.5 + 256 + 8 + 5),
-    (dict(adc_kind="ramp"), 256 + 2 ** 8 * 0.3 + 5),
-    (dict(adc_kind="flash"), 256 + 1 + 5),
+    ({"dac_kind": "amplitude"}, 9 * 0.6931471805599453 * 0.5 + 256 + 8 + 5),
+    ({"adc_kind": "ramp"}, 256 + 2 ** 8 * 0.3 + 5),
+    ({"adc_kind": "flash"}, 256 + 1 + 5),
     # CCO: counts during the window; 12 bits need 2^12 x 0.3 ns = 1228.8 ns
-    (dict(adc_kind="cco", adc_bits=12), 2 ** 12 * 0.3 + 5),
+    ({"adc_kind": "cco", "adc_bits": 12}, 2 ** 12 * 0.3 + 5),
 ])
 def test_time_per_converter_kind(kwargs, ns):
     assert aimc.mvm_ns(AimcTileSpec(**kwargs)) == pytest.approx(ns)
