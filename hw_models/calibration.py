@@ -5,7 +5,9 @@ to the three 512x128 PMCA/AIMC ratios; ``pmca.link_bytes_per_cycle`` to the 1.05
 512 ns. Everything else (the 2.72x / 1.39x overheads, the TCDM sizes, every 128x128 figure) is a
 prediction of the calibrated model. The paper's ratios are compute figures measured with the data
 in the TCDM, so the ratio fit uses a TCDM large enough for the working set; the table also shows
-the model with the default 128 KiB TCDM (whose 512x128 t = 128 point overflows into L2).
+the model with the default 128 KiB TCDM (whose 512x128 t = 128 point overflows into L2). Every
+figure uses the paper's tile (:meth:`AimcTileSpec.paper`: one MVM = the integration time), as the
+paper does.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ RANK, SEQ = 8, 320
 
 
 def _hw(integration_ns: float, t: int, pmca: PmcaSpec) -> HardwareSpec:
-    return HardwareSpec(aimc=AimcTileSpec(integration_ns=integration_ns), pmca=pmca, tokens=t)
+    """The paper's setting: its tile (MVM time = integration time, AimcTileSpec.paper)."""
+    return HardwareSpec(aimc=AimcTileSpec.paper(integration_ns=integration_ns), pmca=pmca,
+                        tokens=t)
 
 
 def _roomy(pmca: PmcaSpec, m: int, n: int, t: int) -> PmcaSpec:

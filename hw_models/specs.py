@@ -12,45 +12,125 @@ from typing import Union
 from ._fields import spec_field, validate
 
 
+#: input encodings (DACs) and output converters (ADCs) a tile can have; see hw_models/converters.py
+DAC_KINDS = ("pwm", "bit_serial", "amplitude")
+ADC_KINDS = ("sar", "ramp", "flash", "cco")
+
+
 @dataclass(frozen=True)
 class AimcTileSpec:
-    """One analog PCM crossbar tile and its converters."""
+    """One analog PCM crossbar tile and its converters.
+
+    One MVM is input encoding + integration + conversion (+ a fixed latch/readout time); its
+    energy is array + DACs + ADCs + periphery (hw_models.aimc.mvm_breakdown). The defaults are the
+    paper's 512 x 512 tile at 256 ns with explicit converters (PWM inputs, SAR ADCs);
+    :meth:`paper` hides the conversion in the integration time as the AHWA-LoRA paper assumes,
+    :meth:`hermes` is IBM HERMES's 256 x 256 core.
+    """
 
     rows: int = spec_field(512, help="crossbar rows: inputs per tile (paper: 512 x 512 unit cells)",
-                           unit="cells", ge=1)
-    cols: int = spec_field(512, help="crossbar columns: outputs per tile", unit="cells", ge=1)
+                           unit="cells", ge=1, le=65536)
+    cols: int = spec_field(512, help="crossbar columns: outputs per tile", unit="cells", ge=1,
+                           le=65536)
     integration_ns: float = spec_field(
-        256.0, help="integration time of one MVM (one token through the tile); paper: 128, 256, 512",
-        unit="ns", gt=0)
+        256.0, help="integration time of one MVM: the window in which the column currents are "
+                    "integrated (with PWM inputs, the full-scale input pulse); paper: 128, 256, 512",
+        unit="ns", gt=0, le=1e6)
     adc_bits: int = spec_field(8, help="ADC resolution of the tile outputs (paper: 8)", unit="bit",
                                ge=1, le=16)
-    dac_bits: int = spec_field(8, help="DAC resolution of the tile inputs (paper: 8)", unit="bit",
-                               ge=1, le=16)
-    adc_ns_per_bit: float = spec_field(
-        0.0, help="extra conversion time per ADC bit above 8, added to each MVM (0: the conversion "
-                  "is hidden in the integration time, as the paper assumes)", unit="ns/bit", ge=0)
-    mvm_energy_pj: float = spec_field(
-        26.9, help="energy of one full-tile MVM at 8-bit I/O. From HERMES (Le Gallo et al. 2023): "
-                   "9.76 TOPS/W at 8 bit -> 2*256*256 ops / 9.76e12 ops/J = 13.4 pJ per 256x256 "
-                   "core; scaled by area to a 512x512 tile is 53.7 pJ, halved for one-phase "
-                   "read as in the paper's 133 ns figure", unit="pJ", ge=0)
-    dac_ns_per_bit: float = spec_field(
-        0.0, help="extra input-encoding time per DAC bit above 8 (PWM inputs: 0 keeps the paper's "
-                  "assumption that the integration time already covers 8-bit inputs)",
-        unit="ns/bit", ge=0)
-    adc_energy_scale_per_bit: float = spec_field(
-        2.0, help="factor by which converter energy grows per extra bit (SAR/ramp ADC: x2 per bit)",
-        unit="x/bit", ge=1)
-    converter_energy_share: float = spec_field(
-        0.5, help="share of the 8-bit MVM energy spent in the ADCs/DACs (the part that scales with "
-                  "bits). Assumption: HERMES (Le Gallo et al. 2023) reports the converters and "
-                  "periphery as the dominant share; 0.5 is ours, documented, not a fit",
-        unit="fraction", ge=0, le=1)
+    dac_bits: int = spec_field(8, help="DAC resolution of the tile inputs, sign included "
+                                       "(paper: 8)", unit="bit", ge=1, le=16)
+    dac_kind: str = spec_field(
+        "pwm", help="input encoding: pwm (pulse-width: the input is a pulse of up to "
+                    "2^(bits-1) LSB pulses inside the integration window, sign by polarity; "
+                    "HERMES, Le Gallo et al. 2023), bit_serial (one integration and one "
+                    "conversion per input bit, shift-and-add after the ADC), amplitude (a "
+                    "voltage DAC that settles before integrating)", choices=DAC_KINDS)
+    adc_kind: str = spec_field(
+        "sar", help="output converter: sar (bits cycles after integrating), ramp (2^bits steps "
+                    "after integrating), flash (one cycle), cco (current-controlled oscillator "
+                    "counted during the integration window, HERMES-core: Khaddam-Aljameh et al., "
+                    "IEEE JSSC 2022)", choices=ADC_KINDS)
+    dac_lsb_ns: float = spec_field(
+        1.0, help="shortest PWM pulse (one input LSB): one cycle of HERMES-core's 1 GHz main "
+                  "clock (Khaddam-Aljameh et al., IEEE JSSC 2022); 8-bit signed inputs are then "
+                  "up to 2^7 = 128 ns, which matches HERMES's ~133 ns per MVM (Le Gallo et al. "
+                  "2023)", unit="ns", ge=0.01, le=100)
+    dac_settle_tau_ns: float = spec_field(
+        0.5, help="settling time constant of an amplitude DAC driving a row; it settles to half "
+                  "an LSB in (bits + 1) ln 2 time constants. Assumption (no figure published for "
+                  "PCM tiles)", unit="ns", ge=0.01, le=100)
+    adc_cycle_ns: float = spec_field(
+        1.0, help="one SAR bit cycle, or one flash conversion. Assumption: 8-bit SAR ADCs in "
+                  "Murmann's ADC Performance Survey (1997-2024) run at ~0.1-1 GS/s, i.e. "
+                  "~0.1-1.25 ns per bit cycle; 1 ns is a column-pitch ADC at the slow end",
+        unit="ns", ge=0.01, le=100)
+    adc_lsb_ns: float = spec_field(
+        0.3, help="one step of a ramp or CCO ADC (2^bits steps per conversion): HERMES-core's "
+                  "linearised CCO ADC, 300 ps/LSB (Khaddam-Aljameh et al., IEEE JSSC 2022)",
+        unit="ns", ge=0.01, le=100)
+    mvm_overhead_ns: float = spec_field(
+        5.0, help="fixed time per MVM to latch and read out the ADC results. Derived: HERMES's "
+                  "~133 ns per 8-bit MVM (64 x 2 x 256 x 256 ops / 63.1 TOPS, Le Gallo et al. "
+                  "2023) minus its 128 ns PWM window", unit="ns", ge=0, le=1000)
+    g_max_us: float = spec_field(
+        25.0, help="PCM conductance of a weight at full scale (paper: G_max = 25 uS)", unit="uS",
+        gt=0, le=1000)
+    read_voltage_v: float = spec_field(
+        0.2, help="read voltage across a cell while its input pulse is on. Assumption: 0.2 V, the "
+                  "read voltage of IBM's PCM inference characterisation (Joshi et al., Nat. "
+                  "Commun. 2020), low enough not to disturb the cell", unit="V", gt=0, le=2)
+    mean_conductance: float = spec_field(
+        0.266, help="mean conducting conductance per weight as a fraction of G_max (differential "
+                    "pair: one device conducts). Derived: Gaussian weights clipped at 3 sigma "
+                    "(paper) have E|w| / w_max = sqrt(2/pi) / 3 = 0.266", unit="fraction",
+        ge=0, le=1)
+    input_activity: float = spec_field(
+        0.25, help="mean input magnitude as a fraction of full scale (the mean PWM duty; the "
+                   "share of ones per bit plane for bit-serial inputs). Assumption: activations "
+                   "after LayerNorm clipped to a few sigma", unit="fraction", ge=0, le=1)
+    dac_pj: float = spec_field(
+        0.2, help="energy of one 8-bit input conversion on one row (PWM counter/comparator and "
+                  "row driver); scales as 2^(bits-8) for pwm/amplitude and bits/8 for bit-serial. "
+                  "Assumption: ~128 cycles of a ~1 fJ/cycle comparator plus a ~100 fF row line at "
+                  "0.2 V", unit="pJ", ge=0, le=1000)
+    adc_fom_walden_fj: float = spec_field(
+        20.0, help="ADC Walden figure of merit: energy per conversion = FoM x 2^bits. "
+                   "Assumption: published Nyquist ADCs in Murmann's ADC Performance Survey span "
+                   "~1-100 fJ/conversion-step at 10 MS/s-1 GS/s; 20 is a mid value",
+        unit="fJ/step", gt=0, le=1e5)
+    adc_fom_schreier_db: float = spec_field(
+        175.0, help="ADC Schreier figure of merit (thermal-noise-limited regime, energy x4 per "
+                    "bit): energy per conversion = 10^((6.02 bits + 1.76 - FoM) / 10) / 2. "
+                    "Murmann's survey: state of the art ~185 dB, 175 dB typical", unit="dB",
+        ge=120, le=200)
+    periphery_pj_per_col: float = spec_field(
+        45.0, help="energy per MVM and output column of everything but array, DACs and ADCs "
+                   "(local digital unit: affine scaling, accumulation, control, clocking). "
+                   "Derived: HERMES's 13.4 nJ per 8-bit 256 x 256 core MVM (2 x 256 x 256 ops "
+                   "/ 9.76 TOPS/W, Le Gallo et al. 2023) minus this model's array, DAC and ADC "
+                   "energy for that core, / 256 columns (hw_models.validation)", unit="pJ",
+        ge=0, le=1e4)
     output_buffers: int = spec_field(
         1, help="output latches of the tile: with 1 the next chunk's integration waits until the "
                 "previous chunk's outputs have been read out into the PMCA TCDM, so the readout is "
                 "on the tile's critical path (calibrated: this reproduces the paper's 1.05x at "
                 "512 ns, Li et al. 2026; 2 would hide the readout)", unit="buffers", ge=1, le=2)
+
+    @classmethod
+    def paper(cls, **overrides) -> AimcTileSpec:
+        """The AHWA-LoRA paper's tile (Li et al. 2026): conversion hidden in the integration time,
+        so one MVM takes exactly the integration time (PWM inputs and CCO ADCs counted inside the
+        window, no readout time) while the pulses and counts fit in it (8 bit: from 128 ns)."""
+        return cls(**{"dac_kind": "pwm", "adc_kind": "cco", "mvm_overhead_ns": 0.0, **overrides})
+
+    @classmethod
+    def hermes(cls, **overrides) -> AimcTileSpec:
+        """An IBM HERMES core (Le Gallo et al., Nature Electronics 2023): 256 x 256 PCM, 8-bit
+        PWM inputs at 1 ns per LSB (a 128 ns window), CCO ADCs at 300 ps/LSB counted during it
+        (Khaddam-Aljameh et al. 2022), ~5 ns readout: ~133 ns and 13.4 nJ per MVM."""
+        return cls(**{"rows": 256, "cols": 256, "integration_ns": 128.0, "dac_kind": "pwm",
+                      "adc_kind": "cco", **overrides})
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ import functools
 import numpy as np
 import simpy
 
+from . import aimc
 from ._fields import SpecError
 from .closed_form import (attention_done, attention_ready, block_closed_form, chain,
                           closed_form_done, layer_report, linear_done, run_blocks)
 from .plan import AttentionPlan, LinearPlan, Plan, build_plan, check_run
 from .reports import NetworkReport
-from .specs import HardwareSpec, LoraSpec
+from .specs import AimcTileSpec, HardwareSpec, LoraSpec
 from .stages import attention_energy_pj, attention_tcdm_bytes, chunk_sizes, head_ns
 from .workload import Network
 
@@ -269,15 +270,18 @@ def network_latency(plan: Plan, engine: str = "des") -> float:
 
 def _timing_key(hw: HardwareSpec) -> HardwareSpec:
     """The hardware point with every field that cannot change latency normalised (energy
-    constants; converter bits when they cost no time), so equal timings share one simulation."""
-    a = hw.aimc
-    aimc = dataclasses.replace(
-        a, adc_bits=a.adc_bits if a.adc_ns_per_bit else 8,
-        dac_bits=a.dac_bits if a.dac_ns_per_bit else 8, mvm_energy_pj=0.0,
-        adc_energy_scale_per_bit=1.0, converter_energy_share=0.0)
+    constants; converter bits where they do not change the MVM time), so equal timings share one
+    simulation."""
+    a = dataclasses.replace(hw.aimc, **{f: getattr(AimcTileSpec, f)
+                                        for f in aimc.ENERGY_ONLY_FIELDS})
+    t = aimc.mvm_ns(a)
+    for bits in ("adc_bits", "dac_bits"):
+        same = dataclasses.replace(a, **{bits: 8})
+        if aimc.mvm_ns(same) == t:
+            a = same
     pmca = dataclasses.replace(hw.pmca, redmule_pj_per_mac=0.0, core_pj_per_flop=0.0,
                                tcdm_pj_per_byte=0.0, l2_pj_per_byte=0.0, link_pj_per_byte=0.0)
-    return dataclasses.replace(hw, aimc=aimc, pmca=pmca)
+    return dataclasses.replace(hw, aimc=a, pmca=pmca)
 
 
 @functools.lru_cache(maxsize=2048)

@@ -31,7 +31,7 @@ def test_layer_json_has_exactly_contract_keys(capsys):
     assert set(out) == CONTRACT
     assert out["ratio"] == pytest.approx(out["pmca_ns"] / out["aimc_ns"])
     assert out["overhead"] == pytest.approx(out["total_ns"] / out["aimc_only_ns"])
-    assert out["aimc_ns"] == 8 * 512
+    assert out["aimc_ns"] == 8 * (512 + 8 + 5)    # default tile: + 8-bit SAR, 5 ns readout
     assert out["ratio"] == pytest.approx(0.70, abs=0.02)
     assert isinstance(out["tcdm_bytes"], int) and out["tcdm_fits"] is True
 
