@@ -32,9 +32,12 @@ def _redmule_cycles(M: int, N: int, K: int, pmca: PmcaSpec) -> float:
 
 
 def on_redmule(M: int, N: int, K: int, pmca: PmcaSpec) -> bool:
-    """Whether a GEMM runs on RedMule: when there is one and it is faster than the cores (a
-    one-token GEMV fills one row of its array, and the cores win)."""
-    return bool(pmca.redmule_fma) and \
+    """Whether a GEMM runs on RedMule: when there is one and the GEMM has at least as many rows
+    as its array, or fewer but RedMule is still faster than the cores (a one-token GEMV fills one
+    row of the array, and the cores win)."""
+    if not pmca.redmule_fma:
+        return False
+    return M >= pmca.redmule_fma // pmca.redmule_height or \
         _redmule_cycles(M, N, K, pmca) <= M * N * K / core_flops_per_cycle(pmca)
 
 

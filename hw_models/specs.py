@@ -251,6 +251,9 @@ class AttentionSpec:
                  "t x S scores of a head stay in the TCDM). Assumption: a block small enough for "
                  "any TCDM of the design space", unit="keys", ge=1, le=65536)
 
+    def __post_init__(self) -> None:
+        validate(self)
+
 
 @dataclass(frozen=True)
 class HardwareSpec:
