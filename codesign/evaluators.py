@@ -30,7 +30,7 @@ def hardware_metrics(point: DesignPoint) -> dict[str, float]:
     net = network(point.workload.network)
     report = hw_models.evaluate_network(net, point.hardware, point.lora,
                                         seq_len=point.workload.seq_len)
-    return {
+    out = {
         "latency_us": report.total_ns / 1e3,
         "aimc_only_us": report.aimc_only_ns / 1e3,
         "overhead": report.overhead,
@@ -39,6 +39,13 @@ def hardware_metrics(point: DesignPoint) -> dict[str, float]:
         "tcdm_kib": report.tcdm_bytes / 1024,
         "tcdm_fits": 1.0 if report.tcdm_fits else 0.0,
     }
+    if point.workload.generate > 0:
+        from hw_models.decode import decode_report
+
+        decode = decode_report(net, point.hardware, point.lora, point.workload.seq_len,
+                               point.workload.generate)
+        out["decode_us_per_token"] = decode.decode_ns_per_token / 1e3
+    return out
 
 
 @dataclass

@@ -28,6 +28,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("adapter_params", "minimize", "params", "LoRA parameters over the network"),
     Metric("tcdm_kib", "minimize", "KiB", "peak PMCA working set (TCDM) over the layers"),
     Metric("tcdm_fits", "maximize", "bool", "1 when every layer's working set fits the TCDM"),
+    Metric("decode_us_per_token", "minimize", "us", "mean time per generated token after a "
+           "seq_len-token prompt (decoders; needs workload.generate >= 1)"),
     Metric("accuracy", "maximize", "metric", "task metric after AHWA-LoRA training: as an "
            "objective at its drift horizon 'at'; in rules the mean over the drift times, or "
            "accuracy@1y, accuracy@worst, ...", needs_accuracy=True),

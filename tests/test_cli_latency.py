@@ -90,3 +90,37 @@ def test_help_teaches(capsys):
     assert exc.value.code == 0
     text = capsys.readouterr().out
     assert "examples:" in text and "--layer 512x128" in text and "--model" in text
+
+
+def test_generate_adds_decode_figures(capsys):
+    out = run_json(capsys, "--model", "llama-3.1-8b", "--seq-len", "128", "--generate", "4",
+                   "--tokens", "16")
+    assert CONTRACT <= set(out)
+    assert {"decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes"} <= set(out)
+    assert out["decode_ns_per_token"] >= out["decode_aimc_only_ns_per_token"] > 0
+    assert out["kv_cache_bytes"] == 32 * 2 * 8 * 128 * 2 * (128 + 4)
+    assert main(["latency", "--model", "llama-3.1-8b", "--seq-len", "128", "--generate", "4"]) == 0
+    assert "us/token" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--layer", "512x128", "--generate", "4"], "--generate"),
+    (["--model", "mobilebert", "--generate", "4"], "--generate"),
+    (["--model", "mobilebert", "--attention", "everywhere"], "--attention"),
+    (["--model", "mobilebert", "--tile", "tpu"], "--tile"),
+])
+def test_decode_and_mapping_bad_input(capsys, argv, flag):
+    assert exit_code(["latency", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert flag in err and len(err.splitlines()) == 1
+
+
+def test_tile_preset_and_attention_mapping(capsys):
+    paper = run_json(capsys, "--layer", "512x128", "--tile", "paper", "--integration-ns", "512",
+                     "--tokens", "8")
+    assert paper["aimc_ns"] == 8 * 512          # the paper: an MVM takes the integration time
+    hermes = run_json(capsys, "--layer", "512x128", "--tile", "hermes", "--tokens", "8")
+    assert hermes["aimc_ns"] == pytest.approx(8 * 133, rel=0.01)
+    qkv = run_json(capsys, "--model", "mobilebert", "--attention", "qkv")
+    upstream = run_json(capsys, "--model", "mobilebert", "--attention", "upstream")
+    assert qkv["total_ns"] > upstream["total_ns"]    # 3 clusters for 4 heads: two rounds

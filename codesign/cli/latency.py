@@ -61,6 +61,11 @@ def add_parser(sub) -> None:
                    help="RedMule FMA blocks, a multiple of 4 (0 = cores only; default 32)")
     p.add_argument("--clock-ghz", type=positive_float("--clock-ghz"), default=None,
                    help="PMCA clock, GHz (default 1.0)")
+    p.add_argument("--tile", choices=("default", "paper", "hermes"), default=None,
+                   help="tile preset before the other flags: default (512x512, PWM DACs, SAR ADCs, "
+                        "conversion after integration), paper (the AHWA-LoRA paper's assumption: "
+                        "an MVM takes exactly the integration time), hermes (an IBM HERMES core, "
+                        "256x256, 133 ns)")
     p.add_argument("--attention", choices=("upstream", "block", "qkv", "dedicated"), default=None,
                    help="clusters that run attention (--model): upstream = the PMCAs of the "
                         "block's layers before attention (default), block = all of the block's, "
@@ -86,9 +91,13 @@ def _hardware(args, base=None):
     """The hardware of --config (or the defaults) with every given flag applied."""
     import dataclasses
 
-    from hw_models import HardwareSpec
+    from hw_models import AimcTileSpec, HardwareSpec
 
     base = base or HardwareSpec()
+    if args.tile in ("paper", "hermes"):
+        base = dataclasses.replace(base, aimc=getattr(AimcTileSpec, args.tile)())
+    elif args.tile == "default":
+        base = dataclasses.replace(base, aimc=AimcTileSpec())
     aimc = {k: v for k, v in (("integration_ns", args.integration_ns),
                               ("adc_bits", args.adc_bits), ("dac_bits", args.dac_bits))
             if v is not None}

@@ -59,6 +59,10 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     if not config.objectives:
         raise InputError("objectives: give at least one objective")
     rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
+    named = [o.name for o in config.objectives] + [r.metric for r in rules]
+    if "decode_us_per_token" in named and config.workload.generate < 1:
+        raise InputError("workload.generate: decode_us_per_token needs workload.generate >= 1 "
+                         "(tokens generated after the seq_len-token prompt)")
     axes = load_space(config.search_space, config.design)
     if config.sampler == "gp" and len(config.objectives) > 1:
         pass  # Optuna's GPSampler handles several objectives (log EHVI) since v4.2

@@ -26,8 +26,12 @@ class Workload:
         "minilm-l6", help="network whose linear-layer shapes set latency, energy and adapter size: "
                           "mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b or a path to "
                           "a Hugging Face config.json")
-    seq_len: int = spec_field(320, help="tokens per sequence (paper: max length 320)",
+    seq_len: int = spec_field(320, help="tokens per sequence (paper: max length 320); for a "
+                                        "decoder with generate > 0, the prompt",
                               unit="tokens", ge=1)
+    generate: int = spec_field(0, help="decoders: tokens generated one at a time after the "
+                                       "seq_len-token prompt (0: prefill only); sets the "
+                                       "decode_us_per_token metric", unit="tokens", ge=0)
     accuracy: WorkloadSpec = field(default_factory=WorkloadSpec,
                                    metadata={"help": "model and task the accuracy model trains on"})
 
