@@ -6,8 +6,9 @@
   25 cold runs (the latency memo cleared before each run: every run simulates, with and without
   LoRA);
 * ``per_config_closed_form_ms``: the same with the closed-form engine;
-* ``naive_des_ms``: a naive SimPy run of the same network (one process per layer stage, one event
-  per chunk and stage, every block simulated), the yardstick of the issue's 0.2x target;
+* ``naive_des_ms``: a naive SimPy run of the same network (one process per layer stage: input
+  transfer, tile, PMCA; one event per chunk and stage, every block simulated), the yardstick of
+  the 0.2x target;
 * ``grid_s``: 1,500 configurations (5 ranks x 3 placements x 4 ADC bits x 5 token counts x
   5 integration times), MobileBERT, seq 320, SimPy engine, from a cold memo;
 * ``peak_mb``: peak resident memory of this process (ru_maxrss).
@@ -57,7 +58,7 @@ def naive_des_ms(network, hw, lora) -> float:
             out[k].succeed()
 
     for lp in stages:
-        for ns in (lp.tile, lp.pmca):
+        for ns in [x for x in (lp.feed, lp.tile, lp.pmca) if x is not None]:
             out = [env.event() for _ in range(c)]
             env.process(stage(env, prev, ns, out))
             prev = out

@@ -1,13 +1,19 @@
 """Per-chunk stage times and costs of each node of a network: the numbers both engines (closed form
 and discrete-event) schedule. Pure functions; times in ns, memory in bytes, energy in pJ.
 
-A linear layer is two pipeline stages per chunk of t tokens:
+A linear layer is up to three pipeline stages per chunk of t tokens:
 
+* input transfer (networks only): the t x m inputs moved by DMA from the producer into the tiles;
 * tile: t MVMs (``aimc_ns``) and, with a single output buffer, the readout of the t x n outputs
   into the PMCA TCDM (``readout_ns``); with two output buffers the readout is its own stage;
-* PMCA: the LoRA job (``lora_ns``), the partial-sum accumulation and exchange of a layer split over
-  row tiles, TCDM <-> L2 streaming when the working set overflows, and the fused element-wise
-  post-ops (``post_ns``). ``pmca_ns`` (the contract figure) is all of it but the post-ops.
+* PMCA: the LoRA job (``lora_ns``, with the all-reduce of X A over a layer's tiles), the
+  partial-sum accumulation and exchange of a layer split over row tiles, L2 traffic (overflow
+  streaming; Q/K/V outputs written for attention) alongside it by the DMA, and the fused
+  element-wise post-ops (``post_ns``). ``pmca_ns`` (the contract figure) is all of it but the
+  post-ops.
+
+Attention is costed per head of a query chunk on one cluster (:func:`head_cost`); where the heads
+run is the plan's business (:mod:`hw_models.plan`).
 """
 
 from __future__ import annotations

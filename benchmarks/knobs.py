@@ -1,0 +1,83 @@
+"""What each hardware knob moves: MobileBERT at the paper's point, one knob changed at a time.
+
+    .venv/bin/python benchmarks/knobs.py            # JSON, then a Markdown table
+
+The base point is the AHWA-LoRA paper's (Li et al. 2026): MobileBERT, LoRA rank 8 on every linear
+layer, 320 tokens in chunks of t = 8, 256 ns integration, 8-bit ADCs and DACs, 128 KiB TCDM, with
+the default tile (PWM DACs, SAR ADCs). Each row changes one knob and prints the relative change of
+latency, energy, peak TCDM working set and, where the model reports them, area and chips. The
+figures are analytic and the same on any machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import hw_models as H  # noqa: E402
+
+BASE_HW = H.HardwareSpec(aimc=H.AimcTileSpec(integration_ns=256, adc_bits=8, dac_bits=8),
+                         pmca=H.PmcaSpec(tcdm_kib=128), tokens=8)
+BASE_LORA = H.LoraSpec(rank=8, placement="all")
+SEQ = 320
+#: figure -> report attribute, scale to the printed unit
+FIGURES = {"latency_us": ("total_ns", 1e-3), "energy_uj": ("energy_pj", 1e-6),
+           "tcdm_kib": ("tcdm_bytes", 1 / 1024), "area_mm2": ("area_mm2", 1.0),
+           "chips": ("chips", 1.0)}
+
+
+def knobs() -> list[tuple[str, H.HardwareSpec, H.LoraSpec]]:
+    """(label, hardware, adapter) of every one-knob change from the base point."""
+    a, p = BASE_HW.aimc, BASE_HW.pmca
+    tile = lambda **kw: dataclasses.replace(BASE_HW, aimc=dataclasses.replace(a, **kw))  # noqa
+    return [
+        ("ADC 8 -> 6 bit", tile(adc_bits=6), BASE_LORA),
+        ("DAC 8 -> 6 bit", tile(dac_bits=6), BASE_LORA),
+        ("integration 256 -> 128 ns", tile(integration_ns=128), BASE_LORA),
+        ("t 8 -> 16 tokens", dataclasses.replace(BASE_HW, tokens=16), BASE_LORA),
+        ("rank 8 -> 16", BASE_HW, dataclasses.replace(BASE_LORA, rank=16)),
+        ("TCDM 128 -> 256 KiB",
+         dataclasses.replace(BASE_HW, pmca=dataclasses.replace(p, tcdm_kib=256)), BASE_LORA),
+    ]
+
+
+def figures(report) -> dict[str, float]:
+    return {name: float(getattr(report, attr)) * scale
+            for name, (attr, scale) in FIGURES.items() if hasattr(report, attr)}
+
+
+def rows(network: str = "mobilebert") -> list[dict]:
+    """The base point and each knob's change: absolute figures and relative change."""
+    net = H.load_network(network)
+    base = figures(H.evaluate_network(net, BASE_HW, BASE_LORA, seq_len=SEQ))
+    out = [{"knob": "base point", **base}]
+    for label, hw, lora in knobs():
+        got = figures(H.evaluate_network(net, hw, lora, seq_len=SEQ))
+        out.append({"knob": label, **got,
+                    **{f"{k}_change": got[k] / base[k] - 1.0 for k in base if base[k]}})
+    return out
+
+
+def table(rows_: list[dict]) -> str:
+    names = [k for k in FIGURES if k in rows_[0]]
+    out = ["| knob | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for r in rows_:
+        cells = [f"{r[k]:,.4g}" if r["knob"] == "base point" else
+                 f"{r.get(k + '_change', 0.0):+.2%}" for k in names]
+        out.append(f"| {r['knob']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main() -> int:
+    result = rows()
+    print(json.dumps({"network": "mobilebert", "seq_len": SEQ, "rows": result}))
+    print(table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
