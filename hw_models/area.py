@@ -18,9 +18,8 @@ PCM crossbar is non-volatile and leaks nothing.
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
+import math
 
 from .aimc import tile_grid
 from .reports import NetworkReport

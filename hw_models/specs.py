@@ -136,7 +136,7 @@ class HardwareSpec:
     pmca: PmcaSpec = field(default_factory=PmcaSpec, metadata={"help": "the digital co-processor"})
     tokens: int = spec_field(8, help="parallel tokens t per pipeline chunk (paper: 8..128)",
                              unit="tokens", ge=1)
-    chip: "ChipSpec" = field(default_factory=lambda: ChipSpec(),
+    chip: ChipSpec = field(default_factory=lambda: ChipSpec(),
                              metadata={"help": "silicon area, leakage and the chip the tiles sit on"})
 
     def __post_init__(self) -> None:
@@ -251,8 +251,9 @@ class ChipSpec:
     logic_leakage_mw_per_mm2: float = spec_field(
         4.35, help="leakage power density of the digital logic (PMCA cores, RedMulE) and of the "
                    "AIMC periphery. Assumption: 5 % of the 43.5 mW of RedMulE's 8-core cluster "
-                   "(Tortorella et al., DATE 2022) is leakage, over its 0.50 mm^2",
-        unit="mW/mm^2", ge=0)
+                   "(Tortorella et al., DATE 2022) is leakage, over its 0.50 mm^2. Every tile and "
+                   "cluster leaks for the whole latency (no power gating of idle units; 0 models "
+                   "perfect gating)", unit="mW/mm^2", ge=0)
     sram_leakage_uw_per_kib: float = spec_field(
         108 / 512, help="SRAM retention leakage per KiB (TCDM, L2): Mr.Wolf's 512 kB fully "
                         "retentive memory leaks 108 uW (Pullini et al., IEEE JSSC 2019, 40 nm), "
