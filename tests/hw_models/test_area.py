@@ -195,3 +195,29 @@ def test_area_and_chips_are_study_metrics():
         assert METRICS[name].direction == "minimize"
     rule = parse_rule("chips<=1", "constraints[0]")
     assert rule.holds(m["chips"]) == (rep.chips <= 1)
+
+
+def test_study_optimises_area_under_a_chip_constraint(tmp_path):
+    """A hardware-only study with area_mm2 as an objective and chips as a constraint: the trials
+    carry both, and the larger TCDM / RedMulE costs area."""
+    import pandas as pd
+    import yaml
+
+    from codesign.cli import main
+
+    study = {"name": "area", "sampler": "grid", "n_trials": 4,
+             "workload": {"network": "minilm-l6", "seq_len": 64},
+             "search_space": {"tcdm_kib": {"choices": [64, 256]},
+                              "redmule_fma": {"choices": [8, 32]}},
+             "objectives": [{"name": "latency_us"}, {"name": "area_mm2"}],
+             "constraints": ["chips<=1"]}
+    path = tmp_path / "area.yaml"
+    path.write_text(yaml.safe_dump(study))
+    assert main(["run", str(path), "--out", str(tmp_path / "results"), "--no-progress"]) == 0
+    trials = pd.read_csv(tmp_path / "results" / "area" / "trials.csv")
+    assert len(trials) == 4 and set(trials["chips"]) == {1} and trials["feasible"].all()
+    by = trials.set_index(["tcdm_kib", "redmule_fma"])["area_mm2"]
+    assert by[(256, 32)] > by[(64, 32)] > by[(64, 8)]
+    minilm_tiles = 60   # 6 blocks x (4 attention tiles + 3 + 3 for the 384 x 1536 FFN pair)
+    assert by[(64, 8)] == pytest.approx(
+        sum(area.area_breakdown_mm2(minilm_tiles, _hw(kib=64, fma=8)).values()))
