@@ -13,7 +13,9 @@ each with its L2. Area model (constants and their sources in :class:`~hw_models.
 * chip: L2 KiB x SRAM density (same scale).
 
 Leakage: logic density x (AIMC periphery + cores + RedMulE) + SRAM leakage x (TCDM + L2 KiB); the
-PCM crossbar is non-volatile and leaks nothing.
+PCM crossbar is non-volatile and leaks nothing. ``static_power_mw`` is everything on; the static
+energy lets an idle tile's periphery draw only ``chip.aimc_idle_leakage_share`` of its leakage
+(power gating; 1 by default: none).
 """
 
 from __future__ import annotations
@@ -89,9 +91,22 @@ def static_power_mw(breakdown: dict[str, float], tiles: int, hw: HardwareSpec) -
     return c.logic_leakage_mw_per_mm2 * logic + c.sram_leakage_uw_per_kib * sram_kib / 1e3
 
 
-def static_energy_pj(power_mw: float, latency_ns: float) -> float:
-    """Leakage energy over ``latency_ns``, pJ (mW x ns = pJ)."""
-    return power_mw * latency_ns
+def static_energy_pj(power_mw: float, latency_ns: float, idle_tile_ns: float = 0.0,
+                     hw: HardwareSpec | None = None) -> float:
+    """Leakage energy over ``latency_ns``, pJ (mW x ns = pJ): ``power_mw`` all the time, less the
+    gated part of the AIMC periphery's leakage over ``idle_tile_ns`` (tile-nanoseconds in which a
+    tile does not integrate; ``chip.aimc_idle_leakage_share`` of it is still drawn)."""
+    energy = power_mw * latency_ns
+    if hw is not None and idle_tile_ns:
+        periph_mw = hw.chip.logic_leakage_mw_per_mm2 * tile_area_mm2(hw)["aimc_periphery"]
+        energy -= (1.0 - hw.chip.aimc_idle_leakage_share) * periph_mw * idle_tile_ns
+    return energy
+
+
+def idle_tile_ns(layers, latency_ns: float) -> float:
+    """Tile-nanoseconds in which the network's tiles do not integrate, from the layer reports'
+    ``aimc_utilisation`` (busy share of ``latency_ns``), ``tiles`` and ``count``."""
+    return sum(L.tiles * L.count * (1.0 - L.aimc_utilisation) * latency_ns for L in layers)
 
 
 def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> NetworkReport:
@@ -100,7 +115,8 @@ def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> Netw
     tiles = network_tiles(network, hw)
     parts = area_breakdown_mm2(tiles, hw)
     power = static_power_mw(parts, tiles, hw)
-    static = static_energy_pj(power, report.total_ns)
+    static = static_energy_pj(power, report.total_ns,
+                              idle_tile_ns(report.layers, report.total_ns), hw)
     return dataclasses.replace(
         report, tiles=tiles, pmca_clusters=tiles,
         tcdm_total_bytes=tiles * hw.pmca.tcdm_kib * 1024, area_mm2=sum(parts.values()),

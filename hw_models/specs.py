@@ -259,6 +259,11 @@ class ChipSpec:
                         "retentive memory leaks 108 uW (Pullini et al., IEEE JSSC 2019, 40 nm), "
                         "not scaled. The PCM array itself is non-volatile and leaks nothing",
         unit="uW/KiB", ge=0)
+    aimc_idle_leakage_share: float = spec_field(
+        1.0, help="share of an AIMC tile's periphery leakage still drawn while the tile is idle "
+                  "(not integrating). 1: no power gating (default, conservative); 0: idle tiles "
+                  "fully gated, which loses no weights because PCM is non-volatile. PMCA "
+                  "clusters stay on (their TCDM holds the adapters)", unit="fraction", ge=0, le=1)
 
     def __post_init__(self) -> None:
         validate(self)

@@ -221,3 +221,19 @@ def test_study_optimises_area_under_a_chip_constraint(tmp_path):
     minilm_tiles = 60   # 6 blocks x (4 attention tiles + 3 + 3 for the 384 x 1536 FFN pair)
     assert by[(64, 8)] == pytest.approx(
         sum(area.area_breakdown_mm2(minilm_tiles, _hw(kib=64, fma=8)).values()))
+
+
+def test_power_gating_idle_tiles_saves_only_their_idle_periphery_leakage():
+    net = H.load_network("minilm-l6")
+    reps = {g: H.evaluate_network(net, H.HardwareSpec(chip=H.ChipSpec(aimc_idle_leakage_share=g)),
+                                  H.LoraSpec(rank=8), seq_len=128) for g in (0.0, 0.5, 1.0)}
+    on, off = reps[1.0], reps[0.0]
+    assert on.static_energy_pj == pytest.approx(on.static_power_mw * on.total_ns)
+    assert off.static_energy_pj < reps[0.5].static_energy_pj < on.static_energy_pj
+    assert off.total_ns == on.total_ns and off.dynamic_energy_pj == on.dynamic_energy_pj
+    # fully gated: the periphery leaks only while its tile integrates (seq_len MVMs)
+    hw = H.HardwareSpec()
+    periph_mw = hw.chip.logic_leakage_mw_per_mm2 * area.tile_area_mm2(hw)["aimc_periphery"]
+    busy_tile_ns = area.network_tiles(net, hw) * 128 * hw.aimc.integration_ns
+    saved = periph_mw * (on.tiles * on.total_ns - busy_tile_ns)
+    assert on.static_energy_pj - off.static_energy_pj == pytest.approx(saved, rel=1e-9)
