@@ -26,7 +26,7 @@ def network(name: str):
 
 
 def hardware_metrics(point: DesignPoint) -> dict[str, float]:
-    """Latency/energy/memory/adapter metrics of the whole network for one design point."""
+    """Latency/energy/memory/adapter/area metrics of the whole network for one design point."""
     net = network(point.workload.network)
     report = hw_models.evaluate_network(net, point.hardware, point.lora,
                                         seq_len=point.workload.seq_len)
@@ -38,6 +38,9 @@ def hardware_metrics(point: DesignPoint) -> dict[str, float]:
         "adapter_params": float(report.adapter_params),
         "tcdm_kib": report.tcdm_bytes / 1024,
         "tcdm_fits": 1.0 if report.tcdm_fits else 0.0,
+        "area_mm2": report.area_mm2,
+        "chips": float(report.chips),
+        "static_energy_uj": report.static_energy_pj / 1e6,
     }
     if point.workload.generate > 0:
         from hw_models.decode import decode_report

@@ -30,6 +30,12 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("tcdm_fits", "maximize", "bool", "1 when every layer's working set fits the TCDM"),
     Metric("decode_us_per_token", "minimize", "us", "mean time per generated token after a "
            "seq_len-token prompt (decoders; needs workload.generate >= 1)"),
+    Metric("area_mm2", "minimize", "mm^2", "silicon of the network's AIMC tiles, their PMCA "
+           "clusters and the chips' L2 (hw_models.area)"),
+    Metric("chips", "minimize", "chips", "chips the network needs (weights stationary; "
+           "hardware.chip.tiles_per_chip tiles per chip)"),
+    Metric("static_energy_uj", "minimize", "uJ", "leakage energy of that silicon over one "
+           "sequence (included in energy_uj)"),
     Metric("accuracy", "maximize", "metric", "task metric after AHWA-LoRA training: as an "
            "objective at its drift horizon 'at'; in rules the mean over the drift times, or "
            "accuracy@1y, accuracy@worst, ...", needs_accuracy=True),

@@ -6,19 +6,20 @@ Public API::
     layer_closed_form(m, n, hw, rank, seq_len=320) -> LayerReport
     load_network(name_or_path) -> Network
     evaluate_network(network, hw, lora, seq_len=320, engine="des") -> NetworkReport
-    HardwareSpec, AimcTileSpec, PmcaSpec, LoraSpec, SpecError
+    HardwareSpec, AimcTileSpec, PmcaSpec, ChipSpec, LoraSpec, SpecError
 """
 
 from ._fields import SpecError
 from .closed_form import layer_closed_form
 from .reports import CONTRACT_KEYS, LayerReport, NetworkReport
-from .specs import (PLACEMENTS, ROLES, AimcTileSpec, AttentionSpec, HardwareSpec, LoraSpec,
-                    PmcaSpec, roles)
+from .specs import (PLACEMENTS, ROLES, AimcTileSpec, AttentionSpec, ChipSpec, HardwareSpec,
+                    LoraSpec, PmcaSpec, roles)
 from .system import ENGINES, evaluate_network, network_latency
 from .workload import NETWORKS, AttentionOp, LinearLayer, Network, load_network
 
 __all__ = [
-    "AimcTileSpec", "AttentionOp", "AttentionSpec", "CONTRACT_KEYS", "ENGINES", "HardwareSpec", "LayerReport",
+    "AimcTileSpec", "AttentionOp", "AttentionSpec", "CONTRACT_KEYS", "ChipSpec", "ENGINES",
+    "HardwareSpec", "LayerReport",
     "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "PLACEMENTS", "PmcaSpec",
     "ROLES", "SpecError", "evaluate_network", "layer_closed_form", "load_network",
     "network_latency", "roles",

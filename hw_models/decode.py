@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import area
 from ._fields import SpecError
 from .closed_form import block_closed_form, run_blocks
 from .plan import AttentionPlan, Plan, build_plan
@@ -46,7 +47,8 @@ class DecodeReport:
     attention_ns_per_token: float          #: of which attention over the KV cache (all blocks)
     kv_cache_bytes: int                    #: K and V of every block at the last token
     kv_cache_bytes_per_block: int          #: the share of one block, in the L2 of its clusters
-    decode_energy_pj_per_token: float      #: tiles, PMCAs, transfers and attention, per token
+    decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention) and
+    #: static (the network's leakage power over the token's time), per token
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -90,9 +92,13 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     e = hw.pmca.bytes_per_element
     per_block = max(op.kv_bytes_per_token(e) for op in network.digital_ops) * int(contexts[-1])
     kv = sum(op.kv_bytes_per_token(e) * op.count for op in network.digital_ops) * int(contexts[-1])
+    tiles = area.network_tiles(network, hw)
+    clusters = tiles + area.dedicated_clusters(network, hw)
+    leak_mw = area.static_power_mw(area.area_breakdown_mm2(tiles, hw, clusters - tiles), tiles,
+                                   hw, clusters)
     return DecodeReport(
         prompt_len=prompt_len, generate=generate, decode_ns_per_token=float(with_lora),
         decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
         tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
         kv_cache_bytes=int(kv), kv_cache_bytes_per_block=int(per_block),
-        decode_energy_pj_per_token=float(layers_pj + attn_pj.mean()))
+        decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora))

@@ -78,7 +78,10 @@ class NetworkReport:
     summed over all layer instances; ``ratio`` = pmca_ns / aimc_ns (the time-weighted mean of the
     layers' ratios, as the contract defines it); ``max_ratio``: the largest layer ratio (the
     bottleneck layer; 0 without adapters); ``tcdm_bytes``: the peak working set of any
-    cluster (LoRA of a layer, or a head of attention); ``energy_pj``: all layers and attention; ``adapter_params``: sum r (m + n).
+    cluster (LoRA of a layer, or a head of attention); ``energy_pj``: all layers and attention
+    (dynamic) plus the static (leakage) energy ``static_energy_pj`` over ``total_ns``;
+    ``adapter_params``: sum r (m + n). Size fields: see :data:`SIZE_KEYS` and
+    :mod:`hw_models.area`.
     """
 
     network: str
@@ -103,6 +106,16 @@ class NetworkReport:
     pmca_utilisation: float
     layers: list = field(default_factory=list)
     attention_tcdm_bytes: int = 0    #: peak TCDM working set of a cluster running attention
+    tiles: int = 0                   #: AIMC tiles of the whole network (weights stationary)
+    pmca_clusters: int = 0           #: PMCA clusters (one beside each tile)
+    tcdm_total_bytes: int = 0        #: TCDM of all clusters, bytes
+    area_mm2: float = 0.0            #: silicon of the tiles, their clusters and the chips' L2
+    area_by_component_mm2: dict = field(default_factory=dict)  #: area_mm2 per area.COMPONENTS
+    chips: int = 0                   #: chips of chip.tiles_per_chip tiles the network needs
+    chip_area_mm2: float = 0.0       #: one full chip (tiles_per_chip pairs + L2)
+    static_power_mw: float = 0.0     #: leakage of the silicon in area_mm2
+    static_energy_pj: float = 0.0    #: static_power_mw x total_ns; included in energy_pj
+    dynamic_energy_pj: float = 0.0   #: energy_pj without the static energy
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -112,3 +125,12 @@ class NetworkReport:
         out = {k: _plain(getattr(self, k)) for k in CONTRACT_KEYS}
         out["layers"] = [layer.to_dict() for layer in self.layers]
         return out
+
+    def size(self) -> dict:
+        """The size, area, chip and static-energy figures (:data:`SIZE_KEYS`)."""
+        return {k: _plain(getattr(self, k)) for k in SIZE_KEYS}
+
+
+#: keys ``codesign latency --model ... --json`` adds to the contract keys
+SIZE_KEYS = ("tiles", "pmca_clusters", "tcdm_total_bytes", "area_mm2", "area_by_component_mm2",
+             "chips", "chip_area_mm2", "static_power_mw", "static_energy_pj", "dynamic_energy_pj")

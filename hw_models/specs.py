@@ -266,6 +266,8 @@ class HardwareSpec:
                                      metadata={"help": "where attention runs"})
     tokens: int = spec_field(8, help="parallel tokens t per pipeline chunk (paper: 8..128)",
                              unit="tokens", ge=1)
+    chip: ChipSpec = field(default_factory=lambda: ChipSpec(),
+                             metadata={"help": "silicon area, leakage and the chip the tiles sit on"})
 
     def __post_init__(self) -> None:
         validate(self)
@@ -321,3 +323,77 @@ def roles(placement: Union[str, tuple, list]) -> frozenset[str]:
         raise SpecError(f"placement: roles must be a non-empty list of {', '.join(ROLES)}; "
                         f"got {list(placement)!r}")
     return chosen
+
+
+@dataclass(frozen=True)
+class ChipSpec:
+    """Silicon area and leakage of a tile + PMCA pair, and the chip that holds the tiles.
+
+    Technology nodes: the AIMC figures are HERMES's (14 nm CMOS with back-end PCM); the PMCA
+    figures are RedMulE's PULP cluster (22 nm FD-SOI). They are not scaled to one node unless
+    ``digital_area_scale`` says so (rule: ideal (L_target / L_source)^2, i.e. (14/22)^2 = 0.405
+    to bring the 22 nm digital areas to 14 nm). SRAM leakage is a 40 nm figure, not scaled.
+    """
+
+    hermes_core_mm2: float = spec_field(
+        0.620, help="area of one HERMES 256 x 256 AIMC core (PCM array, 256 CCO ADCs, PWM input "
+                    "drivers, local digital unit), 14 nm: 63.1 TOPS / 64 cores = 0.986 TOPS per "
+                    "core (Le Gallo et al., Nature Electronics 2023) / 1.59 TOPS/mm^2 "
+                    "(HERMES-Core, Khaddam-Aljameh et al., IEEE JSSC 2022) = 0.620 mm^2",
+        unit="mm^2", gt=0)
+    hermes_core_rows: int = spec_field(256, help="rows of the HERMES core the area refers to "
+                                                 "(Le Gallo et al. 2023)", unit="cells", ge=1)
+    hermes_core_cols: int = spec_field(256, help="columns of the HERMES core the area refers to "
+                                                 "(Le Gallo et al. 2023)", unit="cells", ge=1)
+    array_area_share: float = spec_field(
+        0.5, help="share of the HERMES core area in the crossbar itself, which scales with "
+                  "rows x cols; the rest (ADCs, input drivers, local digital) scales with rows + "
+                  "cols. Assumption: HERMES publishes no split; 0.5 is ours (its 256 ADCs at a "
+                  "4 um pitch span the core's width, Khaddam-Aljameh et al. 2022)",
+        unit="fraction", ge=0, le=1)
+    redmule_mm2_per_fma: float = spec_field(
+        0.07 / 32, help="RedMulE area per FMA block, 22 nm: a 32-FMA instance occupies 0.07 mm^2 "
+                        "(Tortorella et al., DATE 2022); buffers and control assumed to scale "
+                        "with the FMA count", unit="mm^2/FMA", ge=0)
+    sram_mm2_per_kib: float = spec_field(
+        round(600 * 0.022 ** 2 * 8192 / 1e6, 6),
+        help="SRAM (TCDM, L2) area per KiB, 22 nm: the CACTI rule of thumb of ~600 F^2 per "
+             "single-ported SRAM bit including its periphery (Greaves, Cambridge SoC D/M notes, "
+             "after CACTI), F = 22 nm -> 0.29 um^2/bit", unit="mm^2/KiB", gt=0)
+    core_mm2: float = spec_field(
+        round((0.07 / 0.14 - 0.07 - 128 * 600 * 0.022 ** 2 * 8192 / 1e6) / 8, 5),
+        help="area per PMCA compute core with its share of the cluster logic (FPU, interconnect, "
+             "I-cache, DMA core, peripherals), 22 nm. Derived: RedMulE's 0.07 mm^2 is 14 % of "
+             "its 8-core cluster (Tortorella et al., DATE 2022) -> 0.50 mm^2, minus RedMulE and "
+             "a 128 KiB TCDM at sram_mm2_per_kib, over 8 cores. Assumption: a Snitch cluster "
+             "(Zaruba et al. 2021, also 22 nm) is as large per core as that PULP cluster",
+        unit="mm^2/core", ge=0)
+    digital_area_scale: float = spec_field(
+        1.0, help="factor applied to the 22 nm PMCA areas (cores, RedMulE, TCDM, L2) to bring them "
+                  "to the AIMC node: 1 keeps 22 nm (conservative); ideal scaling to 14 nm is "
+                  "(14/22)^2 = 0.405", unit="x", gt=0)
+    tiles_per_chip: int = spec_field(
+        64, help="AIMC tiles (each with its PMCA) per chip: a HERMES-like chip holds 64 cores "
+                 "(Le Gallo et al., Nature Electronics 2023)", unit="tiles", ge=1)
+    l2_kib: int = spec_field(
+        1024, help="shared L2 SRAM per chip behind the PMCAs. Assumption: 1 MiB, the SRAM size "
+                   "pmca.l2_pj_per_byte is quoted for (Horowitz, ISSCC 2014)", unit="KiB", ge=0)
+    logic_leakage_mw_per_mm2: float = spec_field(
+        4.35, help="leakage power density of the digital logic (PMCA cores, RedMulE) and of the "
+                   "AIMC periphery. Assumption: 5 % of the 43.5 mW of RedMulE's 8-core cluster "
+                   "(Tortorella et al., DATE 2022) is leakage, over its 0.50 mm^2. Every tile and "
+                   "cluster leaks for the whole latency (no power gating of idle units; 0 models "
+                   "perfect gating)", unit="mW/mm^2", ge=0)
+    sram_leakage_uw_per_kib: float = spec_field(
+        108 / 512, help="SRAM retention leakage per KiB (TCDM, L2): Mr.Wolf's 512 kB fully "
+                        "retentive memory leaks 108 uW (Pullini et al., IEEE JSSC 2019, 40 nm), "
+                        "not scaled. The PCM array itself is non-volatile and leaks nothing",
+        unit="uW/KiB", ge=0)
+    aimc_idle_leakage_share: float = spec_field(
+        1.0, help="share of an AIMC tile's periphery leakage still drawn while the tile is idle "
+                  "(not integrating). 1: no power gating (default, conservative); 0: idle tiles "
+                  "fully gated, which loses no weights because PCM is non-volatile. PMCA "
+                  "clusters stay on (their TCDM holds the adapters)", unit="fraction", ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        validate(self)

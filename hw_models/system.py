@@ -20,6 +20,7 @@ import simpy
 
 from . import aimc
 from ._fields import SpecError
+from .area import with_size
 from .closed_form import (attention_done, attention_ready, block_closed_form, chain,
                           closed_form_done, layer_report, linear_done, run_blocks)
 from .plan import AttentionPlan, LinearPlan, Plan, build_plan, check_run
@@ -281,7 +282,7 @@ def _timing_key(hw: HardwareSpec) -> HardwareSpec:
             a = same
     pmca = dataclasses.replace(hw.pmca, redmule_pj_per_mac=0.0, core_pj_per_flop=0.0,
                                tcdm_pj_per_byte=0.0, l2_pj_per_byte=0.0, link_pj_per_byte=0.0)
-    return dataclasses.replace(hw, aimc=a, pmca=pmca)
+    return dataclasses.replace(hw, aimc=a, pmca=pmca, chip=type(hw.chip)())  # area: no time
 
 
 @functools.lru_cache(maxsize=2048)
@@ -326,7 +327,7 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
     pmca_ns = sum(L.pmca_ns * L.count for L in layers)
     adapted = [L for L in layers if L.rank > 0]
     peak = max([L.tcdm_bytes for L in layers] + [attn_tcdm])
-    return NetworkReport(
+    report = NetworkReport(
         network=network.name, engine=engine, rank=lora.rank, placement=lora.placement,
         tokens=hw.tokens, seq_len=seq_len, aimc_ns=aimc_ns, pmca_ns=pmca_ns,
         ratio=pmca_ns / aimc_ns, max_ratio=max((L.ratio for L in adapted), default=0.0),
@@ -337,3 +338,4 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
         aimc_utilisation=sum(L.aimc_utilisation * L.count for L in layers) / n_inst,
         pmca_utilisation=sum(L.pmca_utilisation * L.count for L in layers) / n_inst,
         layers=layers, attention_tcdm_bytes=int(attn_tcdm))
+    return with_size(report, network, hw)   # tiles, area, chips; energy_pj gains the leakage

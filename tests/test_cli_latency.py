@@ -45,7 +45,7 @@ def test_layer_engines_agree(capsys):
 def test_model_json_adds_layers(capsys):
     out = run_json(capsys, "--model", "minilm-l6", "--rank", "4", "--placement", "qkv",
                    "--tokens", "16", "--seq-len", "64")
-    assert set(out) == CONTRACT | {"layers"}
+    assert CONTRACT | {"layers"} <= set(out)   # every contract key; size keys are added
     assert {L["role"] for L in out["layers"] if L["rank"] > 0} == {"query", "key", "value"}
     assert out["overhead"] >= 1.0
 

@@ -22,8 +22,11 @@ Models: mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b, or a BERT-li
 Hugging Face config.json. --json keys: aimc_ns (AIMC time of one chunk of T tokens), pmca_ns (PMCA
 LoRA time of that chunk), ratio (= pmca_ns / aimc_ns), total_ns (seq-len tokens through the
 pipeline), aimc_only_ns (without LoRA), overhead (= total_ns / aimc_only_ns), tcdm_bytes,
-tcdm_fits, energy_pj; --model adds layers (a list of per-layer figures); --generate adds
-decode_ns_per_token, decode_aimc_only_ns_per_token, kv_cache_bytes and more.
+tcdm_fits, energy_pj; --model adds layers (a list of per-layer figures) and the size figures:
+tiles, pmca_clusters, tcdm_total_bytes, area_mm2, area_by_component_mm2, chips, chip_area_mm2,
+static_power_mw, static_energy_pj (leakage over total_ns, included in energy_pj) and
+dynamic_energy_pj; --generate adds decode_ns_per_token, decode_aimc_only_ns_per_token,
+kv_cache_bytes and more.
 """
 
 
@@ -180,7 +183,8 @@ def _run(args) -> int:
     report = hw_models.evaluate_network(network, hw, lora, seq_len=args.seq_len,
                                         engine=args.engine)
     if args.json:
-        print_json({**report.contract(), **(decode.to_dict() if decode else {})})
+        print_json({**report.contract(), **report.size(),
+                    **(decode.to_dict() if decode else {})})
     else:
         _print_network(report, hw)
         if decode:
@@ -243,6 +247,10 @@ def _print_network(r, hw) -> None:
     print(f"  peak TCDM {r.tcdm_bytes / 1024:,.1f} KiB ({'fits' if r.tcdm_fits else 'overflows'})"
           f" | energy {r.energy_pj / 1e6:,.2f} uJ | adapter {r.adapter_params:,} params | "
           f"attention {r.attention_ns / 1e3:,.1f} us PMCA time")
+    print(f"  {r.tiles:,} tiles + {r.pmca_clusters:,} PMCA clusters | area {r.area_mm2:,.1f} mm^2 | "
+          f"{r.chips:,} chip{'s' if r.chips != 1 else ''} of {hw.chip.tiles_per_chip} tiles "
+          f"({r.chip_area_mm2:,.1f} mm^2 each) | leakage {r.static_power_mw:,.1f} mW = "
+          f"{r.static_energy_pj / 1e6:,.2f} uJ (in energy)")
     head = f"  {'layer':<38} {'role':<9} {'MxN':>11} {'x':>3} {'r':>3} {'aimc ns':>9} " \
            f"{'pmca ns':>9} {'ratio':>6} {'TCDM KiB':>9}"
     print(head)

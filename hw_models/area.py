@@ -1,0 +1,138 @@
+"""Size and cost of a network on the hardware: tiles, PMCA clusters, TCDM, silicon area per
+component, chips, and the static (leakage) power. Pure functions of the specs; area in mm^2,
+power in mW, energy in pJ (1 mW x 1 ns = 1 pJ).
+
+Weights are stationary: every tile of every layer exists at once, each AIMC tile with its own PMCA
+cluster (Snitch cores + RedMulE + TCDM), and the tiles fill ``chip.tiles_per_chip``-tile chips,
+each with its L2. Area model (constants and their sources in :class:`~hw_models.specs.ChipSpec`):
+
+* AIMC tile: the HERMES 256 x 256 core area, its crossbar share scaled by rows x cols and its
+  periphery share (ADCs, input drivers, local digital) by rows + cols;
+* PMCA cluster: compute cores x core area + RedMulE FMAs x area per FMA + TCDM KiB x SRAM density,
+  times ``digital_area_scale`` (22 nm figures, optionally scaled to the AIMC node);
+* chip: L2 KiB x SRAM density (same scale).
+
+Leakage: logic density x (AIMC periphery + cores + RedMulE) + SRAM leakage x (TCDM + L2 KiB); the
+PCM crossbar is non-volatile and leaks nothing. ``static_power_mw`` is everything on; the static
+energy lets an idle tile's periphery draw only ``chip.aimc_idle_leakage_share`` of its leakage
+(power gating; 1 by default: none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from .aimc import tile_grid
+from .reports import NetworkReport
+from .specs import HardwareSpec
+from .workload import Network
+
+#: the area components, in report order
+COMPONENTS = ("aimc_array", "aimc_periphery", "pmca_cores", "redmule", "tcdm", "l2")
+
+
+def tile_area_mm2(hw: HardwareSpec) -> dict[str, float]:
+    """Area of one AIMC tile, mm^2: ``aimc_array`` (crossbar) and ``aimc_periphery``."""
+    a, c = hw.aimc, hw.chip
+    cells = (a.rows * a.cols) / (c.hermes_core_rows * c.hermes_core_cols)
+    edge = (a.rows + a.cols) / (c.hermes_core_rows + c.hermes_core_cols)
+    return {"aimc_array": c.hermes_core_mm2 * c.array_area_share * cells,
+            "aimc_periphery": c.hermes_core_mm2 * (1.0 - c.array_area_share) * edge}
+
+
+def cluster_area_mm2(hw: HardwareSpec) -> dict[str, float]:
+    """Area of one PMCA cluster, mm^2: ``pmca_cores``, ``redmule`` and ``tcdm``."""
+    p, c = hw.pmca, hw.chip
+    s = c.digital_area_scale
+    return {"pmca_cores": s * p.compute_cores * c.core_mm2,
+            "redmule": s * p.redmule_fma * c.redmule_mm2_per_fma,
+            "tcdm": s * p.tcdm_kib * c.sram_mm2_per_kib}
+
+
+def pair_area_mm2(hw: HardwareSpec) -> float:
+    """Area of one tile + its PMCA cluster, mm^2."""
+    return sum(tile_area_mm2(hw).values()) + sum(cluster_area_mm2(hw).values())
+
+
+def chip_l2_mm2(hw: HardwareSpec) -> float:
+    """Area of one chip's L2, mm^2."""
+    return hw.chip.digital_area_scale * hw.chip.l2_kib * hw.chip.sram_mm2_per_kib
+
+
+def chip_area_mm2(hw: HardwareSpec) -> float:
+    """Area of one full chip, mm^2: ``tiles_per_chip`` tile + PMCA pairs and the L2."""
+    return hw.chip.tiles_per_chip * pair_area_mm2(hw) + chip_l2_mm2(hw)
+
+
+def network_tiles(network: Network, hw: HardwareSpec) -> int:
+    """AIMC tiles holding every linear layer of the network (each layer on its own tiles)."""
+    return sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) * L.count for L in network.layers)
+
+
+def chips_needed(tiles: int, hw: HardwareSpec) -> int:
+    """Chips that hold ``tiles`` tiles (weights stationary: all of them must exist)."""
+    return math.ceil(tiles / hw.chip.tiles_per_chip)
+
+
+def dedicated_clusters(network: Network, hw: HardwareSpec) -> int:
+    """Attention clusters without a tile (``attention.mapping = dedicated``), every block."""
+    if hw.attention.mapping != "dedicated" or not network.digital_ops:
+        return 0
+    return hw.attention.dedicated_clusters * network.num_hidden_layers
+
+
+def area_breakdown_mm2(tiles: int, hw: HardwareSpec, extra_clusters: int = 0
+                       ) -> dict[str, float]:
+    """Silicon of ``tiles`` tile + PMCA pairs (and ``extra_clusters`` clusters without a tile)
+    and the L2 of the chips the tiles need, per component."""
+    out = {k: tiles * v for k, v in tile_area_mm2(hw).items()}
+    out.update({k: (tiles + extra_clusters) * v for k, v in cluster_area_mm2(hw).items()})
+    out["l2"] = chips_needed(tiles, hw) * chip_l2_mm2(hw)
+    return {k: out[k] for k in COMPONENTS}
+
+
+def static_power_mw(breakdown: dict[str, float], tiles: int, hw: HardwareSpec,
+                    clusters: int | None = None) -> float:
+    """Leakage power, mW, of the silicon in ``breakdown`` (from :func:`area_breakdown_mm2`);
+    ``clusters``: the PMCA clusters (default: one per tile)."""
+    c = hw.chip
+    logic = breakdown["aimc_periphery"] + breakdown["pmca_cores"] + breakdown["redmule"]
+    clusters = tiles if clusters is None else clusters
+    sram_kib = clusters * hw.pmca.tcdm_kib + chips_needed(tiles, hw) * c.l2_kib
+    return c.logic_leakage_mw_per_mm2 * logic + c.sram_leakage_uw_per_kib * sram_kib / 1e3
+
+
+def static_energy_pj(power_mw: float, latency_ns: float, idle_tile_ns: float = 0.0,
+                     hw: HardwareSpec | None = None) -> float:
+    """Leakage energy over ``latency_ns``, pJ (mW x ns = pJ): ``power_mw`` all the time, less the
+    gated part of the AIMC periphery's leakage over ``idle_tile_ns`` (tile-nanoseconds in which a
+    tile does not integrate; ``chip.aimc_idle_leakage_share`` of it is still drawn)."""
+    energy = power_mw * latency_ns
+    if hw is not None and idle_tile_ns:
+        periph_mw = hw.chip.logic_leakage_mw_per_mm2 * tile_area_mm2(hw)["aimc_periphery"]
+        energy -= (1.0 - hw.chip.aimc_idle_leakage_share) * periph_mw * idle_tile_ns
+    return energy
+
+
+def idle_tile_ns(layers, latency_ns: float) -> float:
+    """Tile-nanoseconds in which the network's tiles do not integrate, from the layer reports'
+    ``aimc_utilisation`` (busy share of ``latency_ns``), ``tiles`` and ``count``."""
+    return sum(L.tiles * L.count * (1.0 - L.aimc_utilisation) * latency_ns for L in layers)
+
+
+def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> NetworkReport:
+    """``report`` with its size, area, chip and static-energy fields filled in; its
+    ``energy_pj`` (dynamic) gains the leakage energy over ``total_ns``."""
+    tiles = network_tiles(network, hw)
+    clusters = tiles + dedicated_clusters(network, hw)
+    parts = area_breakdown_mm2(tiles, hw, clusters - tiles)
+    power = static_power_mw(parts, tiles, hw, clusters)
+    static = static_energy_pj(power, report.total_ns,
+                              idle_tile_ns(report.layers, report.total_ns), hw)
+    return dataclasses.replace(
+        report, tiles=tiles, pmca_clusters=clusters,
+        tcdm_total_bytes=clusters * hw.pmca.tcdm_kib * 1024, area_mm2=sum(parts.values()),
+        area_by_component_mm2=parts, chips=chips_needed(tiles, hw),
+        chip_area_mm2=chip_area_mm2(hw), static_power_mw=power, static_energy_pj=static,
+        dynamic_energy_pj=report.energy_pj, energy_pj=report.energy_pj + static)
