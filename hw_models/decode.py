@@ -16,18 +16,20 @@ the keys in the cache (:func:`decode_report` evaluates it per generated token).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import area
 from ._fields import SpecError
+from .aimc import tile_grid
 from .closed_form import block_closed_form, run_blocks
 from .plan import AttentionPlan, Plan, build_plan
 from .reports import _plain
 from .specs import HardwareSpec, LoraSpec
 from .stages import head_cost
-from .workload import Network
+from .workload import LinearLayer, Network
 
 #: keys of the decode figures added to ``codesign latency --json`` by ``--generate``
 DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes")
@@ -47,6 +49,9 @@ class DecodeReport:
     attention_ns_per_token: float          #: of which attention over the KV cache (all blocks)
     kv_cache_bytes: int                    #: K and V of every block at the last token
     kv_cache_bytes_per_block: int          #: the share of one block, in the L2 of its clusters
+    kv_cache_fits_l2: bool                 #: it fits the L2 of the chips holding that block's
+    #: tiles (chip.l2_kib per chip of chip.tiles_per_chip tiles); if not, it would spill to
+    #: off-chip memory, which this model does not time
     decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention) and
     #: static (the network's leakage power over the token's time), per token
 
@@ -92,6 +97,9 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     e = hw.pmca.bytes_per_element
     per_block = max(op.kv_bytes_per_token(e) for op in network.digital_ops) * int(contexts[-1])
     kv = sum(op.kv_bytes_per_token(e) * op.count for op in network.digital_ops) * int(contexts[-1])
+    block_tiles = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in network.block
+                      if isinstance(L, LinearLayer))
+    l2_bytes = block_tiles / hw.chip.tiles_per_chip * hw.chip.l2_kib * 1024
     tiles = area.network_tiles(network, hw)
     clusters = tiles + area.dedicated_clusters(network, hw)
     leak_mw = area.static_power_mw(area.area_breakdown_mm2(tiles, hw, clusters - tiles), tiles,
@@ -101,4 +109,5 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
         decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
         tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
         kv_cache_bytes=int(kv), kv_cache_bytes_per_block=int(per_block),
+        kv_cache_fits_l2=bool(per_block <= l2_bytes),
         decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora))

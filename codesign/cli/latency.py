@@ -197,8 +197,10 @@ def _print_decode(d) -> None:
           f"{d.decode_ns_per_token / 1e3:,.1f} us/token ({d.tokens_per_s:,.1f} tokens/s), "
           f"without LoRA {d.decode_aimc_only_ns_per_token / 1e3:,.1f} us/token (overhead "
           f"{d.decode_overhead:.3f}x); attention {d.attention_ns_per_token / 1e3:,.1f} us/token")
+    where = "fits the L2 of its chips" if d.kv_cache_fits_l2 else \
+        "OVERFLOWS the L2 of its chips: off-chip memory, not timed"
     print(f"  KV cache {d.kv_cache_bytes / 2**20:,.1f} MiB ({d.kv_cache_bytes_per_block / 2**20:,.2f}"
-          f" MiB per block, in the L2 beside its clusters) | energy "
+          f" MiB per block: {where}) | energy "
           f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token")
 
 

@@ -51,6 +51,10 @@ def test_decode_figures_for_llama():
     # K and V: 32 layers x 2 x 8 KV heads x 128 dims x 2 B x (2048 + 128) tokens
     assert rep.kv_cache_bytes == 32 * 2 * 8 * 128 * 2 * 2176
     assert rep.kv_cache_bytes_per_block * 32 == rep.kv_cache_bytes
+    # 8.5 MiB per block; a block's 832 tiles sit on 13 chips of 64 with 1 MiB of L2 each
+    assert rep.kv_cache_fits_l2
+    tight = dataclasses.replace(hw, chip=H.ChipSpec(l2_kib=512))
+    assert not decode_report(net, tight, H.LoraSpec(rank=16), 2048, 128).kv_cache_fits_l2
     assert rep.decode_overhead > 1.0
     assert rep.tokens_per_s == pytest.approx(1e9 / rep.decode_ns_per_token)
     # attention streams the whole cache per token: it dominates, and grows with the prompt
