@@ -23,7 +23,7 @@ from typing import Any, Optional, Union
 
 import yaml
 
-from codesign.config._decode import decode
+from codesign.decode import check_field, decode
 from codesign.errors import InputError
 
 #: short axis names -> dotted paths into the design point
@@ -85,12 +85,10 @@ def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
 
 def _check_value(hint: Any, f: Any, value: Any, where: str) -> Any:
     """Decode one axis value as its design field would be, including bounds."""
-    from codesign.config._decode import _check
-
     if isinstance(value, str) and "+" in value and typing.get_origin(hint) is Union:
         value = value.split("+")  # placement "query+value" -> a list of roles
     decoded = decode(hint, value, where)
-    _check(where, decoded, f.metadata)
+    check_field(where, decoded, f.metadata)
     return decoded
 
 

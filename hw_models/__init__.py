@@ -7,9 +7,10 @@ Public API::
     load_network(name_or_path) -> Network
     evaluate_network(network, hw, lora, seq_len=320, engine="des") -> NetworkReport
     HardwareSpec, AimcTileSpec, PmcaSpec, LoraSpec, SpecError
+    spec_field, check_value, validate: documented, bounded dataclass fields (codesign uses them too)
 """
 
-from ._fields import SpecError
+from ._fields import SpecError, check_value, spec_field, validate
 from .closed_form import layer_closed_form
 from .reports import CONTRACT_KEYS, LayerReport, NetworkReport
 from .specs import PLACEMENTS, ROLES, AimcTileSpec, HardwareSpec, LoraSpec, PmcaSpec, roles
@@ -19,6 +20,6 @@ from .workload import NETWORKS, AttentionOp, LinearLayer, Network, load_network
 __all__ = [
     "AimcTileSpec", "AttentionOp", "CONTRACT_KEYS", "ENGINES", "HardwareSpec", "LayerReport",
     "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "PLACEMENTS", "PmcaSpec",
-    "ROLES", "SpecError", "evaluate_network", "layer_closed_form", "load_network",
-    "network_latency", "roles",
+    "ROLES", "SpecError", "check_value", "evaluate_network", "layer_closed_form", "load_network",
+    "network_latency", "roles", "spec_field", "validate",
 ]

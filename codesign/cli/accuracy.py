@@ -105,7 +105,7 @@ def add_parser(sub) -> None:
 
 def load_workload(text: str | None):
     """A built-in name or a YAML file -> WorkloadSpec (InputError naming the field on bad input)."""
-    from hw_models._fields import validate
+    from hw_models import validate
 
     from codesign.accuracy.settings import WorkloadSpec
 
@@ -217,7 +217,7 @@ def apply_sets(settings, sets: list[str]):
     if not sets:
         return settings
     from codesign.accuracy.settings import AccuracySettings
-    from codesign.config._decode import decode
+    from codesign.decode import decode
     from codesign.config.overrides import apply_overrides
 
     data = apply_overrides(dataclasses.asdict(settings), sets)

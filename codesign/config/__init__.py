@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codesign.config._decode import decode
+from codesign.decode import decode
 from codesign.config.overrides import apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
-from hw_models._fields import spec_field
+from hw_models import spec_field
 from hw_models.specs import HardwareSpec, LoraSpec
 
 from codesign.accuracy.settings import AccuracySettings, WorkloadSpec
