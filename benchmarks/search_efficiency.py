@@ -4,7 +4,8 @@ A latency-only problem whose full grid is computable here: MobileBERT shapes, se
 placement x integration time x tokens x TCDM size (675 points), objectives latency (min), energy
 (min) and adapter parameters (max: the adapter capacity that buys accuracy in the paper's fig. 2).
 Every point is evaluated by the real objective (codesign.study.make_objective -> hw_models, SimPy
-engine; hw_models memoises identical timing configurations, so repeats are cheap). Each sampler gets ``--fraction`` of the grid's evaluations (default 20 %); its hypervolume
+engine; hw_models memoises identical timing configurations, so repeats are cheap). Each sampler
+gets ``--fraction`` of the grid's evaluations (default 20 %); its hypervolume
 is compared with the whole grid's, both measured in the same objective scaling (grid min..max ->
 0..1, reference point 1.1, Optuna's exact WFG hypervolume).
 

@@ -49,7 +49,7 @@ def decode(tp: Any, data: Any, path: str = "") -> Any:
     origin = typing.get_origin(tp)
     if tp is Any:
         return data
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _decode_dataclass(tp, data, path)
     if origin is Literal:
         if data in typing.get_args(tp):

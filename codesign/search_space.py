@@ -140,14 +140,15 @@ def _is_int(hint: Any) -> bool:
 
 def to_distributions(axes: dict[str, Axis], design: Any) -> dict[str, Any]:
     """The pure mapping from axes to Optuna distributions (table-tested)."""
-    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                      IntDistribution)
+    from optuna.distributions import (BaseDistribution, CategoricalDistribution,
+                                      FloatDistribution, IntDistribution)
 
-    out = {}
+    out: dict[str, BaseDistribution] = {}
     for path, axis in axes.items():
         if axis.choices is not None:
             out[path] = CategoricalDistribution(list(axis.choices))
             continue
+        assert axis.low is not None and axis.high is not None  # load_space refuses half a range
         hint, _ = _field_of(design, path, f"search_space.{path}")
         if _is_int(hint):
             step = int(axis.step) if axis.step is not None else 1

@@ -25,7 +25,7 @@ from optuna.exceptions import ExperimentalWarning
 
 from codesign.config import LoadedStudy, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
-from codesign.metrics import METRICS
+from codesign.metrics import METRICS, Direction
 from codesign.search_space import ALIASES, apply_params, grid, grid_size, to_distributions
 
 # heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely on them
@@ -145,7 +145,7 @@ def fingerprint(loaded: LoadedStudy) -> dict[str, Any]:
     }
 
 
-def direction(obj) -> str:
+def direction(obj) -> Direction:
     return obj.direction or METRICS[obj.name].direction
 
 
@@ -252,8 +252,8 @@ def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> N
 class _SlotLock:
     """A held lock that can be released early (once the new trial exists) and again safely."""
 
-    def __init__(self, release: Callable[[], None]):
-        self._release = release
+    def __init__(self, release: Callable[[], object]):
+        self._release: Callable[[], object] | None = release
 
     def release(self) -> None:
         release, self._release = self._release, None
@@ -415,8 +415,11 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                     wait = True  # others' trials may still die and come back for retry
                 else:
                     wait = False
-                    study.optimize(lambda trial: (lock.release(), objective(trial))[1],
-                                   n_trials=1, catch=(Exception,), gc_after_trial=False)
+                    def run_one(trial, lock=lock):
+                        lock.release()  # the trial exists: other workers may count it
+                        return objective(trial)
+
+                    study.optimize(run_one, n_trials=1, catch=(Exception,), gc_after_trial=False)
             if wait:
                 time.sleep(min(1.0, heartbeat_s))  # a COUNT query per second is cheap
                 continue

@@ -168,7 +168,7 @@ class EvaluationSettings:
             try:
                 drift_seconds(label)
             except SpecError as exc:
-                raise SpecError(f"evaluation.drift_times[{i}]: {str(exc).split(': ', 1)[1]}")
+                raise SpecError(f"evaluation.drift_times[{i}]: {str(exc).split(': ', 1)[1]}") from None
         if len(set(self.drift_times)) != len(self.drift_times):
             raise SpecError(f"evaluation.drift_times: repeated label in {list(self.drift_times)}")
 

@@ -38,7 +38,7 @@ results are cached under --cache-dir; a repeated request is answered from the ca
 """
 
 #: built-in workload names for --workload
-PRESETS = {"minilm-fidelity": {}}
+PRESETS: dict[str, dict] = {"minilm-fidelity": {}}
 
 
 def add_parser(sub) -> None:
@@ -122,7 +122,7 @@ def load_workload(text: str | None):
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise InputError(f"--workload: {text}: not valid YAML ({str(exc).splitlines()[0]})")
+        raise InputError(f"--workload: {text}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if isinstance(data, dict) and isinstance(data.get("workload"), dict):
         data = data["workload"]
     require(isinstance(data, dict), f"--workload: {text}: expected a mapping of workload fields")

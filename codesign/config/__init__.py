@@ -50,18 +50,17 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     for i, obj in enumerate(config.objectives):
         where = f"objectives[{i}]"
         if obj.name not in METRICS:
-            raise InputError(f"{where}.name: unknown objective {obj.name!r}; known: {', '.join(METRICS)}")
+            raise InputError(f"{where}.name: unknown objective {obj.name!r}; "
+                             f"known: {', '.join(METRICS)}")
         if METRICS[obj.name].needs_accuracy:
             _check_horizon(obj.at, config, f"{where}.at")
-    names = [o.name + (f"@{o.at}" if METRICS[o.name].needs_accuracy else "") for o in config.objectives]
+    names = [objective_key(o) for o in config.objectives]
     if len(set(names)) != len(names):
         raise InputError("objectives: the same objective is listed twice")
     if not config.objectives:
         raise InputError("objectives: give at least one objective")
     rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
     axes = load_space(config.search_space, config.design)
-    if config.sampler == "gp" and len(config.objectives) > 1:
-        pass  # Optuna's GPSampler handles several objectives (log EHVI) since v4.2
     return LoadedStudy(config, axes, rules, source, data)
 
 

@@ -370,8 +370,8 @@ def drift_data(trials: Iterable[Any], front_numbers: Iterable[int], label_params
     digital = None
     metric = "accuracy"
     for t in sorted(trials, key=lambda t: t.number):
-        drift = (t.user_attrs or {}).get("drift") if t.number in wanted else None
-        after = (drift or {}).get("analog_after")
+        drift = ((t.user_attrs or {}).get("drift") if t.number in wanted else None) or {}
+        after = drift.get("analog_after")
         if not after:
             continue
         if times is None:
@@ -452,8 +452,8 @@ def rank_sweep_data(table: pd.DataFrame, metric: str = "accuracy") -> RankSweepD
     done = done.dropna(subset=cols, how="all")
     groups = done.groupby("rank")
     ranks = sorted(float(r) for r in groups.groups)
-    best = {k: [] for k in times}
-    low = {k: [] for k in times}
+    best: dict[str, list[float]] = {k: [] for k in times}
+    low: dict[str, list[float]] = {k: [] for k in times}
     counts = []
     for r in ranks:
         g = done[done["rank"].astype(float) == r]
