@@ -49,7 +49,6 @@ class ReportContent:
     picked: dict | None = None
     picked_path: str | None = None
     dashboard: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def load_picked(folder: Path, study_name: str) -> dict | None:

@@ -7,7 +7,6 @@ The Pareto front is Optuna's own (``Study.best_trials``: non-dominated among fea
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from importlib import metadata
 from pathlib import Path
@@ -153,7 +152,3 @@ def summary_lines(table: pd.DataFrame, front: pd.DataFrame, loaded: LoadedStudy)
         lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return lines
 
-
-def trial_json(row: pd.Series) -> str:
-    return json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
-                       for k, v in row.items()}, default=str)

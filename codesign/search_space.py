@@ -14,7 +14,6 @@ loaded, so a bad space fails before the first trial.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import typing
 from dataclasses import dataclass
@@ -191,13 +190,6 @@ def _replace_path(obj: Any, keys: list[str], value: Any) -> Any:
     if len(keys) == 1:
         return dataclasses.replace(obj, **{keys[0]: value})
     return dataclasses.replace(obj, **{keys[0]: _replace_path(getattr(obj, keys[0]), keys[1:], value)})
-
-
-def iter_grid(axes: dict[str, Axis], design: Any):
-    """Every parameter combination of a finite space, as dicts."""
-    values = grid(axes, design)
-    for combo in itertools.product(*values.values()):
-        yield dict(zip(values, combo))
 
 
 def find_space_file(name: str, where: str) -> Path:
