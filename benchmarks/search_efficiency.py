@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 from optuna._hypervolume import compute_hypervolume  # noqa: E402  (Optuna's exact WFG)
 
-from codesign.config import objective_key, study_from_dict  # noqa: E402
+from codesign.config import direction, objective_key, study_from_dict  # noqa: E402
 from codesign.search_space import grid_size  # noqa: E402
-from codesign.study import direction, make_objective, make_sampler  # noqa: E402
+from codesign.study import make_objective, make_sampler  # noqa: E402
 
 STUDY = {
     "name": "search_efficiency",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from codesign.metrics import Rule, metric_of
+from codesign.table import feasible_mask
 
 
 @dataclass
@@ -55,7 +56,7 @@ def violation(frame: pd.DataFrame, rules: list[Rule]) -> pd.Series:
 def pick(front: pd.DataFrame, table: pd.DataFrame, rules: list[Rule],
          objectives: Sequence[tuple[str, str]], prefer: str | None = None) -> Pick:
     """Choose among the feasible front trials of ``front``; ``table`` (all trials) for fallbacks."""
-    feasible = front[front["feasible"].fillna(True).astype(bool)] if not front.empty else front
+    feasible = front[feasible_mask(front)] if not front.empty else front
     if not feasible.empty and rules:
         ok = pd.Series(True, index=feasible.index)
         for r in rules:

@@ -58,7 +58,24 @@ class Axis:
 
 
 def resolve_path(name: str) -> str:
+    """The dotted path an axis or flag name stands for: 'adc_bits' -> 'hardware.aimc.adc_bits'."""
     return ALIASES.get(name, name)
+
+
+def param_name(path: str) -> str:
+    """The name a parameter has in the study and its tables: the short alias when there is one."""
+    return _NAMES.get(path, path)
+
+
+_NAMES = {path: name for name, path in ALIASES.items()}
+
+
+def placement_value(value: Any, sep: str = "+") -> Any:
+    """A placement as text -> what LoraSpec takes: 'query+value' -> ('query', 'value'); a placement
+    name ('qkv') and anything that is not text stay as they are. Flags join roles with ','."""
+    if isinstance(value, str) and sep in value:
+        return tuple(part.strip() for part in value.split(sep) if part.strip())
+    return value
 
 
 def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
@@ -84,8 +101,8 @@ def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
 
 def _check_value(hint: Any, f: Any, value: Any, where: str) -> Any:
     """Decode one axis value as its design field would be, including bounds."""
-    if isinstance(value, str) and "+" in value and typing.get_origin(hint) is Union:
-        value = value.split("+")  # placement "query+value" -> a list of roles
+    if typing.get_origin(hint) is Union:
+        value = placement_value(value)
     decoded = decode(hint, value, where)
     check_field(where, decoded, f.metadata)
     return decoded
@@ -180,8 +197,8 @@ def grid_size(axes: dict[str, Axis], design: Any) -> int:
 def apply_params(design: Any, params: dict[str, Any]) -> Any:
     """A new design point with each dotted-path parameter set (nested dataclasses.replace)."""
     for path, value in params.items():
-        if isinstance(value, str) and "+" in value and path.endswith("placement"):
-            value = tuple(value.split("+"))
+        if path.endswith("placement"):
+            value = placement_value(value)
         design = _replace_path(design, path.split("."), value)
     return design
 

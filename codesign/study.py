@@ -23,23 +23,17 @@ from typing import Any, Callable, Iterator
 
 from optuna.exceptions import ExperimentalWarning
 
-from codesign.config import LoadedStudy, objective_key
+from codesign.config import LoadedStudy, direction, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
-from codesign.metrics import METRICS, Direction
-from codesign.search_space import ALIASES, apply_params, grid, grid_size, to_distributions
+from codesign.metrics import METRICS
+from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
 
 # heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely on them
 # on purpose and keep their warnings out of the one-line output contract
 warnings.filterwarnings("ignore", category=ExperimentalWarning)
 
-_REVERSE_ALIASES = {path: name for name, path in ALIASES.items()}
 #: who ran a trial: host and process id, recorded with every trial
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def param_name(path: str) -> str:
-    """The name a parameter has in the study and its tables: the short alias when there is one."""
-    return _REVERSE_ALIASES.get(path, path)
 
 
 def default_storage(out_dir: Path, name: str) -> str:
@@ -143,10 +137,6 @@ def fingerprint(loaded: LoadedStudy) -> dict[str, Any]:
         "objectives": [f"{objective_key(o)}:{direction(o)}" for o in loaded.config.objectives],
         "axes": sorted(param_name(p) for p in loaded.axes),
     }
-
-
-def direction(obj) -> Direction:
-    return obj.direction or METRICS[obj.name].direction
 
 
 def open_study(loaded: LoadedStudy, storage, seed: int):

@@ -11,11 +11,11 @@ from codesign.decode import decode
 from codesign.config.overrides import apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
-from codesign.metrics import METRICS, Rule, parse_rule
+from codesign.metrics import METRICS, Direction, Rule, parse_rule
 from codesign.search_space import Axis, load_space, read_yaml_file
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
-           "LoadedStudy"]
+           "LoadedStudy", "direction", "objective_key", "objectives_of"]
 
 
 class LoadedStudy:
@@ -62,6 +62,16 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
     axes = load_space(config.search_space, config.design)
     return LoadedStudy(config, axes, rules, source, data)
+
+
+def direction(obj: Objective) -> Direction:
+    """The objective's direction: its own, else its metric's natural one."""
+    return obj.direction or METRICS[obj.name].direction
+
+
+def objectives_of(loaded: LoadedStudy) -> list[tuple[str, str, str]]:
+    """(column, direction, unit) of each objective of a loaded study."""
+    return [(objective_key(o), direction(o), METRICS[o.name].unit) for o in loaded.config.objectives]
 
 
 def objective_key(obj: Objective) -> str:
