@@ -43,6 +43,14 @@ def positive_float(flag: str):
     return _number(flag, float, lambda v: math.isfinite(v) and v > 0, "a positive number")
 
 
+def add_converter_bits(parser, dac_default: str = "8") -> None:
+    """--adc-bits and --dac-bits, the tile's converter resolutions, as every subcommand names them."""
+    parser.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None, metavar="B",
+                        help="ADC resolution of the tile outputs, bits (default 8)")
+    parser.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None, metavar="B",
+                        help=f"DAC resolution of the tile inputs, bits (default {dac_default})")
+
+
 def parse_layer(text: str) -> tuple[int, int]:
     """``512x128`` -> (512 inputs, 128 outputs)."""
     parts = text.lower().split("x")

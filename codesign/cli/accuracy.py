@@ -7,7 +7,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-from codesign.cli._common import add_command, positive_float, positive_int, print_json, require
+from codesign.cli._common import (add_command, add_converter_bits, positive_float, positive_int,
+                                  print_json, require)
 from codesign.errors import InputError
 
 EXAMPLES = """\
@@ -66,10 +67,7 @@ def add_parser(sub) -> None:
                    help="layers with an adapter: " + ", ".join(k for k in PLACEMENTS if k != "none")
                         + ", or roles separated by commas (query,key,value,attn_out,ffn_in,ffn_out,"
                           "other); default all")
-    p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None,
-                   help="ADC resolution of the tile outputs (default 8)")
-    p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None,
-                   help="DAC resolution of the tile inputs (default: = --adc-bits)")
+    add_converter_bits(p, dac_default="= --adc-bits")
     p.add_argument("--steps", type=positive_int("--steps"), default=None,
                    help="training steps (default 60)")
     p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
@@ -149,7 +147,9 @@ def load_workload(text: str | None):
 def parse_placement(text: str):
     from hw_models.specs import LoraSpec
 
-    placement = text if "," not in text else tuple(x.strip() for x in text.split(",") if x.strip())
+    from codesign.search_space import placement_value
+
+    placement = placement_value(text, sep=",")
     if placement == "none":
         raise InputError("--placement: 'none' has no adapters; use --mode full_ahwa for the "
                          "no-adapter baseline")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from codesign.cli._common import (add_command, nonneg_int, parse_layer, positive_float,
-                                  positive_int, print_json)
+from codesign.cli._common import (add_command, add_converter_bits, nonneg_int, parse_layer,
+                                  positive_float, positive_int, print_json)
 
 EXAMPLES = """\
   codesign latency --layer 512x128 --rank 8 --integration-ns 512 --tokens 8
@@ -50,8 +50,7 @@ def add_parser(sub) -> None:
                    help="parallel tokens per pipeline chunk (default 8)")
     p.add_argument("--seq-len", type=positive_int("--seq-len"), default=None,
                    help="tokens per sequence (default 320)")
-    p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None)
-    p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None)
+    add_converter_bits(p)
     p.add_argument("--tcdm-kib", type=positive_int("--tcdm-kib"), default=None,
                    help="PMCA TCDM size, KiB (default 128)")
     p.add_argument("--redmule-fma", type=nonneg_int("--redmule-fma"), default=None,
@@ -64,32 +63,34 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-_FLAG = {"integration_ns": "--integration-ns", "adc_bits": "--adc-bits", "dac_bits": "--dac-bits",
-         "tcdm_kib": "--tcdm-kib", "redmule_fma": "--redmule-fma", "clock_ghz": "--clock-ghz",
-         "tokens": "--tokens", "rank": "--rank", "placement": "--placement",
-         "seq_len": "--seq-len", "engine": "--engine", "network": "--model"}
+#: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
+_DESIGN_FLAGS = ("integration_ns", "adc_bits", "dac_bits", "tcdm_kib", "redmule_fma", "clock_ghz",
+                 "tokens", "rank", "placement", "seq_len")
 
 
-def _hardware(args, base=None):
-    """The hardware of --config (or the defaults) with every given flag applied."""
-    import dataclasses
-
-    from hw_models import HardwareSpec
-
-    base = base or HardwareSpec()
-    aimc = {k: v for k, v in (("integration_ns", args.integration_ns),
-                              ("adc_bits", args.adc_bits), ("dac_bits", args.dac_bits))
-            if v is not None}
-    pmca = {k: v for k, v in (("tcdm_kib", args.tcdm_kib), ("redmule_fma", args.redmule_fma),
-                              ("clock_ghz", args.clock_ghz)) if v is not None}
-    hw = {"tokens": args.tokens} if args.tokens is not None else {}
-    return dataclasses.replace(base, aimc=dataclasses.replace(base.aimc, **aimc),
-                               pmca=dataclasses.replace(base.pmca, **pmca), **hw)
+def _flag(field: str) -> str | None:
+    """The flag that sets a design field: 'aimc.adc_bits' -> '--adc-bits'."""
+    leaf = field.rsplit(".", 1)[-1]
+    if leaf == "network":
+        return "--model"
+    return "--" + leaf.replace("_", "-") if leaf in _DESIGN_FLAGS + ("engine",) else None
 
 
-def _placement(text: str):
-    text = text.strip()
-    return tuple(p.strip() for p in text.split(",")) if "," in text else text
+def _design(args):
+    """The design point of --config (or the defaults) with every given flag applied."""
+    from codesign.config.study import DesignPoint
+    from codesign.search_space import apply_params, placement_value, resolve_path
+
+    if args.config is not None:
+        from codesign.cli._design import load_design
+
+        design = load_design(args.config)
+    else:
+        design = DesignPoint()
+    given = {name: getattr(args, name) for name in _DESIGN_FLAGS if getattr(args, name) is not None}
+    if "placement" in given:
+        given["placement"] = placement_value(given["placement"].strip(), sep=",")
+    return apply_params(design, {resolve_path(name): v for name, v in given.items()})
 
 
 def run(args) -> int:
@@ -99,44 +100,26 @@ def run(args) -> int:
         return _run(args)
     except SpecError as exc:  # name the flag, not only the field
         msg = str(exc)
-        path = msg.split(":", 1)[0].rsplit(".", 1)[-1]
-        flag = _FLAG.get(path)
+        flag = _flag(msg.split(":", 1)[0])
         raise SpecError(f"{flag} ({msg})" if flag else msg) from None
 
 
 def _run(args) -> int:
     import hw_models
-    from hw_models import LoraSpec
 
     from codesign.errors import InputError
 
-    design = None
-    if args.config is not None:
-        from codesign.cli._design import load_design
-
-        design = load_design(args.config)
-        if args.layer is None and args.model is None:
-            args.model = design.workload.network
-        if args.seq_len is None:
-            args.seq_len = design.workload.seq_len
-        if args.rank is None:
-            args.rank = design.lora.rank
-        if args.placement is None:
-            placement = design.lora.placement
-            args.placement = placement if isinstance(placement, str) else ",".join(placement)
-    if args.layer is None and args.model is None:
+    if args.layer is None and args.model is None and args.config is None:
         raise InputError("one of --layer MxN, --model NAME or --config PICKED.yaml is required")
-    args.rank = 8 if args.rank is None else args.rank
-    args.placement = "all" if args.placement is None else args.placement
-    args.seq_len = 320 if args.seq_len is None else args.seq_len
-    hw = _hardware(args, design.hardware if design is not None else None)
+    design = _design(args)
+    hw, lora, seq_len = design.hardware, design.lora, design.workload.seq_len
     if args.layer is not None:
         m, n = args.layer
-        report = hw_models.layer_closed_form(m, n, hw, args.rank, seq_len=args.seq_len)
+        report = hw_models.layer_closed_form(m, n, hw, lora.rank, seq_len=seq_len)
         if args.engine == "des":
             import dataclasses
 
-            total = _layer_des_total(m, n, hw, args.rank, args.seq_len)
+            total = _layer_des_total(m, n, hw, lora.rank, seq_len)
             report = dataclasses.replace(report, total_ns=total,
                                          overhead=total / report.aimc_only_ns)
         if args.json:
@@ -144,14 +127,12 @@ def _run(args) -> int:
         else:
             _print_layer(report, hw)
         return 0
-    lora = LoraSpec(rank=args.rank, placement=_placement(args.placement))
-    network = hw_models.load_network(args.model)
-    report = hw_models.evaluate_network(network, hw, lora, seq_len=args.seq_len,
-                                        engine=args.engine)
+    network = hw_models.load_network(args.model or design.workload.network)
+    net_report = hw_models.evaluate_network(network, hw, lora, seq_len=seq_len, engine=args.engine)
     if args.json:
-        print_json(report.contract())
+        print_json(net_report.contract())
     else:
-        _print_network(report, hw)
+        _print_network(net_report, hw)
     return 0
 
 
