@@ -28,12 +28,21 @@ from codesign.errors import INPUT_ERRORS, InputError
 from codesign.metrics import METRICS
 from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
 
-# heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely on them
-# on purpose and keep their warnings out of the one-line output contract
-warnings.filterwarnings("ignore", category=ExperimentalWarning)
 
-#: who ran a trial: host and process id, recorded with every trial
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+@contextlib.contextmanager
+def _experimental_ok() -> Iterator[None]:
+    """Heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely
+    on them on purpose and keep their warnings out of the one-line output contract (only here, not
+    for the whole process)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ExperimentalWarning)
+        yield
+
+
+def worker_id() -> str:
+    """Who runs a trial: host and process id, recorded with every trial."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def default_storage(out_dir: Path, name: str) -> str:
@@ -45,6 +54,7 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
+@_experimental_ok()
 def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = 2):
     """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable."""
     import optuna
@@ -139,6 +149,7 @@ def fingerprint(loaded: LoadedStudy) -> dict[str, Any]:
     }
 
 
+@_experimental_ok()
 def open_study(loaded: LoadedStudy, storage, seed: int):
     """Create the study or load the one of the same name, refusing an incompatible redefinition."""
     import optuna
@@ -232,7 +243,7 @@ def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> N
         trial.set_constraint(name, value)
     trial.set_user_attr("constraints", violations)
     trial.set_user_attr("run", {
-        "worker": WORKER,
+        "worker": worker_id(),
         "eval_s": round(time.perf_counter() - start, 4),
         "accuracy_cache_hit": None if outcome is None else outcome.cache_hit,
         "accuracy_skipped": skipped,
@@ -363,6 +374,7 @@ class RunSummary:
     gave_up: bool = False
 
 
+@_experimental_ok()
 def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               storage_url: str | None = None, cache_dir: Path | None = None,
               progress: bool = True, max_failures: int = 5, heartbeat_s: int = 10,
@@ -378,7 +390,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     preflight(loaded)
     storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)
-    # reproducible for one worker; distinct streams for workers that join a running study
+    # reproducible for one worker (seed + trials held); distinct streams for workers that join a
+    # running study (+ process id); config.study.StudyConfig.seed says the same
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
     seed = cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)
     study = open_study(loaded, storage, seed)

@@ -133,14 +133,9 @@ def _add_model_figures(out: StudyFigures, loaded, picked: dict | None) -> None:
     hw, lora, seq_len = design.hardware, design.lora, design.workload.seq_len
     rank = lora.rank or 8
     which = "the picked configuration" if picked else "the study's fixed hardware"
-    try:
-        sweep = tokens_sweep_data(hw, rank=rank, seq_len=seq_len)
-        tcdm = tcdm_data(hw, rank=rank, seq_len=seq_len)
-        layers = layer_latency_data(design.workload.network, hw, lora, seq_len)
-    except (ImportError, AttributeError) as exc:  # hw_models not built or too old
-        for stem in ("tokens_sweep", "tcdm", "layer_latency"):
-            out.skipped[stem] = f"the hardware model is not available ({exc})"
-        return
+    sweep = tokens_sweep_data(hw, rank=rank, seq_len=seq_len)
+    tcdm = tcdm_data(hw, rank=rank, seq_len=seq_len)
+    layers = layer_latency_data(design.workload.network, hw, lora, seq_len)
     best = "; ".join(f"{c.integration_ns:g} ns: t={c.best_tokens}, ratio {c.best_ratio:.2f}, "
                      f"{c.best_overhead:.2f}x" for c in sweep.curves)
     out.figures.append(FigureSpec(
