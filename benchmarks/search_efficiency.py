@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
-from optuna._hypervolume import compute_hypervolume  # noqa: E402  (Optuna's exact WFG)
 
 from codesign.config import direction, objective_key, study_from_dict  # noqa: E402
+from codesign.figures.data import hypervolume as front_hypervolume  # noqa: E402
 from codesign.search_space import grid_size  # noqa: E402
 from codesign.study import make_objective, make_sampler  # noqa: E402
 
@@ -61,8 +61,7 @@ def hypervolume(points: np.ndarray, signs: np.ndarray, lo: np.ndarray, span: np.
     scaled = (points * signs - lo) / span
     pareto = scaled[[not ((scaled <= p).all(axis=1) & (scaled < p).any(axis=1)).any()
                      for p in scaled]]
-    return float(compute_hypervolume(np.unique(pareto, axis=0), np.full(points.shape[1], 1.1),
-                                     assume_pareto=True))
+    return front_hypervolume(np.unique(pareto, axis=0), np.full(points.shape[1], 1.1))
 
 
 def main() -> None:

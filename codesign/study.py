@@ -302,45 +302,45 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
 _STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
 
 
-def _engine(study):
-    """The SQLAlchemy engine behind a study's RDB storage (under Optuna's cache), or None."""
-    return getattr(getattr(study._storage, "_backend", study._storage), "engine", None)
-
-
-def _count_states(study) -> dict[str, int] | None:
-    """Trials per state by one COUNT query on an RDB storage's ``trials`` table (Optuna's schema);
-    None where that is not possible. Much cheaper than reading every trial, and it runs while the
-    workers' slot lock is held."""
+def count_states_sql(storage, study_id: int) -> dict[str, int] | None:
+    """Trials per state by one COUNT query on the ``trials`` table of an RDB storage made by
+    :func:`make_storage` (its public ``engine``); None where that is not possible. Much cheaper than
+    reading every trial, and it runs while the workers' slot lock is held. It reads Optuna's
+    schema directly: tests/test_study.py checks it against :func:`count_states` on the installed
+    Optuna."""
     import sqlalchemy
 
-    engine = _engine(study)
+    engine = getattr(storage, "engine", None)
     if engine is None:
         return None
     try:
         with engine.connect() as conn:
             rows = conn.execute(sqlalchemy.text(
                 "SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state"),
-                {"sid": study._study_id}).all()
+                {"sid": study_id}).all()
     except sqlalchemy.exc.SQLAlchemyError:
         return None
     counts = {str(getattr(state, "name", state)).split(".")[-1]: int(n) for state, n in rows}
     return {s: counts.get(s, 0) for s in _STATES}
 
 
-def close_storage(study) -> None:
-    """Close the storage's pooled connections (SQLite then folds its write-ahead log into the
-    database file, so the file alone is the complete study)."""
-    engine = _engine(study)
+def count_states(study) -> dict[str, int]:
+    """Trials per state through Optuna's public API (reads every trial)."""
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    return {s: states.count(s) for s in _STATES}
+
+
+def close_storage(storage) -> None:
+    """Close the pooled connections of a storage made by :func:`make_storage` (SQLite then folds
+    its write-ahead log into the database file, so the file alone is the complete study)."""
+    engine = getattr(storage, "engine", None)
     if engine is not None:
         engine.dispose()
 
 
-def tally(study) -> dict[str, int]:
-    """Trials per state, from one read of the storage."""
-    out = _count_states(study)
-    if out is None:
-        states = [t.state.name for t in study.get_trials(deepcopy=False)]
-        out = {s: states.count(s) for s in _STATES}
+def tally(study, storage, study_id: int) -> dict[str, int]:
+    """Trials per state of ``study`` (``study_id`` in ``storage``), from one read of the storage."""
+    out = count_states_sql(storage, study_id) or count_states(study)
     # what counts towards n_trials: finished, running, or queued for retry
     out["counted"] = out["COMPLETE"] + out["PRUNED"] + out["RUNNING"] + out["WAITING"]
     return out
@@ -368,6 +368,7 @@ def preflight(loaded: LoadedStudy) -> None:
 @dataclasses.dataclass
 class RunSummary:
     study: Any
+    storage: Any
     storage_url: str
     added: int
     total: int
@@ -397,9 +398,10 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     study = open_study(loaded, storage, seed)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s)
-    failures = tally(study)["FAIL"]
+    study_id = storage.get_study_id_from_name(cfg.name)
+    failures = tally(study, storage, study_id)["FAIL"]
 
-    bar = _progress(total=target, initial=min(tally(study)["counted"], target),
+    bar = _progress(total=target, initial=min(tally(study, storage, study_id)["counted"], target),
                     disable=not progress, desc=cfg.name)
     added = failures_in_a_row = 0
     try:
@@ -408,10 +410,10 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                 # Optuna fails stale trials (a dead worker's: FAIL + a WAITING retry, counted the
                 # same) at the start of every trial it runs, still under this lock; check here
                 # only before deciding that the study is done
-                now = tally(study)
+                now = tally(study, storage, study_id)
                 if now["counted"] >= target and not now["WAITING"] and now["RUNNING"]:
                     fail_stale_trials(study)
-                    now = tally(study)
+                    now = tally(study, storage, study_id)
                 if now["counted"] >= target and not now["WAITING"]:
                     if not now["RUNNING"]:
                         break
@@ -427,7 +429,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                 time.sleep(min(1.0, heartbeat_s))  # a COUNT query per second is cheap
                 continue
             added += 1
-            now = tally(study)
+            now = tally(study, storage, study_id)
             failures_in_a_row = failures_in_a_row + 1 if now["FAIL"] > failures else 0
             failures = now["FAIL"]
             bar.set_postfix_str(f"complete={now['COMPLETE']} pruned={now['PRUNED']} "
@@ -436,7 +438,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             bar.refresh()
     finally:
         bar.close()
-    return RunSummary(study, url, added, now["COMPLETE"] + now["PRUNED"],
+    return RunSummary(study, storage, url, added, now["COMPLETE"] + now["PRUNED"],
                       failures_in_a_row >= max_failures)
 
 

@@ -190,14 +190,22 @@ class HypervolumeData:
         return self.reference ** len(self.objectives)
 
 
+def hypervolume(front: np.ndarray, reference: np.ndarray) -> float:
+    """Exact hypervolume of mutually non-dominated points (every objective minimised) up to
+    ``reference``: Optuna's WFG algorithm. The project's one use of a private Optuna module
+    (``optuna._hypervolume``; Optuna has no public equivalent), checked against boxes computed by
+    hand in tests/test_plots.py."""
+    from optuna._hypervolume import compute_hypervolume
+
+    return float(compute_hypervolume(front, reference, assume_pareto=True))
+
+
 def hypervolume_history(table: pd.DataFrame, objectives: Sequence[tuple[str, str, str]],
                         reference: float = 1.1) -> HypervolumeData | None:
     """Hypervolume (Optuna's exact WFG computation) of the front of the trials so far.
 
     None for a single objective or when no complete feasible trial exists.
     """
-    from optuna._hypervolume import compute_hypervolume
-
     cols = [o[0] for o in objectives]
     if len(cols) < 2:
         return None
@@ -223,7 +231,7 @@ def hypervolume_history(table: pd.DataFrame, objectives: Sequence[tuple[str, str
             point = (row[cols].to_numpy(dtype=float) * signs - lo) / span
             if not (kept <= point).all(axis=1).any():  # not dominated by (or equal to) the front
                 kept = np.vstack([kept[~(point <= kept).all(axis=1)], point])
-                hv = float(compute_hypervolume(kept, ref, assume_pareto=True))
+                hv = hypervolume(kept, ref)
         history.append(hv)
     return HypervolumeData(numbers, history, cols, reference, list(lo * signs), list(hi * signs))
 
