@@ -218,17 +218,18 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
                 trial.set_user_attr("reason", f"accuracy skipped: infeasible ({broken})")
                 raise optuna.TrialPruned(f"infeasible before accuracy: {broken}")
             outcome = evaluators.accuracy_outcome(point, cache_dir, progress=progress)
+            result = outcome.result
             if not outcome.ok:
-                trial.set_user_attr("reason", outcome.result.get("reason", "accuracy failed"))
-                raise RuntimeError(outcome.result.get("reason", "accuracy failed"))
-            after, before = outcome.result["analog_after"], outcome.result["analog_before"]
+                trial.set_user_attr("reason", result.reason or "accuracy failed")
+                raise RuntimeError(result.reason or "accuracy failed")
+            after, before = result.analog_after, result.analog_before
             metrics.update(evaluators.accuracy_metrics(after, before))
             for r in loaded.rules:
                 if METRICS[r.metric].needs_accuracy:
                     violations[str(r)] = r.violation(metrics[r.metric])
-            trial.set_user_attr("drift", {"digital": outcome.result.get("digital"),
+            trial.set_user_attr("drift", {"digital": result.digital,
                                           "analog_before": before, "analog_after": after})
-            trial.set_user_attr("accuracy_metric", outcome.result.get("metric"))
+            trial.set_user_attr("accuracy_metric", result.metric)
         _record(trial, metrics, violations, start, outcome=outcome)
         time.sleep(max(0.0, min_trial_s - (time.perf_counter() - start)))
         return tuple(metrics[objective_key(o)] for o in cfg.objectives)
