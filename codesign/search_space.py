@@ -203,6 +203,13 @@ def apply_params(design: Any, params: dict[str, Any]) -> Any:
     return design
 
 
+def value_at(design: Any, path: str) -> Any:
+    """The value a dotted path names in a design point: value_at(d, 'hardware.tokens')."""
+    for key in path.split("."):
+        design = getattr(design, key)
+    return design
+
+
 def _replace_path(obj: Any, keys: list[str], value: Any) -> Any:
     if len(keys) == 1:
         return dataclasses.replace(obj, **{keys[0]: value})

@@ -43,10 +43,10 @@ def positive_float(flag: str):
     return _number(flag, float, lambda v: math.isfinite(v) and v > 0, "a positive number")
 
 
-def add_converter_bits(parser, dac_default: str = "8") -> None:
+def add_converter_bits(parser, adc_default: str, dac_default: str) -> None:
     """--adc-bits and --dac-bits, the tile's converter resolutions, as every subcommand names them."""
     parser.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None, metavar="B",
-                        help="ADC resolution of the tile outputs, bits (default 8)")
+                        help=f"ADC resolution of the tile outputs, bits (default {adc_default})")
     parser.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None, metavar="B",
                         help=f"DAC resolution of the tile inputs, bits (default {dac_default})")
 

@@ -43,7 +43,7 @@ PRESETS: dict[str, dict] = {"minilm-fidelity": {}}
 
 
 def add_parser(sub) -> None:
-    from hw_models.specs import PLACEMENTS
+    from hw_models.specs import PLACEMENTS, AimcTileSpec
 
     p = add_command(sub, "accuracy", help="AHWA-LoRA accuracy before/after adapter training, "
                                           "under drift",
@@ -67,7 +67,7 @@ def add_parser(sub) -> None:
                    help="layers with an adapter: " + ", ".join(k for k in PLACEMENTS if k != "none")
                         + ", or roles separated by commas (query,key,value,attn_out,ffn_in,ffn_out,"
                           "other); default all")
-    add_converter_bits(p, dac_default="= --adc-bits")
+    add_converter_bits(p, adc_default=str(AimcTileSpec().adc_bits), dac_default="= --adc-bits")
     p.add_argument("--steps", type=positive_int("--steps"), default=None,
                    help="training steps (default 60)")
     p.add_argument("--drift-times", nargs="+", default=None, metavar="T",

@@ -25,6 +25,17 @@ tcdm_fits, energy_pj; --model adds layers (a list of per-layer figures).
 
 
 def add_parser(sub) -> None:
+    from hw_models import ENGINES, PLACEMENTS
+
+    from codesign.config.study import DesignPoint
+    from codesign.search_space import resolve_path, value_at
+
+    defaults = DesignPoint()
+
+    def default(name: str) -> str:
+        value = value_at(defaults, resolve_path(name))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
     p = add_command(sub, "latency", help="latency/TCDM/energy of a layer or a network",
                     description="Model an AIMC tile + PMCA (Snitch/RedMule) pipeline running a "
                                 "linear layer (--layer) or a whole transformer (--model) with "
@@ -40,24 +51,26 @@ def add_parser(sub) -> None:
                    help="start from the design point of a picked.yaml (codesign pick) or a study "
                         "file: its network, hardware, LoRA and seq-len; other flags override")
     p.add_argument("--rank", type=nonneg_int("--rank"), default=None, help="LoRA rank (0 = no "
-                   "LoRA; default 8)")
+                   f"LoRA; default {default('rank')})")
     p.add_argument("--placement", default=None,
-                   help="layers with an adapter (--model): all, qkv, attention, attn_out, ffn, "
-                        "none, or comma-separated roles (default all)")
+                   help="layers with an adapter (--model): " + ", ".join(PLACEMENTS)
+                        + f", or comma-separated roles (default {default('placement')})")
     p.add_argument("--integration-ns", type=positive_float("--integration-ns"), default=None,
-                   metavar="T_INT", help="tile integration time per MVM, ns (default 256)")
+                   metavar="T_INT",
+                   help=f"tile integration time per MVM, ns (default {default('integration_ns')})")
     p.add_argument("--tokens", type=positive_int("--tokens"), default=None, metavar="T",
-                   help="parallel tokens per pipeline chunk (default 8)")
+                   help=f"parallel tokens per pipeline chunk (default {default('tokens')})")
     p.add_argument("--seq-len", type=positive_int("--seq-len"), default=None,
-                   help="tokens per sequence (default 320)")
-    add_converter_bits(p)
+                   help=f"tokens per sequence (default {default('seq_len')})")
+    add_converter_bits(p, adc_default=default("adc_bits"), dac_default=default("dac_bits"))
     p.add_argument("--tcdm-kib", type=positive_int("--tcdm-kib"), default=None,
-                   help="PMCA TCDM size, KiB (default 128)")
+                   help=f"PMCA TCDM size, KiB (default {default('tcdm_kib')})")
     p.add_argument("--redmule-fma", type=nonneg_int("--redmule-fma"), default=None,
-                   help="RedMule FMA blocks, a multiple of 4 (0 = cores only; default 32)")
+                   help="RedMule FMA blocks, a multiple of the RedMule height (0 = cores only; "
+                        f"default {default('redmule_fma')})")
     p.add_argument("--clock-ghz", type=positive_float("--clock-ghz"), default=None,
-                   help="PMCA clock, GHz (default 1.0)")
-    p.add_argument("--engine", choices=("des", "closed_form"), default="des",
+                   help=f"PMCA clock, GHz (default {default('clock_ghz')})")
+    p.add_argument("--engine", choices=ENGINES, default="des",
                    help="des: SimPy discrete-event simulation (default); closed_form: formula")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
