@@ -2,8 +2,9 @@
 
 Candidates are the feasible Pareto-front trials that meet every requirement. Without a preference
 the knee point is chosen: the candidate closest to the utopia point once each objective is scaled to
-[0, 1] over the candidates (0 = best). With ``prefer`` the best candidate in that column wins, the
-knee distance breaking ties. When no trial meets the requirements, the closest trials (smallest
+[0, 1] over the candidates (0 = best). With ``prefer`` the best candidate in that column wins (in
+its objective's direction, else in its metric's natural one from :data:`codesign.metrics.METRICS`),
+the knee distance breaking ties. When no trial meets the requirements, the closest trials (smallest
 summed relative violation) are reported instead.
 """
 

@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
     p.add_argument("--require", metavar="EXPR", action="append", default=[],
                    help="METRIC OP NUMBER, e.g. 'latency_us<=120' (repeatable)")
     p.add_argument("--prefer", metavar="OBJECTIVE", default=None,
-                   help="choose the best in this metric instead of the knee point")
+                   help="choose the best in this metric instead of the knee point (higher or lower "
+                        "as its objective says, else as the metric's natural direction)")
     p.set_defaults(func=run)
 
 
