@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup quickstart test test-system test-all bench clean-results
+.PHONY: setup quickstart lint test test-system test-all bench clean-results
 
 setup: $(STAMP)
 
@@ -30,10 +30,15 @@ quickstart: setup
 test-system:
 	@bash .ci/browser.sh
 
-test: setup test-system
+# ruff (pyproject.toml [tool.ruff]) and mypy against its shrinking baseline (.ci/typecheck.py)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/python .ci/typecheck.py
+
+test: setup test-system lint
 	$(BIN)/python -m pytest -m "not slow" -q
 
-test-all: setup test-system
+test-all: setup test-system lint
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -4,7 +4,8 @@ A latency-only problem whose full grid is computable here: MobileBERT shapes, se
 placement x integration time x tokens x TCDM size (675 points), objectives latency (min), energy
 (min) and adapter parameters (max: the adapter capacity that buys accuracy in the paper's fig. 2).
 Every point is evaluated by the real objective (codesign.study.make_objective -> hw_models, SimPy
-engine; hw_models memoises identical timing configurations, so repeats are cheap). Each sampler gets ``--fraction`` of the grid's evaluations (default 20 %); its hypervolume
+engine; hw_models memoises identical timing configurations, so repeats are cheap). Each sampler
+gets ``--fraction`` of the grid's evaluations (default 20 %); its hypervolume
 is compared with the whole grid's, both measured in the same objective scaling (grid min..max ->
 0..1, reference point 1.1, Optuna's exact WFG hypervolume).
 
@@ -24,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
-from optuna._hypervolume import compute_hypervolume  # noqa: E402  (Optuna's exact WFG)
 
-from codesign.config import objective_key, study_from_dict  # noqa: E402
+from codesign.config import direction, objective_key, study_from_dict  # noqa: E402
+from codesign.figures.data import hypervolume as front_hypervolume  # noqa: E402
 from codesign.search_space import grid_size  # noqa: E402
-from codesign.study import direction, make_objective, make_sampler  # noqa: E402
+from codesign.study import make_objective, make_sampler  # noqa: E402
 
 STUDY = {
     "name": "search_efficiency",
@@ -60,8 +61,7 @@ def hypervolume(points: np.ndarray, signs: np.ndarray, lo: np.ndarray, span: np.
     scaled = (points * signs - lo) / span
     pareto = scaled[[not ((scaled <= p).all(axis=1) & (scaled < p).any(axis=1)).any()
                      for p in scaled]]
-    return float(compute_hypervolume(np.unique(pareto, axis=0), np.full(points.shape[1], 1.1),
-                                     assume_pareto=True))
+    return front_hypervolume(np.unique(pareto, axis=0), np.full(points.shape[1], 1.1))
 
 
 def main() -> None:

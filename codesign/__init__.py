@@ -2,7 +2,8 @@
 
 The flow runs one way: YAML study -> typed config (codesign.config) -> evaluators (hw_models for
 latency/memory/energy, codesign.accuracy for accuracy) -> Optuna study (codesign.study) ->
-results table, Pareto fronts, plots and a picked configuration (codesign.results).
+results tables and Pareto fronts (codesign.results), figures (codesign.figures), a picked
+configuration (codesign.pick) and an HTML report (codesign.report).
 """
 
 __version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """Errors the CLI turns into exit codes: InputError -> 2 (bad input), NotAvailable -> 1."""
 
-from hw_models._fields import SpecError
+from hw_models import SpecError
 
 
 class InputError(ValueError):

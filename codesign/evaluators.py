@@ -12,10 +12,9 @@ import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 import hw_models
 
+from codesign.accuracy.settings import AccuracyResult
 from codesign.config.study import DesignPoint
 
 
@@ -53,15 +52,15 @@ def hardware_metrics(point: DesignPoint) -> dict[str, float]:
 
 @dataclass
 class AccuracyOutcome:
-    """The accuracy side of a trial: the result dict and whether it came from the cache."""
+    """The accuracy side of a trial: the result and whether it came from the cache."""
 
-    result: dict[str, Any]
+    result: AccuracyResult
     cache_hit: bool
     seconds: float
 
     @property
     def ok(self) -> bool:
-        return self.result.get("status", "ok") == "ok"
+        return self.result.ok
 
 
 def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False) -> AccuracyOutcome:
@@ -72,7 +71,7 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
     start = time.perf_counter()
     result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,
                                point.accuracy, cache_dir=Path(cache_dir), progress=progress)
-    return AccuracyOutcome(result.to_dict(), bool(result.cache_hit), time.perf_counter() - start)
+    return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)
 
 
 def accuracy_at(series: dict[str, dict[str, float]], at: str) -> float:

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from codesign.errors import InputError
+
+
+#: an objective's direction, as Optuna names it
+Direction = Literal["minimize", "maximize"]
 
 
 @dataclass(frozen=True)
 class Metric:
     name: str
-    direction: str  # "minimize" | "maximize": the better way
+    direction: Direction  # the better way
     unit: str
     help: str
     needs_accuracy: bool = False
@@ -43,7 +48,13 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            needs_accuracy=True),
 )}
 
-_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:@[A-Za-z0-9]+)?)\s*(<=|>=|<|>|==)\s*([-+0-9.eE]+|true|false)\s*$")
+def metric_of(column: str) -> Metric:
+    """The metric a results column holds: ``accuracy@1y`` -> accuracy; KeyError if none."""
+    return METRICS[column.partition("@")[0]]
+
+
+_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:@[A-Za-z0-9]+)?)\s*(<=|>=|<|>|==)\s*"
+                   r"([-+0-9.eE]+|true|false)\s*$")
 
 
 @dataclass(frozen=True)

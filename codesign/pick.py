@@ -2,19 +2,22 @@
 
 Candidates are the feasible Pareto-front trials that meet every requirement. Without a preference
 the knee point is chosen: the candidate closest to the utopia point once each objective is scaled to
-[0, 1] over the candidates (0 = best). With ``prefer`` the best candidate in that column wins, the
-knee distance breaking ties. When no trial meets the requirements, the closest trials (smallest
+[0, 1] over the candidates (0 = best). With ``prefer`` the best candidate in that column wins (in
+its objective's direction, else in its metric's natural one from :data:`codesign.metrics.METRICS`),
+the knee distance breaking ties. When no trial meets the requirements, the closest trials (smallest
 summed relative violation) are reported instead.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from codesign.metrics import Rule
+from codesign.metrics import Rule, metric_of
+from codesign.table import feasible_mask
 
 
 @dataclass
@@ -25,7 +28,7 @@ class Pick:
     closest: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def knee_distance(frame: pd.DataFrame, objectives: list[tuple[str, str]]) -> pd.Series:
+def knee_distance(frame: pd.DataFrame, objectives: Sequence[tuple[str, str]]) -> pd.Series:
     """Euclidean distance to the utopia point with each objective min-max scaled (0 = best)."""
     total = pd.Series(0.0, index=frame.index)
     for col, direction in objectives:
@@ -45,16 +48,16 @@ def violation(frame: pd.DataFrame, rules: list[Rule]) -> pd.Series:
     for r in rules:
         values = frame[r.metric].astype(float)
         scale = abs(r.bound) if r.bound else 1.0
-        v = values.map(lambda x: max(0.0, r.violation(x)) if not math.isnan(x) else math.inf)
-        strict = values.map(lambda x: 0.0 if r.holds(x) else 1e-12)
+        v = values.map(lambda x, r=r: max(0.0, r.violation(x)) if not math.isnan(x) else math.inf)
+        strict = values.map(lambda x, r=r: 0.0 if r.holds(x) else 1e-12)
         total = total + v / scale + strict
     return total
 
 
 def pick(front: pd.DataFrame, table: pd.DataFrame, rules: list[Rule],
-         objectives: list[tuple[str, str]], prefer: str | None = None) -> Pick:
+         objectives: Sequence[tuple[str, str]], prefer: str | None = None) -> Pick:
     """Choose among the feasible front trials of ``front``; ``table`` (all trials) for fallbacks."""
-    feasible = front[front["feasible"].fillna(True).astype(bool)] if not front.empty else front
+    feasible = front[feasible_mask(front)] if not front.empty else front
     if not feasible.empty and rules:
         ok = pd.Series(True, index=feasible.index)
         for r in rules:
@@ -72,7 +75,8 @@ def pick(front: pd.DataFrame, table: pd.DataFrame, rules: list[Rule],
     dist = knee_distance(candidates, objectives)
     ranked = candidates.assign(knee_distance=dist)
     if prefer:
-        direction = dict(objectives).get(prefer, "maximize" if "accuracy" in prefer else "minimize")
+        # an objective's own direction, else the metric's natural one
+        direction = dict(objectives).get(prefer) or metric_of(prefer).direction
         ranked = ranked.sort_values([prefer, "knee_distance"],
                                     ascending=[direction == "minimize", True])
         why = f"best {prefer} ({direction}) among {len(candidates)} candidate(s)"

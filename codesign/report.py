@@ -49,7 +49,6 @@ class ReportContent:
     picked: dict | None = None
     picked_path: str | None = None
     dashboard: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def load_picked(folder: Path, study_name: str) -> dict | None:
@@ -70,10 +69,13 @@ def report_content(study, loaded, storage_url: str, folder: Path,
                    formats: Sequence[str] = ("png", "svg"), models: bool = True) -> ReportContent:
     """Everything the report shows; saves the figures to ``folder/figures/`` on the way."""
     from codesign import __version__
-    from codesign.figures import objectives_of, study_figures
+    from codesign.config import objectives_of
+    from codesign.figures import study_figures
     from codesign.figures.draw import render, save_figure
     from codesign.results import package_versions, pareto_table, resolved_config, trials_table
-    from codesign.study import param_name, redact
+    from codesign.search_space import param_name
+    from codesign.study import redact
+    from codesign.table import cache_hits_text, complete, feasible_mask, trials_text
 
     folder = Path(folder)
     cfg = loaded.config
@@ -96,12 +98,10 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     if "feasible" in front.columns:
         columns.append("feasible")
     rows = [{c: row[c] for c in columns} for _, row in front.iterrows()]
-    states = table["state"].value_counts().to_dict() if not table.empty else {}
-    done = table[table["state"] == "COMPLETE"] if not table.empty else table
-    n_feasible = int(done["feasible"].fillna(True).astype(bool).sum()) if not done.empty else 0
+    done = complete(table)
+    n_feasible = int(feasible_mask(done).sum()) if not done.empty else 0
     summary = [
-        ("trials", f"{len(table)} (" + ", ".join(f"{k.lower()} {v}" for k, v in
-                                                  sorted(states.items())) + ")"),
+        ("trials", trials_text(table)),
         ("feasible complete trials", str(n_feasible)),
         ("Pareto front", f"{len(front)} trial(s)"),
         ("objectives", ", ".join(f"{c} ({d})" for c, d, _ in objectives)),
@@ -110,10 +110,9 @@ def report_content(study, loaded, storage_url: str, folder: Path,
         ("sampler", f"{cfg.sampler} (seed {cfg.seed})"),
         ("network", f"{cfg.workload.network}, {cfg.workload.seq_len} tokens"),
     ]
-    if "accuracy_cache_hit" in table and table["accuracy_cache_hit"].notna().any():
-        hits = int(table["accuracy_cache_hit"].fillna(False).astype(bool).sum())
-        summary.append(("accuracy cache hits", f"{hits} of "
-                                               f"{int(table['accuracy_cache_hit'].notna().sum())}"))
+    hits = cache_hits_text(table)
+    if hits is not None:
+        summary.append(("accuracy cache hits", hits))
     settings = resolved_config(loaded, storage_url)
     settings.pop("versions", None)
     versions = package_versions()

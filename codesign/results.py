@@ -7,8 +7,6 @@ The Pareto front is Optuna's own (``Study.best_trials``: non-dominated among fea
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from codesign.config import LoadedStudy, objective_key
-from codesign.metrics import METRICS
-from codesign.study import direction, param_name
+from codesign.config import LoadedStudy, objective_key, objectives_of
+from codesign.plain import plain
+from codesign.table import cache_hits_text, trials_text
+from codesign.search_space import param_name
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
 BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_skipped",
@@ -86,7 +85,8 @@ def resolved_config(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
                                            if v is not None and v is not False}
                            for p, a in loaded.axes.items()}
     cfg["storage"] = redact(storage_url)
-    return {"study": _plain(cfg), "source": str(loaded.source) if loaded.source else None,
+    return {"study": plain(cfg, nonfinite_as_text=True),
+            "source": str(loaded.source) if loaded.source else None,
             "versions": package_versions()}
 
 
@@ -101,19 +101,10 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    return obj
-
-
 def write_results(study, loaded: LoadedStudy, folder: Path, storage_url: str) -> dict[str, Path]:
     """Write trials.csv, pareto.csv, pareto.png and config.yaml into ``folder``."""
-    from codesign import plots
+    from codesign.figures.data import pareto_data
+    from codesign.figures.draw import draw_pareto, save_figure
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,9 +114,8 @@ def write_results(study, loaded: LoadedStudy, folder: Path, storage_url: str) ->
              "plot": folder / "pareto.png", "config": folder / "config.yaml"}
     _to_csv(table, paths["trials"])
     _to_csv(front, paths["pareto"])
-    objectives = [(objective_key(o), direction(o), METRICS[o.name].unit)
-                  for o in loaded.config.objectives]
-    plots.save_pareto(plots.pareto_data(table, front, objectives), paths["plot"])
+    fig = draw_pareto(pareto_data(table, front, objectives_of(loaded)))
+    save_figure(fig, folder, paths["plot"].stem, ("png",))
     text = yaml.safe_dump(resolved_config(loaded, storage_url), sort_keys=False)
     paths["config"].write_text(text)
     return paths
@@ -139,12 +129,10 @@ def _to_csv(df: pd.DataFrame, path: Path) -> None:
 
 def summary_lines(table: pd.DataFrame, front: pd.DataFrame, loaded: LoadedStudy) -> list[str]:
     """A short human summary of a study's results."""
-    states = table["state"].value_counts().to_dict() if not table.empty else {}
-    lines = [f"trials: {len(table)} ("
-             + ", ".join(f"{k.lower()} {v}" for k, v in sorted(states.items())) + ")"]
-    if "accuracy_cache_hit" in table and table["accuracy_cache_hit"].notna().any():
-        hits = int(table["accuracy_cache_hit"].fillna(False).astype(bool).sum())
-        lines.append(f"accuracy cache hits: {hits} of {int(table['accuracy_cache_hit'].notna().sum())}")
+    lines = [f"trials: {trials_text(table)}"]
+    hits = cache_hits_text(table)
+    if hits is not None:
+        lines.append(f"accuracy cache hits: {hits}")
     lines.append(f"Pareto front: {len(front)} trial(s)")
     keys = [objective_key(o) for o in loaded.config.objectives]
     params = [param_name(p) for p in loaded.axes]
@@ -153,7 +141,3 @@ def summary_lines(table: pd.DataFrame, front: pd.DataFrame, loaded: LoadedStudy)
         lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return lines
 
-
-def trial_json(row: pd.Series) -> str:
-    return json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
-                       for k, v in row.items()}, default=str)

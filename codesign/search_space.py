@@ -14,7 +14,6 @@ loaded, so a bad space fails before the first trial.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import typing
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any, Optional, Union
 
 import yaml
 
-from codesign.config._decode import decode
+from codesign.decode import check_field, decode
 from codesign.errors import InputError
 
 #: short axis names -> dotted paths into the design point
@@ -38,10 +37,14 @@ ALIASES: dict[str, str] = {
     "tcdm_kib": "hardware.pmca.tcdm_kib",
     "redmule_fma": "hardware.pmca.redmule_fma",
     "clock_ghz": "hardware.pmca.clock_ghz",
+    "adc_kind": "hardware.aimc.adc_kind",
+    "dac_kind": "hardware.aimc.dac_kind",
+    "attention": "hardware.attention.mapping",
     "weight_noise": "accuracy.noise.weight_noise",
     "train_noise_model": "accuracy.noise.train_noise_model",
     "clip_sigma": "accuracy.noise.clip_sigma",
     "seq_len": "workload.seq_len",
+    "generate": "workload.generate",
 }
 
 SEARCH_SPACE_DIR = Path(__file__).resolve().parent.parent / "search_spaces"
@@ -59,7 +62,24 @@ class Axis:
 
 
 def resolve_path(name: str) -> str:
+    """The dotted path an axis or flag name stands for: 'adc_bits' -> 'hardware.aimc.adc_bits'."""
     return ALIASES.get(name, name)
+
+
+def param_name(path: str) -> str:
+    """The name a parameter has in the study and its tables: the short alias when there is one."""
+    return _NAMES.get(path, path)
+
+
+_NAMES = {path: name for name, path in ALIASES.items()}
+
+
+def placement_value(value: Any, sep: str = "+") -> Any:
+    """A placement as text -> what LoraSpec takes: 'query+value' -> ('query', 'value'); a placement
+    name ('qkv') and anything that is not text stay as they are. Flags join roles with ','."""
+    if isinstance(value, str) and sep in value:
+        return tuple(part.strip() for part in value.split(sep) if part.strip())
+    return value
 
 
 def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
@@ -85,12 +105,10 @@ def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
 
 def _check_value(hint: Any, f: Any, value: Any, where: str) -> Any:
     """Decode one axis value as its design field would be, including bounds."""
-    from codesign.config._decode import _check
-
-    if isinstance(value, str) and "+" in value and typing.get_origin(hint) is Union:
-        value = value.split("+")  # placement "query+value" -> a list of roles
+    if typing.get_origin(hint) is Union:
+        value = placement_value(value)
     decoded = decode(hint, value, where)
-    _check(where, decoded, f.metadata)
+    check_field(where, decoded, f.metadata)
     return decoded
 
 
@@ -142,14 +160,15 @@ def _is_int(hint: Any) -> bool:
 
 def to_distributions(axes: dict[str, Axis], design: Any) -> dict[str, Any]:
     """The pure mapping from axes to Optuna distributions (table-tested)."""
-    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                      IntDistribution)
+    from optuna.distributions import (BaseDistribution, CategoricalDistribution,
+                                      FloatDistribution, IntDistribution)
 
-    out = {}
+    out: dict[str, BaseDistribution] = {}
     for path, axis in axes.items():
         if axis.choices is not None:
             out[path] = CategoricalDistribution(list(axis.choices))
             continue
+        assert axis.low is not None and axis.high is not None  # load_space refuses half a range
         hint, _ = _field_of(design, path, f"search_space.{path}")
         if _is_int(hint):
             step = int(axis.step) if axis.step is not None else 1
@@ -182,9 +201,16 @@ def grid_size(axes: dict[str, Axis], design: Any) -> int:
 def apply_params(design: Any, params: dict[str, Any]) -> Any:
     """A new design point with each dotted-path parameter set (nested dataclasses.replace)."""
     for path, value in params.items():
-        if isinstance(value, str) and "+" in value and path.endswith("placement"):
-            value = tuple(value.split("+"))
+        if path.endswith("placement"):
+            value = placement_value(value)
         design = _replace_path(design, path.split("."), value)
+    return design
+
+
+def value_at(design: Any, path: str) -> Any:
+    """The value a dotted path names in a design point: value_at(d, 'hardware.tokens')."""
+    for key in path.split("."):
+        design = getattr(design, key)
     return design
 
 
@@ -192,13 +218,6 @@ def _replace_path(obj: Any, keys: list[str], value: Any) -> Any:
     if len(keys) == 1:
         return dataclasses.replace(obj, **{keys[0]: value})
     return dataclasses.replace(obj, **{keys[0]: _replace_path(getattr(obj, keys[0]), keys[1:], value)})
-
-
-def iter_grid(axes: dict[str, Axis], design: Any):
-    """Every parameter combination of a finite space, as dicts."""
-    values = grid(axes, design)
-    for combo in itertools.product(*values.values()):
-        yield dict(zip(values, combo))
 
 
 def find_space_file(name: str, where: str) -> Path:

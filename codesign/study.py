@@ -23,23 +23,26 @@ from typing import Any, Callable, Iterator
 
 from optuna.exceptions import ExperimentalWarning
 
-from codesign.config import LoadedStudy, objective_key
+from codesign.config import LoadedStudy, direction, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
 from codesign.metrics import METRICS
-from codesign.search_space import ALIASES, apply_params, grid, grid_size, to_distributions
-
-# heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely on them
-# on purpose and keep their warnings out of the one-line output contract
-warnings.filterwarnings("ignore", category=ExperimentalWarning)
-
-_REVERSE_ALIASES = {path: name for name, path in ALIASES.items()}
-#: who ran a trial: host and process id, recorded with every trial
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
 
 
-def param_name(path: str) -> str:
-    """The name a parameter has in the study and its tables: the short alias when there is one."""
-    return _REVERSE_ALIASES.get(path, path)
+
+@contextlib.contextmanager
+def _experimental_ok() -> Iterator[None]:
+    """Heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely
+    on them on purpose and keep their warnings out of the one-line output contract (only here, not
+    for the whole process)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ExperimentalWarning)
+        yield
+
+
+def worker_id() -> str:
+    """Who runs a trial: host and process id, recorded with every trial."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def default_storage(out_dir: Path, name: str) -> str:
@@ -51,6 +54,7 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
+@_experimental_ok()
 def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = 2):
     """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable."""
     import optuna
@@ -145,10 +149,7 @@ def fingerprint(loaded: LoadedStudy) -> dict[str, Any]:
     }
 
 
-def direction(obj) -> str:
-    return obj.direction or METRICS[obj.name].direction
-
-
+@_experimental_ok()
 def open_study(loaded: LoadedStudy, storage, seed: int):
     """Create the study or load the one of the same name, refusing an incompatible redefinition."""
     import optuna
@@ -217,17 +218,18 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
                 trial.set_user_attr("reason", f"accuracy skipped: infeasible ({broken})")
                 raise optuna.TrialPruned(f"infeasible before accuracy: {broken}")
             outcome = evaluators.accuracy_outcome(point, cache_dir, progress=progress)
+            result = outcome.result
             if not outcome.ok:
-                trial.set_user_attr("reason", outcome.result.get("reason", "accuracy failed"))
-                raise RuntimeError(outcome.result.get("reason", "accuracy failed"))
-            after, before = outcome.result["analog_after"], outcome.result["analog_before"]
+                trial.set_user_attr("reason", result.reason or "accuracy failed")
+                raise RuntimeError(result.reason or "accuracy failed")
+            after, before = result.analog_after, result.analog_before
             metrics.update(evaluators.accuracy_metrics(after, before))
             for r in loaded.rules:
                 if METRICS[r.metric].needs_accuracy:
                     violations[str(r)] = r.violation(metrics[r.metric])
-            trial.set_user_attr("drift", {"digital": outcome.result.get("digital"),
+            trial.set_user_attr("drift", {"digital": result.digital,
                                           "analog_before": before, "analog_after": after})
-            trial.set_user_attr("accuracy_metric", outcome.result.get("metric"))
+            trial.set_user_attr("accuracy_metric", result.metric)
         _record(trial, metrics, violations, start, outcome=outcome)
         time.sleep(max(0.0, min_trial_s - (time.perf_counter() - start)))
         return tuple(metrics[objective_key(o)] for o in cfg.objectives)
@@ -242,7 +244,7 @@ def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> N
         trial.set_constraint(name, value)
     trial.set_user_attr("constraints", violations)
     trial.set_user_attr("run", {
-        "worker": WORKER,
+        "worker": worker_id(),
         "eval_s": round(time.perf_counter() - start, 4),
         "accuracy_cache_hit": None if outcome is None else outcome.cache_hit,
         "accuracy_skipped": skipped,
@@ -252,8 +254,8 @@ def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> N
 class _SlotLock:
     """A held lock that can be released early (once the new trial exists) and again safely."""
 
-    def __init__(self, release: Callable[[], None]):
-        self._release = release
+    def __init__(self, release: Callable[[], object]):
+        self._release: Callable[[], object] | None = release
 
     def release(self) -> None:
         release, self._release = self._release, None
@@ -301,45 +303,45 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
 _STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
 
 
-def _engine(study):
-    """The SQLAlchemy engine behind a study's RDB storage (under Optuna's cache), or None."""
-    return getattr(getattr(study._storage, "_backend", study._storage), "engine", None)
-
-
-def _count_states(study) -> dict[str, int] | None:
-    """Trials per state by one COUNT query on an RDB storage's ``trials`` table (Optuna's schema);
-    None where that is not possible. Much cheaper than reading every trial, and it runs while the
-    workers' slot lock is held."""
+def count_states_sql(storage, study_id: int) -> dict[str, int] | None:
+    """Trials per state by one COUNT query on the ``trials`` table of an RDB storage made by
+    :func:`make_storage` (its public ``engine``); None where that is not possible. Much cheaper than
+    reading every trial, and it runs while the workers' slot lock is held. It reads Optuna's
+    schema directly: tests/test_study.py checks it against :func:`count_states` on the installed
+    Optuna."""
     import sqlalchemy
 
-    engine = _engine(study)
+    engine = getattr(storage, "engine", None)
     if engine is None:
         return None
     try:
         with engine.connect() as conn:
             rows = conn.execute(sqlalchemy.text(
                 "SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state"),
-                {"sid": study._study_id}).all()
+                {"sid": study_id}).all()
     except sqlalchemy.exc.SQLAlchemyError:
         return None
     counts = {str(getattr(state, "name", state)).split(".")[-1]: int(n) for state, n in rows}
     return {s: counts.get(s, 0) for s in _STATES}
 
 
-def close_storage(study) -> None:
-    """Close the storage's pooled connections (SQLite then folds its write-ahead log into the
-    database file, so the file alone is the complete study)."""
-    engine = _engine(study)
+def count_states(study) -> dict[str, int]:
+    """Trials per state through Optuna's public API (reads every trial)."""
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    return {s: states.count(s) for s in _STATES}
+
+
+def close_storage(storage) -> None:
+    """Close the pooled connections of a storage made by :func:`make_storage` (SQLite then folds
+    its write-ahead log into the database file, so the file alone is the complete study)."""
+    engine = getattr(storage, "engine", None)
     if engine is not None:
         engine.dispose()
 
 
-def tally(study) -> dict[str, int]:
-    """Trials per state, from one read of the storage."""
-    out = _count_states(study)
-    if out is None:
-        states = [t.state.name for t in study.get_trials(deepcopy=False)]
-        out = {s: states.count(s) for s in _STATES}
+def tally(study, storage, study_id: int) -> dict[str, int]:
+    """Trials per state of ``study`` (``study_id`` in ``storage``), from one read of the storage."""
+    out = count_states_sql(storage, study_id) or count_states(study)
     # what counts towards n_trials: finished, running, or queued for retry
     out["counted"] = out["COMPLETE"] + out["PRUNED"] + out["RUNNING"] + out["WAITING"]
     return out
@@ -367,12 +369,14 @@ def preflight(loaded: LoadedStudy) -> None:
 @dataclasses.dataclass
 class RunSummary:
     study: Any
+    storage: Any
     storage_url: str
     added: int
     total: int
     gave_up: bool = False
 
 
+@_experimental_ok()
 def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               storage_url: str | None = None, cache_dir: Path | None = None,
               progress: bool = True, max_failures: int = 5, heartbeat_s: int = 10,
@@ -388,15 +392,17 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     preflight(loaded)
     storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)
-    # reproducible for one worker; distinct streams for workers that join a running study
+    # reproducible for one worker (seed + trials held); distinct streams for workers that join a
+    # running study (+ process id); config.study.StudyConfig.seed says the same
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
     seed = cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)
     study = open_study(loaded, storage, seed)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s)
-    failures = tally(study)["FAIL"]
+    study_id = storage.get_study_id_from_name(cfg.name)
+    failures = tally(study, storage, study_id)["FAIL"]
 
-    bar = _progress(total=target, initial=min(tally(study)["counted"], target),
+    bar = _progress(total=target, initial=min(tally(study, storage, study_id)["counted"], target),
                     disable=not progress, desc=cfg.name)
     added = failures_in_a_row = 0
     try:
@@ -405,23 +411,26 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                 # Optuna fails stale trials (a dead worker's: FAIL + a WAITING retry, counted the
                 # same) at the start of every trial it runs, still under this lock; check here
                 # only before deciding that the study is done
-                now = tally(study)
+                now = tally(study, storage, study_id)
                 if now["counted"] >= target and not now["WAITING"] and now["RUNNING"]:
                     fail_stale_trials(study)
-                    now = tally(study)
+                    now = tally(study, storage, study_id)
                 if now["counted"] >= target and not now["WAITING"]:
                     if not now["RUNNING"]:
                         break
                     wait = True  # others' trials may still die and come back for retry
                 else:
                     wait = False
-                    study.optimize(lambda trial: (lock.release(), objective(trial))[1],
-                                   n_trials=1, catch=(Exception,), gc_after_trial=False)
+                    def run_one(trial, lock=lock):
+                        lock.release()  # the trial exists: other workers may count it
+                        return objective(trial)
+
+                    study.optimize(run_one, n_trials=1, catch=(Exception,), gc_after_trial=False)
             if wait:
                 time.sleep(min(1.0, heartbeat_s))  # a COUNT query per second is cheap
                 continue
             added += 1
-            now = tally(study)
+            now = tally(study, storage, study_id)
             failures_in_a_row = failures_in_a_row + 1 if now["FAIL"] > failures else 0
             failures = now["FAIL"]
             bar.set_postfix_str(f"complete={now['COMPLETE']} pruned={now['PRUNED']} "
@@ -430,7 +439,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             bar.refresh()
     finally:
         bar.close()
-    return RunSummary(study, url, added, now["COMPLETE"] + now["PRUNED"],
+    return RunSummary(study, storage, url, added, now["COMPLETE"] + now["PRUNED"],
                       failures_in_a_row >= max_failures)
 
 

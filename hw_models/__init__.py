@@ -6,10 +6,11 @@ Public API::
     layer_closed_form(m, n, hw, rank, seq_len=320) -> LayerReport
     load_network(name_or_path) -> Network
     evaluate_network(network, hw, lora, seq_len=320, engine="des") -> NetworkReport
-    HardwareSpec, AimcTileSpec, PmcaSpec, ChipSpec, LoraSpec, SpecError
+    HardwareSpec, AimcTileSpec, PmcaSpec, AttentionSpec, ChipSpec, LoraSpec, SpecError
+    spec_field, check_value, validate: documented, bounded dataclass fields (codesign uses them too)
 """
 
-from ._fields import SpecError
+from ._fields import SpecError, check_value, spec_field, validate
 from .closed_form import layer_closed_form
 from .reports import CONTRACT_KEYS, LayerReport, NetworkReport
 from .specs import (PLACEMENTS, ROLES, AimcTileSpec, AttentionSpec, ChipSpec, HardwareSpec,
@@ -21,6 +22,6 @@ __all__ = [
     "AimcTileSpec", "AttentionOp", "AttentionSpec", "CONTRACT_KEYS", "ChipSpec", "ENGINES",
     "HardwareSpec", "LayerReport",
     "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "PLACEMENTS", "PmcaSpec",
-    "ROLES", "SpecError", "evaluate_network", "layer_closed_form", "load_network",
-    "network_latency", "roles",
+    "ROLES", "SpecError", "check_value", "evaluate_network", "layer_closed_form", "load_network",
+    "network_latency", "roles", "spec_field", "validate",
 ]

@@ -73,16 +73,3 @@ def validate(obj: Any, path: str = "") -> None:
         else:
             check_value(sub, value, f.metadata)
 
-
-def describe(cls: type, prefix: str = "") -> list[tuple[str, str, str, Any]]:
-    """(path, unit, help, default) for every leaf field of a dataclass type: used by --help texts."""
-    rows = []
-    for f in dataclasses.fields(cls):
-        sub = f"{prefix}.{f.name}" if prefix else f.name
-        default = (f.default_factory() if f.default_factory is not dataclasses.MISSING
-                   else f.default)
-        if dataclasses.is_dataclass(default):
-            rows.extend(describe(type(default), sub))
-        else:
-            rows.append((sub, f.metadata.get("unit") or "", f.metadata.get("help", ""), default))
-    return rows

@@ -106,12 +106,6 @@ def run_blocks(plan: Plan, block_fn) -> tuple[np.ndarray, int]:
     return x, b
 
 
-def network_closed_form(plan: Plan) -> float:
-    """Latency of the network (ns) with every stage on its own server (no contention)."""
-    out, _ = run_blocks(plan, block_closed_form)
-    return float(out[-1])
-
-
 def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
                  with_post: bool = False, network: bool = False,
                  writeback: bool = False) -> LayerReport:

@@ -32,7 +32,7 @@ from .workload import Network
 ENGINES = ("des", "closed_form")
 
 
-def _feeder(env, node: LinearPlan, inputs: list, arrive: list, pmca_done=None):
+def _feeder(env, node: LinearPlan, inputs: list, arrive: list | None, pmca_done=None):
     """Process: a layer's FIFO stages before its PMCA (input transfer, tile, readout) for every
     chunk once its inputs have produced it; their times follow from the max-plus recursion, so
     each chunk costs one event. ``arrive[k]`` fires when chunk k reaches the PMCA. With
@@ -53,6 +53,7 @@ def _feeder(env, node: LinearPlan, inputs: list, arrive: list, pmca_done=None):
             t = last["pmca"] = max(t, last["pmca"]) + node.pmca[k]
             env.timeout(t - env.now).callbacks.append(lambda _e, k=k, t=t: pmca_done(k, t))
         else:
+            assert arrive is not None
             env.timeout(t - env.now).callbacks.append(lambda _e, k=k: arrive[k].succeed())
 
 
@@ -276,10 +277,10 @@ def _timing_key(hw: HardwareSpec) -> HardwareSpec:
     a = dataclasses.replace(hw.aimc, **{f: getattr(AimcTileSpec, f)
                                         for f in aimc.ENERGY_ONLY_FIELDS})
     t = aimc.mvm_ns(a)
-    for bits in ("adc_bits", "dac_bits"):
-        same = dataclasses.replace(a, **{bits: 8})
-        if aimc.mvm_ns(same) == t:
-            a = same
+    if aimc.mvm_ns(dataclasses.replace(a, adc_bits=8)) == t:
+        a = dataclasses.replace(a, adc_bits=8)
+    if aimc.mvm_ns(dataclasses.replace(a, dac_bits=8)) == t:
+        a = dataclasses.replace(a, dac_bits=8)
     pmca = dataclasses.replace(hw.pmca, redmule_pj_per_mac=0.0, core_pj_per_flop=0.0,
                                tcdm_pj_per_byte=0.0, l2_pj_per_byte=0.0, link_pj_per_byte=0.0)
     return dataclasses.replace(hw, aimc=a, pmca=pmca, chip=type(hw.chip)())  # area: no time

@@ -27,11 +27,12 @@ TOLERANCE = 0.15          # HERMES figures
 PAPER_TOLERANCE = 0.05    # the paper's figures and RedMulE's
 
 
-def _row(figure: str, setting: str, published: float, model: float, unit: str, source: str,
-         kind: str, tol: float | None = None, bounds: tuple | None = None) -> dict:
+def _row(figure: str, setting: str, published: float | None, model: float, unit: str,
+         source: str, kind: str, tol: float | None = None, bounds: tuple | None = None) -> dict:
     if bounds is not None:
         ok = bounds[0] <= model <= bounds[1]
     else:
+        assert published is not None and tol is not None, "a row needs bounds or a tolerance"
         ok = abs(model - published) <= tol * abs(published)
     return {"figure": figure, "setting": setting, "published": published, "model": model,
             "unit": unit, "tolerance": tol, "bounds": list(bounds) if bounds else None,

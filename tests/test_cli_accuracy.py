@@ -90,7 +90,7 @@ def _picked(path: Path, **design) -> Path:
 
     import yaml
 
-    from codesign.config._decode import decode
+    from codesign.decode import decode
     from codesign.config.study import DesignPoint
 
     point = decode(DesignPoint, design, "design")

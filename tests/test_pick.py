@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from codesign.errors import InputError
-from codesign.metrics import parse_rule
+from codesign.metrics import METRICS, parse_rule
 from codesign.pick import knee_distance, pick
 
 OBJ = [("accuracy@1d", "maximize"), ("latency_us", "minimize")]
@@ -49,6 +49,18 @@ def test_prefer_takes_the_best_in_one_objective():
 def test_ties_in_the_preferred_objective_break_on_the_knee():
     front = table([(0, 0.9, 100.0, True), (1, 0.9, 100.0, True), (2, 0.8, 10.0, True)])
     assert pick(front, front, [], OBJ, prefer="accuracy@1d").chosen["number"] == 0
+
+
+@pytest.mark.parametrize("prefer,extra,best", [
+    ("tcdm_fits", [0, 1, 1, 0], 1),          # metrics: maximise (the knee breaks the tie)
+    ("energy_uj", [9.0, 7.0, 3.0, 5.0], 2),  # metrics: minimise
+    ("accuracy@1y", [0.6, 0.9, 0.7, 0.8], 1),
+])
+def test_prefer_a_metric_that_is_no_objective_follows_its_direction_in_metrics(prefer, extra, best):
+    front = FRONT.assign(**{prefer: extra})
+    result = pick(front, front, [], OBJ, prefer=prefer)
+    assert result.chosen["number"] == best
+    assert METRICS[prefer.partition("@")[0]].direction in result.why
 
 
 def test_infeasible_front_trials_are_not_picked():

@@ -214,7 +214,6 @@ def test_model_figure_data_follow_the_paper_setting():
 def test_every_figure_draws_to_png_and_svg(small, tmp_path):
     from codesign.figures.draw import (draw_drift, draw_hypervolume, draw_parallel, draw_pareto,
                                        draw_rank_sweep, save_figure)
-    from codesign.plots import save_pareto
 
     t, front = small
     a = {"0s": {"mean": 0.9, "std": 0.01}, "1y": {"mean": 0.7, "std": 0.03}}
@@ -231,4 +230,5 @@ def test_every_figure_draws_to_png_and_svg(small, tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
         assert "<svg" in svg.read_text()
     # the call results.write_results makes for pareto.png
-    assert save_pareto(pareto_data(t, front, LAT_ACC), tmp_path / "p.png").stat().st_size > 5000
+    (png,) = save_figure(draw_pareto(pareto_data(t, front, LAT_ACC)), tmp_path, "p", ("png",))
+    assert png.stat().st_size > 5000

@@ -41,7 +41,8 @@ def make_study(tmp_path: Path, picked: bool = False) -> tuple[Path, Path]:
 
     from codesign.config import load_study
     from codesign.search_space import to_distributions
-    from codesign.study import default_storage, make_storage, open_study, param_name
+    from codesign.search_space import param_name
+    from codesign.study import default_storage, make_storage, open_study
 
     path = tmp_path / "rep.yaml"
     path.write_text(yaml.safe_dump(STUDY))

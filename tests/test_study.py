@@ -188,3 +188,35 @@ def test_unknown_network_is_refused(study_file, tmp_path, capsys):
     code = run_cli("run", path, "--out", tmp_path, "--no-progress")
     assert code == 2
     assert "gpt-99" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # study.ask() leaves a RUNNING trial
+def test_the_trial_count_query_agrees_with_optunas_public_api(tmp_path):
+    """tally's one COUNT query reads Optuna's own tables: it must count as Optuna does."""
+    import optuna
+
+    from codesign.study import (close_storage, count_states, count_states_sql, default_storage,
+                                make_storage)
+
+    storage = make_storage(default_storage(tmp_path, "count"))
+    study = optuna.create_study(study_name="count", storage=storage)
+
+    def objective(trial):
+        x = trial.suggest_int("x", 0, 5)
+        if x == 0:
+            raise optuna.TrialPruned()
+        if x == 1:
+            raise ValueError("a failing trial")
+        return float(x)
+
+    for x in (0, 1, 2, 5):  # pruned, failed, complete, complete
+        study.enqueue_trial({"x": x})
+    study.optimize(objective, n_trials=4, catch=(ValueError,), gc_after_trial=False)
+    study.enqueue_trial({"x": 3})  # a WAITING trial
+    study.ask()                    # a RUNNING one (the enqueued trial is taken first)
+    study.enqueue_trial({"x": 4})
+    sql = count_states_sql(storage, storage.get_study_id_from_name("count"))
+    public = count_states(study)
+    close_storage(storage)
+    assert sql == public
+    assert public == {"COMPLETE": 2, "PRUNED": 1, "RUNNING": 1, "WAITING": 1, "FAIL": 1}

@@ -75,7 +75,6 @@ def pg_url():
         conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     url = base.rsplit("/", 1)[0] + "/" + name
     yield url
-    sqlalchemy.engine.create_engine  # keep flake happy
     with admin.connect() as conn:
         conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()

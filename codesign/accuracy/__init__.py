@@ -27,7 +27,8 @@ from codesign.accuracy.settings import (DEFAULT_WORKLOAD, DRIFT_LABELS, Accuracy
 if TYPE_CHECKING:  # pragma: no cover
     from hw_models.specs import AimcTileSpec, LoraSpec
 
-__all__ = ["evaluate_accuracy", "adapt", "MultiTaskModel", "AccuracyResult", "AccuracySettings", "WorkloadSpec",
+__all__ = ["evaluate_accuracy", "adapt", "MultiTaskModel", "AccuracyResult", "AccuracySettings",
+           "WorkloadSpec",
            "NoiseSettings", "TrainingSettings", "EvaluationSettings", "DRIFT_LABELS",
            "DEFAULT_WORKLOAD", "drift_seconds", "with_overrides"]
 

@@ -38,8 +38,8 @@ def f1_binary(preds: Sequence[int], labels: Sequence[int]) -> float:
 def matthews(preds: Sequence[int], labels: Sequence[int]) -> float:
     """Matthews correlation coefficient (binary; 0 when a marginal is empty, as sklearn)."""
     p, y = np.asarray(preds), np.asarray(labels)
-    tp = float(((p == 1) & (y == 1)).sum()); tn = float(((p == 0) & (y == 0)).sum())
-    fp = float(((p == 1) & (y == 0)).sum()); fn = float(((p == 0) & (y == 1)).sum())
+    tp, tn = float(((p == 1) & (y == 1)).sum()), float(((p == 0) & (y == 0)).sum())
+    fp, fn = float(((p == 1) & (y == 0)).sum()), float(((p == 0) & (y == 1)).sum())
     den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     return 0.0 if den == 0 else float((tp * tn - fp * fn) / den)
 

@@ -47,12 +47,6 @@ def load_tokenizer(name: str):
     return _load(AutoTokenizer, name, "tokenizer")
 
 
-def load_config(name: str, **kwargs):
-    from transformers import AutoConfig
-
-    return _load(AutoConfig, name, "config", **kwargs)
-
-
 @contextlib.contextmanager
 def quiet_loading(quiet: bool = True):
     """Hide transformers' per-load progress bar and, where ``quiet``, its load report (a warning

@@ -2,7 +2,7 @@
 
 Pure dataclasses (no torch): the study configuration, the search space and the CLI build these,
 and :func:`codesign.accuracy.evaluate_accuracy` consumes them. Every field is a
-:func:`hw_models._fields.spec_field` with its meaning, unit and bounds. Defaults are the authors'
+:func:`hw_models.spec_field` with its meaning, unit and bounds. Defaults are the authors'
 settings (../shared/paper-notes.md section 3) except where a measurement here chose otherwise
 (``noise.train_noise_model``: see the README, "Training noise").
 
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from hw_models._fields import SpecError, spec_field, validate
+from hw_models import SpecError, spec_field, validate
 
 #: Drift-time labels and their seconds after programming. Any ``<number><unit>`` with unit
 #: s, min, h, d, w, mo (30.44 d) or y (365.25 d) is accepted; these are the paper's seven.
@@ -168,7 +168,7 @@ class EvaluationSettings:
             try:
                 drift_seconds(label)
             except SpecError as exc:
-                raise SpecError(f"evaluation.drift_times[{i}]: {str(exc).split(': ', 1)[1]}")
+                raise SpecError(f"evaluation.drift_times[{i}]: {str(exc).split(': ', 1)[1]}") from None
         if len(set(self.drift_times)) != len(self.drift_times):
             raise SpecError(f"evaluation.drift_times: repeated label in {list(self.drift_times)}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib import import_module
+from typing import NoReturn
 
 from codesign import __version__
 from codesign.errors import INPUT_ERRORS, NotAvailable
@@ -20,7 +21,7 @@ SUBCOMMANDS = ("latency", "accuracy", "run", "pareto", "pick", "plot", "report")
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (and exit 2) instead of a usage block."""
 
-    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

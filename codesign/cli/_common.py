@@ -18,40 +18,37 @@ def add_command(sub, name: str, *, help: str, description: str, examples: str):
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def positive_int(flag: str):
-    def parse(text: str) -> int:
+def _number(flag: str, kind: type, ok, what: str):
+    """An argparse type: ``kind(text)`` that passes ``ok``, else one line naming the flag."""
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"{flag} must be {what}, got {text!r}")
         return value
     return parse
+
+
+def positive_int(flag: str):
+    return _number(flag, int, lambda v: v > 0, "a positive integer")
 
 
 def nonneg_int(flag: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 0, got {text!r}")
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= 0, got {text!r}")
-        return value
-    return parse
+    return _number(flag, int, lambda v: v >= 0, "an integer >= 0")
 
 
 def positive_float(flag: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}")
-        if not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}")
-        return value
-    return parse
+    return _number(flag, float, lambda v: math.isfinite(v) and v > 0, "a positive number")
+
+
+def add_converter_bits(parser, adc_default: str, dac_default: str) -> None:
+    """--adc-bits and --dac-bits, the tile's converter resolutions, as every subcommand names them."""
+    parser.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None, metavar="B",
+                        help=f"ADC resolution of the tile outputs, bits (default {adc_default})")
+    parser.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None, metavar="B",
+                        help=f"DAC resolution of the tile inputs, bits (default {dac_default})")
 
 
 def parse_layer(text: str) -> tuple[int, int]:
@@ -61,7 +58,7 @@ def parse_layer(text: str) -> tuple[int, int]:
         m, n = (int(p) for p in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--layer must be MxN with positive integers (e.g. 512x128), "
-                                         f"got {text!r}")
+                                         f"got {text!r}") from None
     if m <= 0 or n <= 0:
         raise argparse.ArgumentTypeError(f"--layer must be MxN with positive integers (e.g. 512x128), "
                                          f"got {text!r}")

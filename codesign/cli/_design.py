@@ -10,7 +10,7 @@ from codesign.errors import InputError
 def load_design(path: str | Path):
     """The DesignPoint of ``codesign pick``'s picked.yaml (its ``design:``) or of a study file."""
     from codesign.config import load_study
-    from codesign.config._decode import decode
+    from codesign.decode import decode
     from codesign.config.study import DesignPoint
     from codesign.search_space import read_yaml_file
 

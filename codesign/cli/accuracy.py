@@ -7,7 +7,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-from codesign.cli._common import add_command, positive_float, positive_int, print_json, require
+from codesign.cli._common import (add_command, add_converter_bits, positive_float, positive_int,
+                                  print_json, require)
 from codesign.errors import InputError
 
 EXAMPLES = """\
@@ -38,11 +39,11 @@ results are cached under --cache-dir; a repeated request is answered from the ca
 """
 
 #: built-in workload names for --workload
-PRESETS = {"minilm-fidelity": {}}
+PRESETS: dict[str, dict] = {"minilm-fidelity": {}}
 
 
 def add_parser(sub) -> None:
-    from hw_models.specs import PLACEMENTS
+    from hw_models.specs import PLACEMENTS, AimcTileSpec
 
     p = add_command(sub, "accuracy", help="AHWA-LoRA accuracy before/after adapter training, "
                                           "under drift",
@@ -66,10 +67,7 @@ def add_parser(sub) -> None:
                    help="layers with an adapter: " + ", ".join(k for k in PLACEMENTS if k != "none")
                         + ", or roles separated by commas (query,key,value,attn_out,ffn_in,ffn_out,"
                           "other); default all")
-    p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None,
-                   help="ADC resolution of the tile outputs (default 8)")
-    p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None,
-                   help="DAC resolution of the tile inputs (default: = --adc-bits)")
+    add_converter_bits(p, adc_default=str(AimcTileSpec().adc_bits), dac_default="= --adc-bits")
     p.add_argument("--steps", type=positive_int("--steps"), default=None,
                    help="training steps (default 60)")
     p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
@@ -105,7 +103,7 @@ def add_parser(sub) -> None:
 
 def load_workload(text: str | None):
     """A built-in name or a YAML file -> WorkloadSpec (InputError naming the field on bad input)."""
-    from hw_models._fields import validate
+    from hw_models import validate
 
     from codesign.accuracy.settings import WorkloadSpec
 
@@ -122,7 +120,7 @@ def load_workload(text: str | None):
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise InputError(f"--workload: {text}: not valid YAML ({str(exc).splitlines()[0]})")
+        raise InputError(f"--workload: {text}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if isinstance(data, dict) and isinstance(data.get("workload"), dict):
         data = data["workload"]
     require(isinstance(data, dict), f"--workload: {text}: expected a mapping of workload fields")
@@ -149,7 +147,9 @@ def load_workload(text: str | None):
 def parse_placement(text: str):
     from hw_models.specs import LoraSpec
 
-    placement = text if "," not in text else tuple(x.strip() for x in text.split(",") if x.strip())
+    from codesign.search_space import placement_value
+
+    placement = placement_value(text, sep=",")
     if placement == "none":
         raise InputError("--placement: 'none' has no adapters; use --mode full_ahwa for the "
                          "no-adapter baseline")
@@ -217,7 +217,7 @@ def apply_sets(settings, sets: list[str]):
     if not sets:
         return settings
     from codesign.accuracy.settings import AccuracySettings
-    from codesign.config._decode import decode
+    from codesign.decode import decode
     from codesign.config.overrides import apply_overrides
 
     data = apply_overrides(dataclasses.asdict(settings), sets)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from codesign.cli._common import (add_command, nonneg_int, parse_layer, positive_float,
-                                  positive_int, print_json)
+from codesign.cli._common import (add_command, add_converter_bits, nonneg_int, parse_layer,
+                                  positive_float, positive_int, print_json)
 
 EXAMPLES = """\
   codesign latency --layer 512x128 --rank 8 --integration-ns 512 --tokens 8
@@ -18,6 +18,8 @@ EXAMPLES = """\
   codesign latency --model llama-3.1-8b --rank 16 --tokens 32 --seq-len 2048 --tcdm-kib 256
   codesign latency --model llama-3.1-8b --seq-len 2048 --generate 128 --json
         prefill of a 2048-token prompt, then 128 generated tokens: time per token, KV cache
+  codesign latency --layer 512x128 --tile paper --integration-ns 512 --tokens 8
+        the paper's tile: an MVM takes exactly the integration time
 Models: mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b, or a BERT-like / LLaMA-like
 Hugging Face config.json. --json keys: aimc_ns (AIMC time of one chunk of T tokens), pmca_ns (PMCA
 LoRA time of that chunk), ratio (= pmca_ns / aimc_ns), total_ns (seq-len tokens through the
@@ -31,6 +33,18 @@ kv_cache_bytes and more.
 
 
 def add_parser(sub) -> None:
+    from hw_models import ENGINES, PLACEMENTS
+    from hw_models.specs import ATTENTION_MAPPINGS
+
+    from codesign.config.study import DesignPoint
+    from codesign.search_space import resolve_path, value_at
+
+    defaults = DesignPoint()
+
+    def default(name: str) -> str:
+        value = value_at(defaults, resolve_path(name))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
     p = add_command(sub, "latency", help="latency/TCDM/energy of a layer or a network",
                     description="Model an AIMC tile + PMCA (Snitch/RedMule) pipeline running a "
                                 "linear layer (--layer) or a whole transformer (--model) with "
@@ -46,76 +60,82 @@ def add_parser(sub) -> None:
                    help="start from the design point of a picked.yaml (codesign pick) or a study "
                         "file: its network, hardware, LoRA and seq-len; other flags override")
     p.add_argument("--rank", type=nonneg_int("--rank"), default=None, help="LoRA rank (0 = no "
-                   "LoRA; default 8)")
+                   f"LoRA; default {default('rank')})")
     p.add_argument("--placement", default=None,
-                   help="layers with an adapter (--model): all, qkv, attention, attn_out, ffn, "
-                        "none, or comma-separated roles (default all)")
+                   help="layers with an adapter (--model): " + ", ".join(PLACEMENTS)
+                        + f", or comma-separated roles (default {default('placement')})")
     p.add_argument("--integration-ns", type=positive_float("--integration-ns"), default=None,
-                   metavar="T_INT", help="tile integration time per MVM, ns (default 256)")
+                   metavar="T_INT",
+                   help=f"tile integration time per MVM, ns (default {default('integration_ns')})")
     p.add_argument("--tokens", type=positive_int("--tokens"), default=None, metavar="T",
-                   help="parallel tokens per pipeline chunk (default 8)")
+                   help=f"parallel tokens per pipeline chunk (default {default('tokens')})")
     p.add_argument("--seq-len", type=positive_int("--seq-len"), default=None,
-                   help="tokens per sequence (default 320)")
-    p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None)
-    p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None)
+                   help=f"tokens per sequence (default {default('seq_len')})")
+    add_converter_bits(p, adc_default=default("adc_bits"), dac_default=default("dac_bits"))
     p.add_argument("--tcdm-kib", type=positive_int("--tcdm-kib"), default=None,
-                   help="PMCA TCDM size, KiB (default 128)")
+                   help=f"PMCA TCDM size, KiB (default {default('tcdm_kib')})")
     p.add_argument("--redmule-fma", type=nonneg_int("--redmule-fma"), default=None,
-                   help="RedMule FMA blocks, a multiple of 4 (0 = cores only; default 32)")
+                   help="RedMule FMA blocks, a multiple of the RedMule height (0 = cores only; "
+                        f"default {default('redmule_fma')})")
     p.add_argument("--clock-ghz", type=positive_float("--clock-ghz"), default=None,
-                   help="PMCA clock, GHz (default 1.0)")
+                   help=f"PMCA clock, GHz (default {default('clock_ghz')})")
     p.add_argument("--tile", choices=("default", "paper", "hermes"), default=None,
-                   help="tile preset before the other flags: default (512x512, PWM DACs, SAR ADCs, "
-                        "conversion after integration), paper (the AHWA-LoRA paper's assumption: "
-                        "an MVM takes exactly the integration time), hermes (an IBM HERMES core, "
-                        "256x256, 133 ns)")
-    p.add_argument("--attention", choices=("upstream", "block", "qkv", "dedicated"), default=None,
+                   help="tile preset, before the other flags: default (512x512, PWM DACs, SAR "
+                        "ADCs, conversion after integration), paper (the AHWA-LoRA paper's "
+                        "assumption: an MVM takes exactly the integration time), hermes (an IBM "
+                        "HERMES core, 256x256, 133 ns)")
+    p.add_argument("--attention", choices=ATTENTION_MAPPINGS, default=None,
                    help="clusters that run attention (--model): upstream = the PMCAs of the "
                         "block's layers before attention (default), block = all of the block's, "
-                        "qkv = the Q/K/V layers', dedicated = 4 attention clusters per block")
-    p.add_argument("--generate", type=nonneg_int("--generate"), default=0, metavar="N",
+                        "qkv = the Q/K/V layers', dedicated = dedicated clusters per block")
+    p.add_argument("--generate", type=nonneg_int("--generate"), default=None, metavar="N",
                    help="decoders (--model): also generate N tokens after the --seq-len prompt; "
                         "adds decode_ns_per_token, decode_aimc_only_ns_per_token (no LoRA), "
                         "kv_cache_bytes, tokens_per_s, decode_overhead")
-    p.add_argument("--engine", choices=("des", "closed_form"), default="des",
+    p.add_argument("--engine", choices=ENGINES, default="des",
                    help="des: SimPy discrete-event simulation (default); closed_form: formula")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
 
-_FLAG = {"integration_ns": "--integration-ns", "adc_bits": "--adc-bits", "dac_bits": "--dac-bits",
-         "tcdm_kib": "--tcdm-kib", "redmule_fma": "--redmule-fma", "clock_ghz": "--clock-ghz",
-         "tokens": "--tokens", "rank": "--rank", "placement": "--placement",
-         "seq_len": "--seq-len", "engine": "--engine", "network": "--model",
-         "generate": "--generate", "mapping": "--attention"}
+#: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
+_DESIGN_FLAGS = ("integration_ns", "adc_bits", "dac_bits", "tcdm_kib", "redmule_fma", "clock_ghz",
+                 "tokens", "rank", "placement", "seq_len", "attention", "generate")
+#: design fields whose flag is not named after the field
+_RENAMED = {"network": "--model", "mapping": "--attention"}
 
 
-def _hardware(args, base=None):
-    """The hardware of --config (or the defaults) with every given flag applied."""
+def _flag(field: str) -> str | None:
+    """The flag that sets a design field: 'aimc.adc_bits' -> '--adc-bits'."""
+    leaf = field.rsplit(".", 1)[-1]
+    if leaf in _RENAMED:
+        return _RENAMED[leaf]
+    return "--" + leaf.replace("_", "-") if leaf in _DESIGN_FLAGS + ("engine",) else None
+
+
+def _design(args):
+    """The design point of --config (or the defaults) with every given flag applied."""
     import dataclasses
 
-    from hw_models import AimcTileSpec, HardwareSpec
+    from codesign.config.study import DesignPoint
+    from codesign.search_space import apply_params, placement_value, resolve_path
 
-    base = base or HardwareSpec()
-    if args.tile in ("paper", "hermes"):
-        base = dataclasses.replace(base, aimc=getattr(AimcTileSpec, args.tile)())
-    elif args.tile == "default":
-        base = dataclasses.replace(base, aimc=AimcTileSpec())
-    aimc = {k: v for k, v in (("integration_ns", args.integration_ns),
-                              ("adc_bits", args.adc_bits), ("dac_bits", args.dac_bits))
-            if v is not None}
-    pmca = {k: v for k, v in (("tcdm_kib", args.tcdm_kib), ("redmule_fma", args.redmule_fma),
-                              ("clock_ghz", args.clock_ghz)) if v is not None}
-    hw = {"tokens": args.tokens} if args.tokens is not None else {}
-    if args.attention is not None:
-        hw["attention"] = dataclasses.replace(base.attention, mapping=args.attention)
-    return dataclasses.replace(base, aimc=dataclasses.replace(base.aimc, **aimc),
-                               pmca=dataclasses.replace(base.pmca, **pmca), **hw)
+    if args.config is not None:
+        from codesign.cli._design import load_design
 
+        design = load_design(args.config)
+    else:
+        design = DesignPoint()
+    if args.tile is not None:
+        from hw_models import AimcTileSpec
 
-def _placement(text: str):
-    text = text.strip()
-    return tuple(p.strip() for p in text.split(",")) if "," in text else text
+        preset = AimcTileSpec() if args.tile == "default" else getattr(AimcTileSpec, args.tile)()
+        design = dataclasses.replace(
+            design, hardware=dataclasses.replace(design.hardware, aimc=preset))
+    given = {name: getattr(args, name) for name in _DESIGN_FLAGS if getattr(args, name) is not None}
+    if "placement" in given:
+        given["placement"] = placement_value(given["placement"].strip(), sep=",")
+    return apply_params(design, {resolve_path(name): v for name, v in given.items()})
 
 
 def run(args) -> int:
@@ -125,47 +145,29 @@ def run(args) -> int:
         return _run(args)
     except SpecError as exc:  # name the flag, not only the field
         msg = str(exc)
-        path = msg.split(":", 1)[0].rsplit(".", 1)[-1]
-        flag = _FLAG.get(path)
+        flag = _flag(msg.split(":", 1)[0])
         raise SpecError(f"{flag} ({msg})" if flag else msg) from None
 
 
 def _run(args) -> int:
     import hw_models
-    from hw_models import LoraSpec
 
     from codesign.errors import InputError
 
-    design = None
-    if args.config is not None:
-        from codesign.cli._design import load_design
-
-        design = load_design(args.config)
-        if args.layer is None and args.model is None:
-            args.model = design.workload.network
-        if args.seq_len is None:
-            args.seq_len = design.workload.seq_len
-        if args.rank is None:
-            args.rank = design.lora.rank
-        if args.placement is None:
-            placement = design.lora.placement
-            args.placement = placement if isinstance(placement, str) else ",".join(placement)
-    if args.layer is None and args.model is None:
+    if args.layer is None and args.model is None and args.config is None:
         raise InputError("one of --layer MxN, --model NAME or --config PICKED.yaml is required")
-    args.rank = 8 if args.rank is None else args.rank
-    args.placement = "all" if args.placement is None else args.placement
-    args.seq_len = 320 if args.seq_len is None else args.seq_len
-    hw = _hardware(args, design.hardware if design is not None else None)
+    design = _design(args)
+    hw, lora, seq_len = design.hardware, design.lora, design.workload.seq_len
     if args.layer is not None:
         if args.generate:
             raise InputError("--generate: needs --model (a decoder such as llama-3.1-8b), "
                              "not --layer")
         m, n = args.layer
-        report = hw_models.layer_closed_form(m, n, hw, args.rank, seq_len=args.seq_len)
+        report = hw_models.layer_closed_form(m, n, hw, lora.rank, seq_len=seq_len)
         if args.engine == "des":
             import dataclasses
 
-            total = _layer_des_total(m, n, hw, args.rank, args.seq_len)
+            total = _layer_des_total(m, n, hw, lora.rank, seq_len)
             report = dataclasses.replace(report, total_ns=total,
                                          overhead=total / report.aimc_only_ns)
         if args.json:
@@ -173,20 +175,18 @@ def _run(args) -> int:
         else:
             _print_layer(report, hw)
         return 0
-    lora = LoraSpec(rank=args.rank, placement=_placement(args.placement))
-    network = hw_models.load_network(args.model)
+    network = hw_models.load_network(args.model or design.workload.network)
     decode = None
-    if args.generate:
+    if design.workload.generate:
         from hw_models.decode import decode_report
 
-        decode = decode_report(network, hw, lora, args.seq_len, args.generate)
-    report = hw_models.evaluate_network(network, hw, lora, seq_len=args.seq_len,
-                                        engine=args.engine)
+        decode = decode_report(network, hw, lora, seq_len, design.workload.generate)
+    net_report = hw_models.evaluate_network(network, hw, lora, seq_len=seq_len, engine=args.engine)
     if args.json:
-        print_json({**report.contract(), **report.size(),
+        print_json({**net_report.contract(), **net_report.size(),
                     **(decode.to_dict() if decode else {})})
     else:
-        _print_network(report, hw)
+        _print_network(net_report, hw)
         if decode:
             _print_decode(decode)
     return 0

@@ -27,20 +27,21 @@ def add_parser(sub) -> None:
     p.add_argument("--require", metavar="EXPR", action="append", default=[],
                    help="METRIC OP NUMBER, e.g. 'latency_us<=120' (repeatable)")
     p.add_argument("--prefer", metavar="OBJECTIVE", default=None,
-                   help="choose the best in this metric instead of the knee point")
+                   help="choose the best in this metric instead of the knee point (higher or lower "
+                        "as its objective says, else as the metric's natural direction)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import yaml
 
-    from codesign.config import objective_key
+    from codesign.config import direction, objective_key
     from codesign.errors import InputError
     from codesign.metrics import parse_rule
     from codesign.pick import pick
+    from codesign.plain import plain
     from codesign.results import pareto_table, trials_table
-    from codesign.search_space import apply_params, resolve_path
-    from codesign.study import direction, param_name
+    from codesign.search_space import apply_params, param_name
 
     loaded = load(args)
     rules = [parse_rule(text, f"--require {text!r}") for text in args.require]
@@ -63,8 +64,9 @@ def run(args) -> int:
             print(result.closest[list(dict.fromkeys(cols + ["violation"]))].to_string(index=False))
         return 1
     row = result.chosen
-    params = {param_name(p): _plain(row[param_name(p)]) for p in loaded.axes}
-    point = apply_params(loaded.config.design, {resolve_path(k): v for k, v in params.items()})
+    values = {path: plain(row[param_name(path)]) for path in loaded.axes}
+    params = {param_name(path): value for path, value in values.items()}
+    point = apply_params(loaded.config.design, values)
     keys = [c for c, _ in objectives]
     picked = {
         "study": loaded.config.name,
@@ -72,8 +74,8 @@ def run(args) -> int:
         "why": result.why,
         "requirements": [str(r) for r in rules],
         "params": params,
-        "objectives": {k: _plain(row[k]) for k in keys},
-        "design": _plain(dataclasses.asdict(point)),
+        "objectives": {k: plain(row[k]) for k in keys},
+        "design": plain(dataclasses.asdict(point)),
     }
     folder = results_folder(args, loaded)
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,13 +88,3 @@ def run(args) -> int:
         print(f"  -> {k} = {v:.6g}" if isinstance(v, float) else f"  -> {k} = {v}")
     print(f"written: {path}")
     return 0
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

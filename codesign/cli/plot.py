@@ -34,6 +34,7 @@ def run(args) -> int:
     from codesign.figures import study_figures, write_figures
     from codesign.figures.draw import FORMATS
     from codesign.report import load_picked
+    from codesign.results import pareto_table, trials_table
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
@@ -43,8 +44,9 @@ def run(args) -> int:
     loaded = load(args)
     study, _ = open_existing(args, loaded)
     folder = results_folder(args, loaded)
-    figs = study_figures(study, loaded, picked=load_picked(folder, loaded.config.name),
-                         models=not args.no_models)
+    table = trials_table(study, loaded)
+    figs = study_figures(study, loaded, table, pareto_table(study, loaded, table),
+                         picked=load_picked(folder, loaded.config.name), models=not args.no_models)
     chosen = figs.figures
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]

@@ -49,7 +49,7 @@ def run(args) -> int:
         table = trials_table(summary.study, loaded)
         front = pareto_table(summary.study, loaded, table)
     finally:
-        close_storage(summary.study)
+        close_storage(summary.storage)
     for line in summary_lines(table, front, loaded):
         print(line)
     print(f"storage: {redact(summary.storage_url)}")

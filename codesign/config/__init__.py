@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codesign.config._decode import decode
+from codesign.decode import decode
 from codesign.config.overrides import apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
-from codesign.metrics import METRICS, Rule, parse_rule
+from codesign.metrics import METRICS, Direction, Rule, parse_rule
 from codesign.search_space import Axis, load_space, read_yaml_file
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
-           "LoadedStudy"]
+           "LoadedStudy", "direction", "objective_key", "objectives_of"]
 
 
 class LoadedStudy:
@@ -50,10 +50,11 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     for i, obj in enumerate(config.objectives):
         where = f"objectives[{i}]"
         if obj.name not in METRICS:
-            raise InputError(f"{where}.name: unknown objective {obj.name!r}; known: {', '.join(METRICS)}")
+            raise InputError(f"{where}.name: unknown objective {obj.name!r}; "
+                             f"known: {', '.join(METRICS)}")
         if METRICS[obj.name].needs_accuracy:
             _check_horizon(obj.at, config, f"{where}.at")
-    names = [o.name + (f"@{o.at}" if METRICS[o.name].needs_accuracy else "") for o in config.objectives]
+    names = [objective_key(o) for o in config.objectives]
     if len(set(names)) != len(names):
         raise InputError("objectives: the same objective is listed twice")
     if not config.objectives:
@@ -64,9 +65,17 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
         raise InputError("workload.generate: decode_us_per_token needs workload.generate >= 1 "
                          "(tokens generated after the seq_len-token prompt)")
     axes = load_space(config.search_space, config.design)
-    if config.sampler == "gp" and len(config.objectives) > 1:
-        pass  # Optuna's GPSampler handles several objectives (log EHVI) since v4.2
     return LoadedStudy(config, axes, rules, source, data)
+
+
+def direction(obj: Objective) -> Direction:
+    """The objective's direction: its own, else its metric's natural one."""
+    return obj.direction or METRICS[obj.name].direction
+
+
+def objectives_of(loaded: LoadedStudy) -> list[tuple[str, str, str]]:
+    """(column, direction, unit) of each objective of a loaded study."""
+    return [(objective_key(o), direction(o), METRICS[o.name].unit) for o in loaded.config.objectives]
 
 
 def objective_key(obj: Objective) -> str:

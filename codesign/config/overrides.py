@@ -15,7 +15,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise InputError(f"--set: expected KEY.PATH=VALUE (e.g. hardware.pmca.tcdm_kib=256), got {text!r}")
+        raise InputError("--set: expected KEY.PATH=VALUE (e.g. hardware.pmca.tcdm_kib=256), "
+                         f"got {text!r}")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:

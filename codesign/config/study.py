@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
-from hw_models._fields import spec_field
+from hw_models import spec_field
 from hw_models.specs import HardwareSpec, LoraSpec
 
 from codesign.accuracy.settings import AccuracySettings, WorkloadSpec
@@ -69,8 +69,11 @@ class StudyConfig:
              " / {low: L, high: H[, step: S, log: true]}")
     sampler: str = spec_field("nsga2", help="nsga2 (default for several objectives), tpe, gp, "
                                             "random or grid", choices=SAMPLERS)
-    n_trials: int = spec_field(20, help="trials this run adds (or up to, with --n-trials)", ge=1)
-    seed: int = spec_field(0, help="sampler seed; worker k of a study uses seed + k", ge=0)
+    n_trials: int = spec_field(20, help="trials the study holds when a run ends: a run adds trials "
+                                        "until then (--n-trials overrides)", unit="trials", ge=1)
+    seed: int = spec_field(0, help="sampler seed; a run uses seed + the trials the study already "
+                                   "holds, plus its process id mod 10007 when it joins running "
+                                   "workers (distinct streams)", ge=0)
     storage: Optional[str] = spec_field(
         None, help="Optuna storage URL; default sqlite:///<out>/<name>/study.db. "
                    "postgresql://user:pass@host/db makes many `codesign run` workers one study")

@@ -47,15 +47,6 @@ class StudyFigures:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def objectives_of(loaded) -> list[tuple[str, str, str]]:
-    """(column, direction, unit) of each objective of a loaded study."""
-    from codesign.config import objective_key
-    from codesign.metrics import METRICS
-    from codesign.study import direction
-
-    return [(objective_key(o), direction(o), METRICS[o.name].unit) for o in loaded.config.objectives]
-
-
 def design_for_models(loaded, picked: dict | None = None):
     """The design point the model figures use: the picked configuration, else the study's fixed
     design (its hardware, LoRA and workload before the search varies them)."""
@@ -70,14 +61,13 @@ def design_for_models(loaded, picked: dict | None = None):
     return design
 
 
-def study_figures(study, loaded, table=None, front=None, picked: dict | None = None,
+def study_figures(study, loaded, table, front, picked: dict | None = None,
                   models: bool = True) -> StudyFigures:
-    """Compute the data of every figure this study has (nothing is drawn here)."""
-    from codesign.results import pareto_table, trials_table
-    from codesign.study import param_name
+    """Compute the data of every figure this study has from its trials table and front (those of
+    :mod:`codesign.results`) and its trials' drift records (nothing is drawn here)."""
+    from codesign.config import objectives_of
+    from codesign.search_space import param_name
 
-    table = trials_table(study, loaded) if table is None else table
-    front = pareto_table(study, loaded, table) if front is None else front
     objectives = objectives_of(loaded)
     params = [param_name(p) for p in loaded.axes]
     out = StudyFigures([])
@@ -143,14 +133,9 @@ def _add_model_figures(out: StudyFigures, loaded, picked: dict | None) -> None:
     hw, lora, seq_len = design.hardware, design.lora, design.workload.seq_len
     rank = lora.rank or 8
     which = "the picked configuration" if picked else "the study's fixed hardware"
-    try:
-        sweep = tokens_sweep_data(hw, rank=rank, seq_len=seq_len)
-        tcdm = tcdm_data(hw, rank=rank, seq_len=seq_len)
-        layers = layer_latency_data(design.workload.network, hw, lora, seq_len)
-    except (ImportError, AttributeError) as exc:  # hw_models not built or too old
-        for stem in ("tokens_sweep", "tcdm", "layer_latency"):
-            out.skipped[stem] = f"the hardware model is not available ({exc})"
-        return
+    sweep = tokens_sweep_data(hw, rank=rank, seq_len=seq_len)
+    tcdm = tcdm_data(hw, rank=rank, seq_len=seq_len)
+    layers = layer_latency_data(design.workload.network, hw, lora, seq_len)
     best = "; ".join(f"{c.integration_ns:g} ns: t={c.best_tokens}, ratio {c.best_ratio:.2f}, "
                      f"{c.best_overhead:.2f}x" for c in sweep.curves)
     out.figures.append(FigureSpec(

@@ -16,6 +16,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from codesign.plain import plain
+from codesign.table import complete, feasible_mask
+
 #: parameters the front is coloured by, in order of preference (the first one the study varies)
 COLOR_PARAMS = ("rank", "adc_bits", "placement", "integration_ns", "tokens", "dac_bits")
 #: at most this many front configurations get their own drift curve
@@ -25,43 +28,15 @@ MAX_DRIFT_SERIES = 8
 # --------------------------------------------------------------------------- helpers
 
 
-def complete(table: pd.DataFrame) -> pd.DataFrame:
-    """The complete trials of a results table."""
-    if table.empty or "state" not in table:
-        return table
-    return table[table["state"] == "COMPLETE"]
-
-
-def _is_feasible(row: pd.Series) -> bool:
-    value = row.get("feasible", True)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return True
-    return bool(value)
-
-
-def feasible_mask(table: pd.DataFrame) -> pd.Series:
-    """True for rows that are feasible (a missing ``feasible`` column or value counts as feasible)."""
-    if "feasible" not in table:
-        return pd.Series(True, index=table.index)
-    return table["feasible"].map(lambda v: True if v is None or (isinstance(v, float)
-                                                                  and math.isnan(v)) else bool(v))
-
-
 def objective_label(column: str, direction: str, unit: str) -> str:
     better = "lower" if direction == "minimize" else "higher"
     unit = f" [{unit}]" if unit and unit not in ("metric",) else ""
     return f"{column}{unit} ({better} is better)"
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
 def value_text(value: Any) -> str:
     """A parameter value as a short label: 8, 256, all, 0.5."""
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):
@@ -93,7 +68,7 @@ def choose_color_param(table: pd.DataFrame, front: pd.DataFrame | None = None) -
 
 
 def _sort_key(value: Any):
-    value = _plain(value)
+    value = plain(value)
     return (0, float(value), "") if isinstance(value, (int, float, bool)) else (1, 0.0, str(value))
 
 
@@ -153,14 +128,15 @@ def pareto_data(table: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[t
         color_by = None
     front_numbers = set(int(n) for n in front["number"]) if not front.empty else set()
     panels = []
+    feasible = feasible_mask(done)
     for x, y in pairs:
         panel = PanelData(x, y, labels[x], labels[y])
-        for _, row in done.iterrows():
+        for index, row in done.iterrows():
             number = int(row["number"])
             point = (float(row[x]), float(row[y]), number)
             if number in front_numbers:
-                panel.front.append((*point, _plain(row[color_by]) if color_by else None))
-            elif not _is_feasible(row):
+                panel.front.append((*point, plain(row[color_by]) if color_by else None))
+            elif not feasible[index]:
                 panel.infeasible.append(point)
             else:
                 panel.others.append(point)
@@ -214,14 +190,22 @@ class HypervolumeData:
         return self.reference ** len(self.objectives)
 
 
+def hypervolume(front: np.ndarray, reference: np.ndarray) -> float:
+    """Exact hypervolume of mutually non-dominated points (every objective minimised) up to
+    ``reference``: Optuna's WFG algorithm. The project's one use of a private Optuna module
+    (``optuna._hypervolume``; Optuna has no public equivalent), checked against boxes computed by
+    hand in tests/test_plots.py."""
+    from optuna._hypervolume import compute_hypervolume
+
+    return float(compute_hypervolume(front, reference, assume_pareto=True))
+
+
 def hypervolume_history(table: pd.DataFrame, objectives: Sequence[tuple[str, str, str]],
                         reference: float = 1.1) -> HypervolumeData | None:
     """Hypervolume (Optuna's exact WFG computation) of the front of the trials so far.
 
     None for a single objective or when no complete feasible trial exists.
     """
-    from optuna._hypervolume import compute_hypervolume
-
     cols = [o[0] for o in objectives]
     if len(cols) < 2:
         return None
@@ -247,7 +231,7 @@ def hypervolume_history(table: pd.DataFrame, objectives: Sequence[tuple[str, str
             point = (row[cols].to_numpy(dtype=float) * signs - lo) / span
             if not (kept <= point).all(axis=1).any():  # not dominated by (or equal to) the front
                 kept = np.vstack([kept[~(point <= kept).all(axis=1)], point])
-                hv = float(compute_hypervolume(kept, ref, assume_pareto=True))
+                hv = hypervolume(kept, ref)
         history.append(hv)
     return HypervolumeData(numbers, history, cols, reference, list(lo * signs), list(hi * signs))
 
@@ -310,14 +294,14 @@ def parallel_data(table: pd.DataFrame, front: pd.DataFrame, params: Sequence[str
             axes.append(ParallelAxis(col, pos, ticks, False, col in objective_cols,
                                      objective_cols.get(col, "")))
         else:
-            cats = sorted({_plain(v) for v in series}, key=_sort_key)
+            cats = sorted({plain(v) for v in series}, key=_sort_key)
             where = {c: (0.5 if len(cats) == 1 else i / (len(cats) - 1)) for i, c in enumerate(cats)}
-            axes.append(ParallelAxis(col, [where[_plain(v)] for v in series],
+            axes.append(ParallelAxis(col, [where[plain(v)] for v in series],
                                      [(where[c], value_text(c)) for c in cats], True,
                                      col in objective_cols, objective_cols.get(col, "")))
     front_numbers = set(int(n) for n in front["number"]) if not front.empty else set()
     numbers = [int(n) for n in done["number"]]
-    colors = [_plain(v) for v in done[color_by]] if color_by in done.columns else []
+    colors = [plain(v) for v in done[color_by]] if color_by in done.columns else []
     color_values = sorted(set(colors), key=_sort_key) if colors else []
     return ParallelData(axes, numbers, [n in front_numbers for n in numbers],
                         color_by if colors else None, colors, color_values)
@@ -370,8 +354,8 @@ def drift_data(trials: Iterable[Any], front_numbers: Iterable[int], label_params
     digital = None
     metric = "accuracy"
     for t in sorted(trials, key=lambda t: t.number):
-        drift = (t.user_attrs or {}).get("drift") if t.number in wanted else None
-        after = (drift or {}).get("analog_after")
+        drift = ((t.user_attrs or {}).get("drift") if t.number in wanted else None) or {}
+        after = drift.get("analog_after")
         if not after:
             continue
         if times is None:
@@ -452,8 +436,8 @@ def rank_sweep_data(table: pd.DataFrame, metric: str = "accuracy") -> RankSweepD
     done = done.dropna(subset=cols, how="all")
     groups = done.groupby("rank")
     ranks = sorted(float(r) for r in groups.groups)
-    best = {k: [] for k in times}
-    low = {k: [] for k in times}
+    best: dict[str, list[float]] = {k: [] for k in times}
+    low: dict[str, list[float]] = {k: [] for k in times}
     counts = []
     for r in ranks:
         g = done[done["rank"].astype(float) == r]

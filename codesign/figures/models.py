@@ -102,7 +102,7 @@ def tcdm_data(hw, rank: int = 8, layers: Sequence[tuple[int, int]] = PAPER_TCDM_
         kib.append([float(hw_models.layer_closed_form(m, n, _with_tokens(hw, t), rank,
                                                       seq_len=seq_len).tcdm_bytes) / 1024
                     for t in tokens])
-    return TcdmData(rank, list(tokens), [tuple(layer) for layer in layers], kib,
+    return TcdmData(rank, list(tokens), [(m, n) for m, n in layers], kib,
                     float(hw.pmca.tcdm_kib))
 
 

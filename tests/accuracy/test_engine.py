@@ -55,7 +55,8 @@ def test_trainable_set_is_adapters_only(tiny_workload, small_settings):
         if "analog_module" in n:
             assert not p.requires_grad, n
     trainable, total = count_params(b.model)
-    # 12 layers, LoRA A (in x r) + B (r x out): 4 x (32+32) x 6 + 4 x (32+64) x 2 + 4 x (64+32) x 2 ... per layer
+    # 12 layers, LoRA A (in x r) + B (r x out):
+    # 4 x (32+32) x 6 + 4 x (32+64) x 2 + 4 x (64+32) x 2 ... per layer
     per_layer = sum(4 * (m.in_features + m.out_features) for m in
                     (b.model.get_submodule(n).base_layer for n in
                      ["base_model.model." + x for x in b.adapter_names]))

@@ -5,7 +5,7 @@ import pytest
 
 from codesign.accuracy import (DRIFT_LABELS, AccuracyResult, AccuracySettings, WorkloadSpec,
                                drift_seconds, with_overrides)
-from hw_models._fields import SpecError
+from hw_models import SpecError
 
 
 def test_import_does_not_import_torch():

@@ -20,11 +20,12 @@ MAX_ANSWER_TOKENS = 30
 
 
 def read_squad_json(path: Path) -> list[dict]:
-    """Flatten an official-format SQuAD file to rows {id, question, context, answers{text, answer_start}}."""
+    """Flatten an official-format SQuAD file to rows
+    {id, question, context, answers{text, answer_start}}."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
     except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise InputError(f"workload.task: {str(path)!r} is not a SQuAD v1.1 json file ({exc})")
+        raise InputError(f"workload.task: {str(path)!r} is not a SQuAD v1.1 json file ({exc})") from None
     rows = []
     for article in data:
         for para in article["paragraphs"]:

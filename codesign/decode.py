@@ -1,7 +1,7 @@
 """Strict decoding of plain data (parsed YAML) into typed dataclasses.
 
 One pure function, :func:`decode`, driven by the dataclass annotations and the field metadata of
-``hw_models._fields.spec_field``: unknown keys, wrong types and out-of-range values are refused with
+``hw_models.spec_field``: unknown keys, wrong types and out-of-range values are refused with
 an :class:`~codesign.errors.InputError` whose one-line message starts with the field path, e.g.
 ``hardware.pmca.tcdm_kib: must be >= 1, got 0``.
 """
@@ -13,7 +13,7 @@ import types
 import typing
 from typing import Any, Literal, Union
 
-from hw_models._fields import SpecError, check_value
+from hw_models import SpecError, check_value
 
 from codesign.errors import InputError
 
@@ -49,7 +49,7 @@ def decode(tp: Any, data: Any, path: str = "") -> Any:
     origin = typing.get_origin(tp)
     if tp is Any:
         return data
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _decode_dataclass(tp, data, path)
     if origin is Literal:
         if data in typing.get_args(tp):
@@ -122,9 +122,9 @@ def _decode_dataclass(cls: type, data: Any, path: str) -> Any:
         if isinstance(value, (list, tuple)) and f.metadata.get("choices") is None:
             for i, item in enumerate(value):
                 if not dataclasses.is_dataclass(item):
-                    _check(f"{sub}[{i}]", item, f.metadata)
+                    check_field(f"{sub}[{i}]", item, f.metadata)
         else:
-            _check(sub, value, f.metadata)
+            check_field(sub, value, f.metadata)
         kwargs[name] = value
     try:
         return cls(**kwargs)
@@ -140,7 +140,8 @@ def _decode_dataclass(cls: type, data: Any, path: str) -> Any:
         raise InputError(f"{path}.{text}") from None
 
 
-def _check(path: str, value: Any, metadata: Any) -> None:
+def check_field(path: str, value: Any, metadata: Any) -> None:
+    """Check one decoded value against its field's bounds; InputError naming ``path``."""
     try:
         check_value(path, value, metadata)
     except SpecError as exc:
