@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codesign.files import write_atomic
 from codesign.figures.data import PanelData, ParetoData, pareto_data
 
 __all__ = ["PanelData", "ParetoData", "pareto_data", "save_pareto"]
@@ -22,7 +23,6 @@ def save_pareto(data: ParetoData, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".") or "png"
     fig = draw_pareto(data)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, format=fmt, dpi=120, metadata={"Date": None} if fmt == "svg" else {})
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120,
+                                               metadata={"Date": None} if fmt == "svg" else {}))
     return path

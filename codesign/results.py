@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from codesign.config import LoadedStudy, objective_key
+from codesign.files import write_atomic
 from codesign.metrics import METRICS
 from codesign.study import direction, param_name
 
@@ -127,14 +128,12 @@ def write_results(study, loaded: LoadedStudy, folder: Path, storage_url: str) ->
                   for o in loaded.config.objectives]
     plots.save_pareto(plots.pareto_data(table, front, objectives), paths["plot"])
     text = yaml.safe_dump(resolved_config(loaded, storage_url), sort_keys=False)
-    paths["config"].write_text(text)
+    write_atomic(paths["config"], text)
     return paths
 
 
 def _to_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 def summary_lines(table: pd.DataFrame, front: pd.DataFrame, loaded: LoadedStudy) -> list[str]:

@@ -57,24 +57,24 @@ class AimcTileSpec:
 class PmcaSpec:
     """The programmable multi-core accelerator beside each tile: Snitch cluster + RedMule."""
 
-    clock_ghz: float = spec_field(1.0, help="cluster clock (Snitch cluster: 1 GHz)", unit="GHz", gt=0)
+    clock_ghz: float = spec_field(1.0, help="cluster clock (Snitch cluster: 1 GHz)", unit="GHz", ge=0.01, le=10)
     compute_cores: int = spec_field(8, help="Snitch compute cores (plus one DMA core)", unit="cores",
-                                    ge=1)
+                                    ge=1, le=1024)
     simd_fp16: int = spec_field(4, help="FP16 lanes of each core's 64-bit SIMD FPU", unit="lanes",
-                                ge=1)
+                                ge=1, le=64)
     core_utilisation: float = spec_field(
         0.9, help="FPU utilisation of the cores on dense work with FREP/SSR (paper: up to ~90 %)",
         unit="fraction", gt=0, le=1)
     redmule_fma: int = spec_field(
         32, help="RedMule FMA blocks (computing elements), a multiple of redmule_height; 0 = no "
                  "RedMule, the cores do the GEMMs (Tortorella et al. 2022: 32 = 8 rows x 4)",
-        unit="FMA", ge=0)
+        unit="FMA", ge=0, le=4096)
     redmule_height: int = spec_field(
         4, help="RedMule CEs per row (the array is (redmule_fma / height) rows x height; "
-                "RedMulE RTL default Height = 4)", unit="CE", ge=1)
+                "RedMulE RTL default Height = 4)", unit="CE", ge=1, le=256)
     redmule_pipe_regs: int = spec_field(
         3, help="pipeline registers per RedMule CE: one output tile is rows x height*(P+1) "
-                "elements of Z (RedMulE RTL default NumPipeRegs = 3)", unit="stages", ge=0)
+                "elements of Z (RedMulE RTL default NumPipeRegs = 3)", unit="stages", ge=0, le=64)
     redmule_efficiency: float = spec_field(
         0.988, help="RedMule steady-state MACs per FMA per cycle inside a tile (31.6 MAC/cycle with "
                     "32 FMAs, Tortorella et al. 2022)", unit="fraction", gt=0, le=1)
@@ -82,42 +82,42 @@ class PmcaSpec:
         32.0, help="fill/drain cycles per RedMule output tile (loading the W/X buffers, emptying "
                    "the pipeline). Calibrated: least-squares fit to the paper's three 512x128 "
                    "PMCA/AIMC ratios 2.57/1.29/0.70 (benchmarks/calibration.py)",
-        unit="cycles", ge=0)
+        unit="cycles", ge=0, le=1e6)
     offload_cycles: float = spec_field(
         246.0, help="fixed cycles per chunk to start the LoRA job: program RedMule, trigger, wait "
                     "for its event, cluster barrier. Calibrated with redmule_tile_cycles to the "
-                    "paper's 512x128 ratios (benchmarks/calibration.py)", unit="cycles", ge=0)
+                    "paper's 512x128 ratios (benchmarks/calibration.py)", unit="cycles", ge=0, le=1e9)
     tcdm_kib: int = spec_field(128, help="tightly coupled data memory (L1) of the cluster "
-                                         "(Snitch cluster / paper: 128 KiB)", unit="KiB", ge=1)
+                                         "(Snitch cluster / paper: 128 KiB)", unit="KiB", ge=1, le=1 << 20)
     dma_bytes_per_cycle: float = spec_field(64.0, help="cluster DMA bandwidth (Snitch: 64 B/cycle, "
-                                                       "512-bit AXI)", unit="B/cycle", gt=0)
+                                                       "512-bit AXI)", unit="B/cycle", ge=0.01, le=4096)
     link_bytes_per_cycle: float = spec_field(
         16.0, help="AIMC tile -> PMCA TCDM readout bandwidth (a 128-bit port). Calibrated: with "
                    "output_buffers = 1 it sets the paper's 1.05x overhead at 512 ns for 512x128 "
                    "(and predicts the ~4 % best case of the smaller layers)",
-        unit="B/cycle", gt=0)
+        unit="B/cycle", ge=0.01, le=4096)
     l2_bytes_per_cycle: float = spec_field(
         16.0, help="bandwidth to the L2/SRAM behind the cluster when the working set overflows TCDM "
-                   "(assumption: one 128-bit port)", unit="B/cycle", gt=0)
+                   "(assumption: one 128-bit port)", unit="B/cycle", ge=0.01, le=4096)
     bytes_per_element: int = spec_field(2, help="activation/adapter element size (FP16)",
                                         unit="B", choices=(1, 2, 4))
     redmule_pj_per_mac: float = spec_field(
         2.91, help="RedMule energy per (padded) FP16 MAC: 688 GFLOPS/W (Tortorella et al. 2022) "
-                   "-> 1.45 pJ/FLOP, 2 FLOP per MAC", unit="pJ", ge=0)
+                   "-> 1.45 pJ/FLOP, 2 FLOP per MAC", unit="pJ", ge=0, le=1e6)
     core_pj_per_flop: float = spec_field(
         2.5, help="Snitch core energy per FP16 FLOP: ~100 GFLOPS/W FP64 for the Snitch cluster "
                   "(Zaruba et al. 2021) -> 10 pJ/FLOP FP64, / 4 SIMD lanes for FP16 (derivation)",
-        unit="pJ", ge=0)
+        unit="pJ", ge=0, le=1e6)
     tcdm_pj_per_byte: float = spec_field(
         1.25, help="TCDM (SRAM bank) access energy: 10 pJ per 64-bit read of an 8 KiB SRAM, "
-                   "45 nm (Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0)
+                   "45 nm (Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0, le=1e6)
     l2_pj_per_byte: float = spec_field(
         12.5, help="L2 SRAM access energy: 100 pJ per 64-bit read of a 1 MiB SRAM, 45 nm "
-                   "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0)
+                   "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0, le=1e6)
     link_pj_per_byte: float = spec_field(
         2.0, help="on-chip transfer energy (tile -> TCDM, DMA): ~0.25 pJ/bit/mm over ~1 mm of wire "
                   "(Horowitz, ISSCC 2014: 64-bit over 1 mm ~ 15-20 pJ at 45 nm)", unit="pJ/B",
-        ge=0)
+        ge=0, le=1e6)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -135,7 +135,7 @@ class HardwareSpec:
                                metadata={"help": "the analog tile"})
     pmca: PmcaSpec = field(default_factory=PmcaSpec, metadata={"help": "the digital co-processor"})
     tokens: int = spec_field(8, help="parallel tokens t per pipeline chunk (paper: 8..128)",
-                             unit="tokens", ge=1)
+                             unit="tokens", ge=1, le=4096)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -159,11 +159,12 @@ class LoraSpec:
     """The digital low-rank adapter beside every selected analog layer."""
 
     rank: int = spec_field(8, help="LoRA rank r (0 = no adapter); paper: 1, 2, 4, 8, 16", unit="",
-                           ge=0)
+                           ge=0, le=4096)
     placement: Union[str, tuple] = spec_field(
         "all", help="which linear layers carry an adapter: " + ", ".join(PLACEMENTS)
                     + ", or a list of roles (" + ", ".join(ROLES) + ")")
-    alpha: float = spec_field(32.0, help="LoRA scaling numerator (authors' scripts: 32)", gt=0)
+    alpha: float = spec_field(32.0, help="LoRA scaling numerator (authors' scripts: 32)", gt=0,
+                         le=1e6)
     dropout: float = spec_field(0.1, help="LoRA dropout (authors' scripts: 0.1)", ge=0, lt=1)
 
     def __post_init__(self) -> None:

@@ -18,14 +18,16 @@ def add_command(sub, name: str, *, help: str, description: str, examples: str):
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def positive_int(flag: str):
+def positive_int(flag: str, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text[:40]!r}")
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{flag} must be at most {maximum}, got {text[:40]}")
         return value
     return parse
 
@@ -54,6 +56,10 @@ def positive_float(flag: str):
     return parse
 
 
+#: the widest layer --layer takes (LLaMA-3.1-405B's widest is 53248)
+MAX_LAYER_DIM = 131072
+
+
 def parse_layer(text: str) -> tuple[int, int]:
     """``512x128`` -> (512 inputs, 128 outputs)."""
     parts = text.lower().split("x")
@@ -65,12 +71,32 @@ def parse_layer(text: str) -> tuple[int, int]:
     if m <= 0 or n <= 0:
         raise argparse.ArgumentTypeError(f"--layer must be MxN with positive integers (e.g. 512x128), "
                                          f"got {text!r}")
+    if max(m, n) > MAX_LAYER_DIM:
+        raise argparse.ArgumentTypeError(f"--layer: M and N must be at most {MAX_LAYER_DIM}, "
+                                         f"got {text[:40]!r}")
     return m, n
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, sort_keys=False, default=_jsonable)
-    sys.stdout.write("\n")
+    """Print ``obj`` as strict JSON; a non-finite number (no JSON has NaN or Infinity) means the
+    inputs lie outside what the model handles: InputError naming the value."""
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=False, default=_jsonable, allow_nan=False)
+    except ValueError:
+        raise InputError(f"the result holds a non-finite number ({_first_non_finite(obj)}): an "
+                         f"input is outside what the model handles") from None
+    sys.stdout.write(text + "\n")
+
+
+def _first_non_finite(obj: Any, path: str = "") -> str:
+    if isinstance(obj, dict):
+        found = [_first_non_finite(v, f"{path}.{k}" if path else str(k)) for k, v in obj.items()]
+    elif isinstance(obj, (list, tuple)):
+        found = [_first_non_finite(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+    else:
+        value = obj.item() if hasattr(obj, "item") else obj
+        return f"{path} = {value}" if isinstance(value, float) and not math.isfinite(value) else ""
+    return next((f for f in found if f), "")
 
 
 def _jsonable(obj: Any) -> Any:

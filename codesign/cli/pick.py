@@ -36,6 +36,7 @@ def run(args) -> int:
 
     from codesign.config import objective_key
     from codesign.errors import InputError
+    from codesign.files import write_atomic
     from codesign.metrics import parse_rule
     from codesign.pick import pick
     from codesign.results import pareto_table, trials_table
@@ -78,7 +79,7 @@ def run(args) -> int:
     folder = results_folder(args, loaded)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "picked.yaml"
-    path.write_text(yaml.safe_dump(picked, sort_keys=False))
+    write_atomic(path, yaml.safe_dump(picked, sort_keys=False))
     print(f"picked trial #{picked['trial']}: {result.why}")
     for k, v in params.items():
         print(f"  {k} = {v}")

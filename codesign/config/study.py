@@ -16,6 +16,11 @@ from hw_models.specs import HardwareSpec, LoraSpec
 from codesign.accuracy.settings import AccuracySettings, WorkloadSpec
 
 SAMPLERS = ("nsga2", "tpe", "gp", "random", "grid")
+#: the most trials one study may hold (a latency-only trial takes ~0.1 s: a day of one worker)
+MAX_TRIALS = 1_000_000
+#: the longest sequence a study may model (LLaMA-3.1's context is 131072; the event model's time
+#: grows with seq_len / tokens chunks and attention with seq_len squared)
+MAX_SEQ_LEN = 32768
 
 
 @dataclass(frozen=True)
@@ -26,8 +31,9 @@ class Workload:
         "minilm-l6", help="network whose linear-layer shapes set latency, energy and adapter size: "
                           "mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b or a path to "
                           "a Hugging Face config.json")
-    seq_len: int = spec_field(320, help="tokens per sequence (paper: max length 320)",
-                              unit="tokens", ge=1)
+    seq_len: int = spec_field(320, help="tokens per sequence (paper: max length 320); at most "
+                                        "32768 (LLaMA-3.1-8B then takes ~10 s a trial to model)",
+                              unit="tokens", ge=1, le=MAX_SEQ_LEN)
     accuracy: WorkloadSpec = field(default_factory=WorkloadSpec,
                                    metadata={"help": "model and task the accuracy model trains on"})
 
@@ -65,12 +71,14 @@ class StudyConfig:
              " / {low: L, high: H[, step: S, log: true]}")
     sampler: str = spec_field("nsga2", help="nsga2 (default for several objectives), tpe, gp, "
                                             "random or grid", choices=SAMPLERS)
-    n_trials: int = spec_field(20, help="trials this run adds (or up to, with --n-trials)", ge=1)
-    seed: int = spec_field(0, help="sampler seed; worker k of a study uses seed + k", ge=0)
+    n_trials: int = spec_field(20, help="trials this run adds (or up to, with --n-trials)", ge=1,
+                               le=MAX_TRIALS)
+    seed: int = spec_field(0, help="sampler seed (numpy's range); worker k of a study uses "
+                                   "seed + k, modulo 2**32", ge=0, le=2**32 - 1)
     storage: Optional[str] = spec_field(
         None, help="Optuna storage URL; default sqlite:///<out>/<name>/study.db. "
                    "postgresql://user:pass@host/db makes many `codesign run` workers one study")
-    population_size: int = spec_field(8, help="NSGA-II population size", ge=2)
+    population_size: int = spec_field(8, help="NSGA-II population size", ge=2, le=MAX_TRIALS)
     objectives: list[Objective] = spec_field(
         help="one or more objectives", default_factory=lambda: [Objective("latency_us")])
     constraints: list[str] = spec_field(
