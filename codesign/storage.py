@@ -58,51 +58,51 @@ def sqlite_path(url: str) -> Path:
     return Path(url[len(SQLITE):].split("?", 1)[0])
 
 
-def check_url(url: str, *, must_exist: bool = False) -> str:
-    """The URL, checked; InputError naming --storage when it cannot hold (or does not hold) a study."""
+def check_url(url: str, *, must_exist: bool = False, where: str = "--storage") -> str:
+    """The URL, checked; InputError naming ``where`` when it cannot hold (or does not hold) a study."""
     shown = redact(url)
     if not url.strip():
-        raise InputError("--storage: empty URL; give sqlite:///PATH or "
+        raise InputError(f"{where}: empty URL; give sqlite:///PATH or "
                          "postgresql://USER:PASS@HOST/DB, or leave the flag out for the default")
     if not _SCHEMES.match(url):
-        raise InputError(f"--storage: expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB, "
+        raise InputError(f"{where}: expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB, "
                          f"got {shown!r}")
     if not is_sqlite(url):
         userinfo = _USERINFO.search(url)
         if userinfo and "@" in userinfo.group(2):
-            raise InputError(f"--storage: {shown!r}: the password holds an '@'; write it "
+            raise InputError(f"{where}: {shown!r}: the password holds an '@'; write it "
                              f"percent-encoded as %40")
         return url
     if not url.startswith(SQLITE) or url in (SQLITE, SQLITE + ":memory:") or "mode=memory" in url:
-        raise InputError(f"--storage: {shown!r} is an in-memory database: every result would be "
+        raise InputError(f"{where}: {shown!r} is an in-memory database: every result would be "
                          f"lost when the command ends; give sqlite:///PATH")
     path = sqlite_path(url)
-    if not str(path) or str(path).endswith("/"):
-        raise InputError(f"--storage: {shown!r} names no file; give sqlite:///PATH/study.db")
+    if not str(path) or url.split("?", 1)[0].endswith("/"):
+        raise InputError(f"{where}: {shown!r} names no file; give sqlite:///PATH/study.db")
     if path.is_dir():
-        raise InputError(f"--storage: {path} is a folder; give the database file, "
+        raise InputError(f"{where}: {path} is a folder; give the database file, "
                          f"e.g. sqlite:///{path / 'study.db'}")
     if not path.exists():
         if must_exist:
-            raise InputError(f"--storage: no database {path}")
+            raise InputError(f"{where}: no database {path}")
         return url
     if not path.is_file():
-        raise InputError(f"--storage: {path} is not a regular file")
-    _check_sqlite_file(path)
+        raise InputError(f"{where}: {path} is not a regular file")
+    _check_sqlite_file(path, where)
     return url
 
 
-def _check_sqlite_file(path: Path) -> None:
+def _check_sqlite_file(path: Path, where: str) -> None:
     """A non-empty file must be a sound SQLite database (checked read-only: nothing is written)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(len(_SQLITE_MAGIC))
     except OSError as exc:
-        raise InputError(f"--storage: cannot read {path}: {exc.strerror}") from None
+        raise InputError(f"{where}: cannot read {path}: {exc.strerror}") from None
     if not head:
         return  # an empty file: SQLite treats it as an empty database
     if head != _SQLITE_MAGIC:
-        raise InputError(f"--storage: {path} is not a SQLite database")
+        raise InputError(f"{where}: {path} is not a SQLite database")
     try:
         con = sqlite3.connect(_ro_uri(path), uri=True)
         try:
@@ -110,9 +110,9 @@ def _check_sqlite_file(path: Path) -> None:
         finally:
             con.close()
     except sqlite3.Error as exc:
-        raise InputError(f"--storage: {path} is damaged or unreadable: {exc}") from None
+        raise InputError(f"{where}: {path} is damaged or unreadable: {exc}") from None
     if problems != [("ok",)]:
-        raise InputError(f"--storage: {path} is damaged: {problems[0][0]}")
+        raise InputError(f"{where}: {path} is damaged: {problems[0][0]}")
 
 
 def _ro_uri(path: Path) -> str:

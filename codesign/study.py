@@ -388,8 +388,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     target = n_trials or cfg.n_trials
     if cfg.sampler == "grid":  # a grid has only so many points: more trials would repeat them
         target = min(target, grid_size(loaded.axes, cfg.design))
-    url = (storage_url if storage_url is not None
-           else cfg.storage or default_storage(out_dir, cfg.name))
+    url = (storage_url if storage_url is not None else cfg.storage if cfg.storage is not None
+           else default_storage(out_dir, cfg.name))
     preflight(loaded)
     storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)

@@ -31,11 +31,11 @@ def open_existing(args, loaded):
     """(study, storage_url) of a study that must already exist; InputError if it does not."""
     import optuna
 
-    from codesign.storage import SQLITE, is_sqlite, redact, sqlite_path
+    from codesign.storage import SQLITE, check_url, is_sqlite, redact, sqlite_path
     from codesign.study import make_storage
 
     cfg = loaded.config
-    url = storage_url(args, loaded)
+    url = check_url(storage_url(args, loaded))
     if (is_sqlite(url) and url.startswith(SQLITE) and sqlite_path(url).name
             and not sqlite_path(url).exists()):
         raise InputError(f"study {cfg.name!r} has not been run yet: no {sqlite_path(url)} "
@@ -55,7 +55,8 @@ def storage_url(args, loaded) -> str:
 
     if args.storage is not None:
         return args.storage
-    return loaded.config.storage or default_storage(args.out, loaded.config.name)
+    stored = loaded.config.storage
+    return stored if stored is not None else default_storage(args.out, loaded.config.name)
 
 
 def results_folder(args, loaded) -> Path:

@@ -48,6 +48,7 @@ def run(args) -> int:
     objectives = [(objective_key(o), direction(o)) for o in loaded.config.objectives]
     if args.prefer is not None:
         parse_rule(f"{args.prefer}>=0", "--prefer")  # a known metric name
+    folder = results_folder(args, loaded)
     study, _ = open_existing(args, loaded)
     table = trials_table(study, loaded)
     for col in [r.metric for r in rules] + ([args.prefer] if args.prefer else []):
@@ -76,8 +77,6 @@ def run(args) -> int:
         "objectives": {k: _plain(row[k]) for k in keys},
         "design": _plain(dataclasses.asdict(point)),
     }
-    folder = results_folder(args, loaded)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "picked.yaml"
     write_atomic(path, yaml.safe_dump(picked, sort_keys=False))
     print(f"picked trial #{picked['trial']}: {result.why}")

@@ -41,8 +41,8 @@ def run(args) -> int:
         raise InputError(f"--format: expected a comma-separated list of {', '.join(FORMATS)}, "
                          f"got {args.format!r}")
     loaded = load(args)
-    study, _ = open_existing(args, loaded)
     folder = results_folder(args, loaded)
+    study, _ = open_existing(args, loaded)
     figs = study_figures(study, loaded, picked=load_picked(folder, loaded.config.name),
                          models=not args.no_models)
     chosen = figs.figures

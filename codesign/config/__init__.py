@@ -12,6 +12,7 @@ from codesign.config.overrides import apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
 from codesign.metrics import METRICS, Rule, parse_rule
+from codesign.storage import check_url
 from codesign.search_space import Axis, load_space, read_yaml_file
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
@@ -58,6 +59,8 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
         raise InputError("objectives: the same objective is listed twice")
     if not config.objectives:
         raise InputError("objectives: give at least one objective")
+    if config.storage is not None:
+        check_url(config.storage, where="storage")
     rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
     axes = load_space(config.search_space, config.design)
     if config.sampler == "gp" and len(config.objectives) > 1:
