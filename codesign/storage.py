@@ -28,8 +28,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SECRET_KEY = r"(?:ssl)?password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
 _EQ = r"\s*(?:=|%3D)\s*"
 _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s?#]*:)(\S*)@")
-_PARAM = re.compile(rf"(?i)(\b(?:{_SECRET_KEY}){_EQ})('(?:[^'\\]|\\.)*'|\"[^\"]*\"|"
-                    r"(?:(?!&|%26|%20|\s).)+)")
+_PARAM = re.compile(rf"(?i)((?<![a-z])(?:{_SECRET_KEY}){_EQ})('(?:[^'\\]|\\.)*'|\"[^\"]*\"|"
+                    r"(?:(?!&|%26|%20|\s|['\"]).)+)")
 
 
 def redact(text: str, url: str | None = None) -> str:

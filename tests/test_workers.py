@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import optuna
 import pytest
@@ -60,25 +59,6 @@ def wait_for(predicate, timeout=60.0):
             return True
         time.sleep(0.2)
     return False
-
-
-@pytest.fixture
-def pg_url():
-    base = os.environ.get("CODESIGN_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("no PostgreSQL server (set CODESIGN_TEST_POSTGRES_URL; CI starts one)")
-    import sqlalchemy
-
-    name = f"codesign_test_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    url = base.rsplit("/", 1)[0] + "/" + name
-    yield url
-    sqlalchemy.engine.create_engine  # keep flake happy
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 @pytest.mark.postgres
