@@ -100,12 +100,17 @@ def _prepare_sqlite(path: Path) -> None:
     readers no longer block the writer, which several local workers need."""
     import sqlite3
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30)
     try:
-        con.execute("PRAGMA journal_mode=WAL")
-    finally:
-        con.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path, timeout=30)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error) as exc:  # a read-only file or file system, a full disk...
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"--storage: cannot write {path}: {reason} (a study that is only read "
+                         f"needs no write access: codesign pareto/pick/plot/report)") from None
 
 
 def _relax_sqlite_sync(engine) -> None:
