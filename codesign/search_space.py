@@ -23,7 +23,7 @@ from typing import Any, Optional, Union
 
 from codesign.config._decode import decode
 from codesign.errors import InputError
-from codesign.safe_yaml import read_yaml_file  # noqa: F401 - re-exported for its users
+from codesign.safe_yaml import read_yaml_file
 
 #: short axis names -> dotted paths into the design point
 ALIASES: dict[str, str] = {

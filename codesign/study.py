@@ -27,8 +27,8 @@ from optuna.exceptions import ExperimentalWarning
 from codesign.config import LoadedStudy, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
 from codesign.metrics import METRICS
-from codesign.storage import check_url, is_sqlite, readonly_url, redact, sqlite_path
 from codesign.search_space import ALIASES, apply_params, grid, grid_size, to_distributions
+from codesign.storage import check_url, is_sqlite, readonly_url, redact, sqlite_path
 
 # heartbeats, stale-trial retry and metric names are marked experimental in Optuna; we rely on them
 # on purpose and keep their warnings out of the one-line output contract

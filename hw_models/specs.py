@@ -57,7 +57,8 @@ class AimcTileSpec:
 class PmcaSpec:
     """The programmable multi-core accelerator beside each tile: Snitch cluster + RedMule."""
 
-    clock_ghz: float = spec_field(1.0, help="cluster clock (Snitch cluster: 1 GHz)", unit="GHz", ge=0.01, le=10)
+    clock_ghz: float = spec_field(1.0, help="cluster clock (Snitch cluster: 1 GHz)", unit="GHz",
+                                  ge=0.01, le=10)
     compute_cores: int = spec_field(8, help="Snitch compute cores (plus one DMA core)", unit="cores",
                                     ge=1, le=1024)
     simd_fp16: int = spec_field(4, help="FP16 lanes of each core's 64-bit SIMD FPU", unit="lanes",
@@ -88,7 +89,8 @@ class PmcaSpec:
                     "for its event, cluster barrier. Calibrated with redmule_tile_cycles to the "
                     "paper's 512x128 ratios (benchmarks/calibration.py)", unit="cycles", ge=0, le=1e9)
     tcdm_kib: int = spec_field(128, help="tightly coupled data memory (L1) of the cluster "
-                                         "(Snitch cluster / paper: 128 KiB)", unit="KiB", ge=1, le=1 << 20)
+                                         "(Snitch cluster / paper: 128 KiB)", unit="KiB", ge=1,
+                         le=1 << 20)
     dma_bytes_per_cycle: float = spec_field(64.0, help="cluster DMA bandwidth (Snitch: 64 B/cycle, "
                                                        "512-bit AXI)", unit="B/cycle", ge=0.01, le=4096)
     link_bytes_per_cycle: float = spec_field(

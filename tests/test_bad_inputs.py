@@ -294,6 +294,7 @@ def _flag_cases():
         (["latency", "--layer", "512x128", "--rank", "-1"], "--rank"),
         (["latency", "--layer", "512x128", "--tokens", "0"], "--tokens"),
         (["latency", "--layer", "512x128", "--tokens", "100000"], "tokens"),
+        (["latency", "--layer", "512x128", "--seq-len", "1000000000"], "--seq-len"),
         (["latency", "--layer", "512x128", "--integration-ns", "nan"], "--integration-ns"),
         (["latency", "--layer", "512x128", "--integration-ns", "inf"], "--integration-ns"),
         (["latency", "--layer", "512x128", "--integration-ns", "-5"], "--integration-ns"),
@@ -422,3 +423,26 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(workspace, capsys, arg
     assert "s3cret" not in err and "p@ss" not in err and "ss@127" not in err
     assert snapshot(workspace) == before  # nothing stored, written or executed
     assert not (workspace / PWNED).exists() and not Path(PWNED).exists()
+
+
+VALID = {
+    "int-range": {"search_space": {"tokens": {"low": 8, "high": 64}}},
+    "int-range-step": {"search_space": {"tokens": {"low": 8, "high": 64, "step": 8}}},
+    "seq-len-range": {"search_space": {"seq_len": {"low": 64, "high": 256}}},
+    "int-range-grid": {"sampler": "grid", "search_space": {"tokens": {"low": 8, "high": 32,
+                                                                      "step": 8}}},
+    "largest-seed": {"seed": 2**32 - 1},
+}
+
+
+@pytest.mark.parametrize("changes", VALID.values(), ids=VALID)
+def test_valid_edge_inputs_run_and_resume(tmp_path, changes, capsys):
+    """Documented inputs that once crashed: integer range axes, seq_len ranges, the largest seed
+    (also on resume, when worker seeds pass 2**32)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(study(**changes))
+    argv = ["run", str(path), "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert main([*argv, "--n-trials", "3"]) == 0, capsys.readouterr().err
+    table = (tmp_path / "out" / "bad" / "trials.csv").read_text().splitlines()
+    assert len(table) == 1 + 3 and all(",COMPLETE," in row for row in table[1:])

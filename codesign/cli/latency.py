@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from codesign.cli._common import (add_command, nonneg_int, parse_layer, positive_float,
                                   positive_int, print_json)
+from codesign.config.study import MAX_SEQ_LEN
 
 EXAMPLES = """\
   codesign latency --layer 512x128 --rank 8 --integration-ns 512 --tokens 8
@@ -48,7 +49,7 @@ def add_parser(sub) -> None:
                    metavar="T_INT", help="tile integration time per MVM, ns (default 256)")
     p.add_argument("--tokens", type=positive_int("--tokens"), default=None, metavar="T",
                    help="parallel tokens per pipeline chunk (default 8)")
-    p.add_argument("--seq-len", type=positive_int("--seq-len"), default=None,
+    p.add_argument("--seq-len", type=positive_int("--seq-len", MAX_SEQ_LEN), default=None,
                    help="tokens per sequence (default 320)")
     p.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None)
     p.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None)

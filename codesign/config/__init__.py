@@ -12,8 +12,9 @@ from codesign.config.overrides import apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
 from codesign.metrics import METRICS, Rule, parse_rule
+from codesign.safe_yaml import read_yaml_file
+from codesign.search_space import Axis, load_space
 from codesign.storage import check_url
-from codesign.search_space import Axis, load_space, read_yaml_file
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
            "LoadedStudy"]
