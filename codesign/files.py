@@ -18,17 +18,15 @@ from codesign.errors import InputError
 
 
 def writable_folder(folder: Path, flag: str) -> Path:
-    """Create ``folder`` (and parents) if needed; InputError naming ``flag`` when it cannot hold
-    files: an existing file or device in the way, no permission, a read-only file system."""
+    """Check, without creating anything, that ``folder`` can hold files (it is created when the
+    first file is written); InputError naming ``flag`` when not: an existing file or device in the
+    way, no permission, a read-only file system."""
     folder = Path(folder)
-    for part in [folder, *folder.parents]:
-        if part.exists():
-            if not part.is_dir():
-                raise InputError(f"{flag}: {part} exists and is not a folder")
-            break
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.")
+    existing = next(p for p in [folder, *folder.parents] if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        raise InputError(f"{flag}: {existing} exists and is not a folder")
+    try:  # the one reliable test (permissions, ACLs, read-only mounts, root): try it
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test.")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
@@ -52,6 +50,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """A unique temp path beside ``path`` (same suffix) to write to; renamed over ``path`` when the
     block ends without error, removed otherwise."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
     os.close(fd)
     try:

@@ -60,8 +60,7 @@ def storage_url(args, loaded) -> str:
 
 
 def results_folder(args, loaded) -> Path:
-    """<out>/<study name>/, created and checked writable (InputError naming --out)."""
+    """<out>/<study name>/, checked writable (InputError naming --out); created on first write."""
     from codesign.files import writable_folder
 
-    writable_folder(Path(args.out), "--out")
     return writable_folder(Path(args.out) / loaded.config.name, "--out")
