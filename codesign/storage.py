@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from codesign.errors import InputError
 
@@ -55,7 +55,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def sqlite_path(url: str) -> Path:
-    return Path(url[len(SQLITE):].split("?", 1)[0])
+    """The file of a sqlite:/// URL, percent-decoded as SQLAlchemy decodes it."""
+    return Path(unquote(url[len(SQLITE):].split("?", 1)[0]))
 
 
 def check_url(url: str, *, must_exist: bool = False, where: str = "--storage") -> str:
@@ -115,7 +116,7 @@ def _check_sqlite_file(path: Path, where: str) -> None:
         raise InputError(f"{where}: {path} is damaged: {problems[0][0]}")
 
 
-def _ro_uri(path: Path) -> str:
+def _ro_uri(path: Path, encode=quote) -> str:
     """SQLite URI that opens ``path`` without writing: read-only, and immutable (no -wal/-shm
     files created beside it) unless a writer's write-ahead log is there to be read."""
     path = Path(path).resolve()
@@ -124,11 +125,13 @@ def _ro_uri(path: Path) -> str:
         header = fh.read(20)
     wal_mode = len(header) >= 20 and header[18] == 2
     flags = "mode=ro" + ("&immutable=1" if wal_mode and not wal else "")
-    return f"file:{quote(str(path))}?{flags}"
+    return f"file:{encode(str(path))}?{flags}"
 
 
 def readonly_url(url: str) -> str:
     """The SQLAlchemy URL that opens a SQLite study read-only; other URLs unchanged."""
     if not is_sqlite(url):
         return url
-    return f"{SQLITE}{_ro_uri(sqlite_path(url))}&uri=true"
+    # SQLAlchemy percent-decodes the path once before SQLite reads it as a URI: encode it twice,
+    # so that a '#', '?' or '%' in a folder name stays part of the name
+    return f"{SQLITE}{_ro_uri(sqlite_path(url), lambda p: quote(quote(p)))}&uri=true"

@@ -55,7 +55,7 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
     """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable.
 
     ``readonly``: for commands that only read a study: SQLite opens the file read-only (nothing
-    created, converted or written), and no heartbeat runs."""
+    created, converted or written), PostgreSQL runs read-only transactions, no heartbeat runs."""
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
@@ -70,7 +70,7 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
             storage = RDBStorage(
                 readonly_url(url) if readonly else url,
                 engine_kwargs={"pool_pre_ping": True,
-                               **({"connect_args": {"connect_timeout": 10}}
+                               **({"connect_args": _pg_connect_args(readonly)}
                                   if url.startswith("postgresql") else {})},
                 **live)
             if is_sqlite(url) and not readonly:
@@ -93,6 +93,13 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
         finally:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
     raise AssertionError("unreachable")
+
+
+def _pg_connect_args(readonly: bool) -> dict[str, Any]:
+    """PostgreSQL: a connect timeout; for readers, read-only transactions (the server refuses any
+    write, so reading a database that holds no study cannot add Optuna's tables to it)."""
+    return {"connect_timeout": 10,
+            **({"options": "-c default_transaction_read_only=on"} if readonly else {})}
 
 
 def _prepare_sqlite(path: Path) -> None:

@@ -16,7 +16,7 @@ import yaml
 
 from codesign.cli import main
 from codesign.config import study_from_dict
-from codesign.storage import redact
+from codesign.storage import readonly_url, redact
 
 STUDY = {
     "name": "ro",
@@ -44,7 +44,7 @@ def stored(tmp_path_factory):
     root = tmp_path_factory.mktemp("ro")
     path = root / "ro.yaml"
     path.write_text(yaml.safe_dump(STUDY))
-    store = root / "store"
+    store = root / "st ore#1"  # a URL-special folder name, read through SQLite's URI syntax
     store.mkdir()
     db = store / "study.db"
     assert main(["run", str(path), "--out", str(root / "out"), "--storage", f"sqlite:///{db}",
@@ -139,7 +139,7 @@ def test_no_password_in_config_yaml_or_report_html(stored, url, tmp_path):
     path, db, _, _ = stored
     loaded = study_from_dict(yaml.safe_load(path.read_text()), source=path)
     assert SECRET not in yaml.safe_dump(resolved_config(loaded, url))
-    study = optuna.load_study(study_name="ro", storage=f"sqlite:///file:{db}?mode=ro&uri=true")
+    study = optuna.load_study(study_name="ro", storage=readonly_url(f"sqlite:///{db}"))
     html = render_html(report_content(study, loaded, url, tmp_path, formats=("png",), models=False))
     assert SECRET not in html and "***" in html
 
@@ -163,3 +163,18 @@ def test_no_password_printed_or_written_with_postgres(tmp_path, capsys, pg_url):
     for f in out.rglob("*"):
         if f.is_file() and f.suffix in (".yaml", ".html", ".csv", ".svg"):
             assert password not in f.read_text(errors="replace"), f
+
+
+@pytest.mark.postgres
+def test_reading_a_postgres_database_without_a_study_adds_nothing(tmp_path, capsys, pg_url):
+    import sqlalchemy
+
+    path = tmp_path / "pg.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    code = main(["pareto", str(path), "--out", str(tmp_path / "out"), "--storage", pg_url])
+    assert code == 2 and "holds no codesign study" in capsys.readouterr().err
+    engine = sqlalchemy.create_engine(pg_url)
+    try:
+        assert sqlalchemy.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
