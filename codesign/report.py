@@ -142,8 +142,9 @@ def write_report(study, loaded, storage_url: str, folder: Path, path: Path | Non
                  formats: Sequence[str] = ("png", "svg"), models: bool = True) -> Path:
     """Build the report and write it (default ``folder/report.html``) atomically."""
     folder = Path(folder)
+    flag = "--html" if path else "--out"
     path = Path(path) if path else folder / "report.html"
-    writable_file(path, "--html")  # before any figure is written
+    writable_file(path, flag)  # before any figure is written
     content = report_content(study, loaded, storage_url, folder, formats, models)
     return write_atomic(path, render_html(content))
 

@@ -32,7 +32,8 @@ class Workload:
                           "mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b or a path to "
                           "a Hugging Face config.json")
     seq_len: int = spec_field(320, help="tokens per sequence (paper: max length 320); at most "
-                                        "32768 (LLaMA-3.1-8B then takes ~10 s a trial to model)",
+                                        "32768 (LLaMA-3.1-8B at 32768 tokens: ~6 s a trial with "
+                                        "tokens 8, ~46 s with tokens 1, on 2 CPU cores)",
                               unit="tokens", ge=1, le=MAX_SEQ_LEN)
     accuracy: WorkloadSpec = field(default_factory=WorkloadSpec,
                                    metadata={"help": "model and task the accuracy model trains on"})
