@@ -23,6 +23,9 @@ from codesign.errors import InputError
 SQLITE = "sqlite:///"
 _SCHEMES = re.compile(r"^(postgresql|postgres|mysql|sqlite)(\+\w+)?://", re.I)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: tables of Optuna's RDB schema that are created first (one of them is present in any database
+#: that a worker has begun to set up, while another worker checks it)
+_OPTUNA_TABLES = {"studies", "version_info", "alembic_version", "study_directions", "trials"}
 
 #: parameter names whose values are secrets (libpq: password, sslpassword; and the usual others)
 _SECRET_KEY = r"(?:ssl)?password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
@@ -108,12 +111,18 @@ def _check_sqlite_file(path: Path, where: str) -> None:
         con = sqlite3.connect(_ro_uri(path), uri=True)
         try:
             problems = con.execute("PRAGMA quick_check").fetchall()
+            tables = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         finally:
             con.close()
     except sqlite3.Error as exc:
         raise InputError(f"{where}: {path} is damaged or unreadable: {exc}") from None
     if problems != [("ok",)]:
         raise InputError(f"{where}: {path} is damaged: {problems[0][0]}")
+    if tables and not set(tables) & _OPTUNA_TABLES:  # another program's database: never add to it
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise InputError(f"{where}: {path} holds no codesign study (its tables: {shown}); give a "
+                         f"new file or a study's database")
 
 
 def _ro_uri(path: Path, encode=quote) -> str:

@@ -347,7 +347,7 @@ def _storage_cases():
         for cmd in ("run", "pareto"):
             argv = [cmd, S, "--out", O, "--storage", url] + (["--no-progress"] if cmd == "run" else [])
             yield pytest.param(argv, want, id=f"storage-{cmd}:{url[:50]}")
-    for cmd in ("pareto", "report", "plot"):
+    for cmd in ("run", "pareto", "report", "plot"):
         yield pytest.param([cmd, S, "--out", O, "--storage", "sqlite:///{W}/foreign.db"],
                            "holds no codesign study", id=f"foreign-{cmd}")
     yield pytest.param(["pick", S, "--out", O, "--storage", "sqlite:///{W}/foreign.db",
