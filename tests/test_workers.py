@@ -154,7 +154,7 @@ def _stress(tmp_path, storage, n_workers, n_trials, rounds):
 
 
 def test_four_workers_on_sqlite_all_exit_0_with_an_exact_count(tmp_path):
-    _stress(tmp_path, None, n_workers=4, n_trials=6, rounds=1)
+    _stress(tmp_path, None, n_workers=4, n_trials=4, rounds=2)
 
 
 @pytest.mark.slow
@@ -164,7 +164,7 @@ def test_six_workers_on_sqlite_repeatedly(tmp_path):
 
 @pytest.mark.postgres
 def test_four_workers_on_postgres_all_exit_0_with_an_exact_count(tmp_path, pg_url):
-    _stress(tmp_path, pg_url, n_workers=4, n_trials=6, rounds=1)
+    _stress(tmp_path, pg_url, n_workers=4, n_trials=4, rounds=2)
 
 
 @pytest.mark.postgres
