@@ -5,6 +5,7 @@ Objectives, constraints and ``codesign pick --require`` all name metrics from :d
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -104,4 +105,6 @@ def parse_rule(text: str, where: str, known: dict | None = None) -> Rule:
             bound = float(raw)
         except ValueError:
             raise InputError(f"{where}: {raw!r} is not a number") from None
+        if not math.isfinite(bound):
+            raise InputError(f"{where}: the bound must be a finite number, got {raw!r}")
     return Rule(name, op, bound)

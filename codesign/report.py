@@ -18,6 +18,9 @@ from typing import Any, Sequence
 
 import yaml
 
+from codesign.errors import InputError
+from codesign.files import writable_file, write_atomic
+
 #: metric columns shown in the front table beside the parameters and objectives, when recorded
 EXTRA_COLUMNS = ("latency_us", "overhead", "energy_uj", "adapter_params", "tcdm_kib", "accuracy")
 
@@ -56,9 +59,11 @@ def load_picked(folder: Path, study_name: str) -> dict | None:
     path = Path(folder) / "picked.yaml"
     if not path.is_file():
         return None
+    from codesign.safe_yaml import read_yaml_file
+
     try:
-        picked = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
+        picked = read_yaml_file(path, "picked.yaml")
+    except InputError:
         return None
     if not isinstance(picked, dict) or picked.get("study") not in (None, study_name):
         return None
@@ -136,13 +141,11 @@ def write_report(study, loaded, storage_url: str, folder: Path, path: Path | Non
                  formats: Sequence[str] = ("png", "svg"), models: bool = True) -> Path:
     """Build the report and write it (default ``folder/report.html``) atomically."""
     folder = Path(folder)
-    content = report_content(study, loaded, storage_url, folder, formats, models)
+    flag = "--html" if path else "--out"
     path = Path(path) if path else folder / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_html(content), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    writable_file(path, flag)  # before any figure is written
+    content = report_content(study, loaded, storage_url, folder, formats, models)
+    return write_atomic(path, render_html(content))
 
 
 # --------------------------------------------------------------------------- HTML

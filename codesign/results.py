@@ -15,9 +15,10 @@ import pandas as pd
 import yaml
 
 from codesign.config import LoadedStudy, objective_key, objectives_of
+from codesign.files import write_atomic
 from codesign.plain import plain
-from codesign.table import cache_hits_text, trials_text
 from codesign.search_space import param_name
+from codesign.table import cache_hits_text, trials_text
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
 BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_skipped",
@@ -117,14 +118,12 @@ def write_results(study, loaded: LoadedStudy, folder: Path, storage_url: str) ->
     fig = draw_pareto(pareto_data(table, front, objectives_of(loaded)))
     save_figure(fig, folder, paths["plot"].stem, ("png",))
     text = yaml.safe_dump(resolved_config(loaded, storage_url), sort_keys=False)
-    paths["config"].write_text(text)
+    write_atomic(paths["config"], text)
     return paths
 
 
 def _to_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 def summary_lines(table: pd.DataFrame, front: pd.DataFrame, loaded: LoadedStudy) -> list[str]:

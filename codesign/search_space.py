@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
-import yaml
-
 from codesign.decode import check_field, decode
 from codesign.errors import InputError
+from codesign.safe_yaml import read_yaml_file
 
 #: short axis names -> dotted paths into the design point
 ALIASES: dict[str, str] = {
@@ -148,10 +147,24 @@ def load_space(spec: Union[str, dict], design: Any, where: str = "search_space")
                 raise InputError(f"{here}.step: must be > 0, got {axis.step:g}")
             if axis.log and axis.low <= 0:
                 raise InputError(f"{here}.low: must be > 0 for a log axis, got {axis.low:g}")
+            if _is_int(hint):
+                axis = _integer_axis(axis, here)
             for end, value in (("low", axis.low), ("high", axis.high)):
-                _check_value(hint, f, int(value) if _is_int(hint) else value, f"{here}.{end}")
+                _check_value(hint, f, value, f"{here}.{end}")
         axes[path] = axis
     return axes
+
+
+def _integer_axis(axis: Axis, where: str) -> Axis:
+    """The range of an integer field with integer ends and step (8.0 -> 8; 8.5 is refused)."""
+    ends: dict[str, Any] = {}
+    for end in ("low", "high", "step"):
+        value = getattr(axis, end)
+        if value is not None:
+            if float(value) != int(value):
+                raise InputError(f"{where}.{end}: this parameter is an integer; got {value:g}")
+            ends[end] = int(value)
+    return dataclasses.replace(axis, **ends)
 
 
 def _is_int(hint: Any) -> bool:
@@ -180,18 +193,30 @@ def to_distributions(axes: dict[str, Axis], design: Any) -> dict[str, Any]:
     return out
 
 
+#: the most points a grid may have (the grid sampler holds them all in memory)
+MAX_GRID_POINTS = 100_000
+
+
 def grid(axes: dict[str, Axis], design: Any) -> dict[str, list]:
-    """Every value of every axis, for the grid sampler; continuous axes without a step are refused."""
-    values = {}
-    for path, dist in to_distributions(axes, design).items():
+    """Every value of every axis, for the grid sampler; continuous axes without a step, and grids
+    of more than MAX_GRID_POINTS points, are refused."""
+    counts = {}
+    dists = to_distributions(axes, design)
+    for path, dist in dists.items():
         if hasattr(dist, "choices"):
-            values[path] = list(dist.choices)
+            counts[path] = len(dist.choices)
         elif dist.step is None:
             raise InputError(f"search_space.{path}: the grid sampler needs choices or a step")
         else:
-            n = int(math.floor((dist.high - dist.low) / dist.step + 1e-9)) + 1
-            values[path] = [type(dist.low)(dist.low + i * dist.step) for i in range(n)]
-    return values
+            counts[path] = int(math.floor((dist.high - dist.low) / dist.step + 1e-9)) + 1
+    if math.prod(counts.values()) > MAX_GRID_POINTS:
+        sizes = " x ".join(f"{n} ({param})" for param, n in counts.items())
+        raise InputError(f"search_space: a grid of {sizes} points is more than the "
+                         f"{MAX_GRID_POINTS} the grid sampler allows; use a larger step, fewer "
+                         f"choices or another sampler")
+    return {path: list(dist.choices) if hasattr(dist, "choices")
+            else [type(dist.low)(dist.low + i * dist.step) for i in range(counts[path])]
+            for path, dist in dists.items()}
 
 
 def grid_size(axes: dict[str, Axis], design: Any) -> int:
@@ -229,20 +254,3 @@ def find_space_file(name: str, where: str) -> Path:
         if c.is_file():
             return c
     raise InputError(f"{where}: no search-space file {name!r} (looked in ., {SEARCH_SPACE_DIR})")
-
-
-def read_yaml_file(path: Path, where: str) -> Any:
-    """Parse a YAML file, turning I/O and syntax errors into one-line InputErrors."""
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise InputError(f"{where}: file not found: {path}") from None
-    except OSError as exc:
-        raise InputError(f"{where}: cannot read {path}: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise InputError(f"{where}: {path} is not valid YAML{at}: {problem}") from None

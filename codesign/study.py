@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import socket
@@ -27,6 +28,10 @@ from codesign.config import LoadedStudy, direction, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
 from codesign.metrics import METRICS
 from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
+from codesign.storage import check_url, is_sqlite, readonly_url, redact, sqlite_path
+
+#: how often a failed (killed or interrupted) trial is re-queued with the same parameters
+MAX_RETRY = 2
 
 
 
@@ -49,50 +54,57 @@ def default_storage(out_dir: Path, name: str) -> str:
     return f"sqlite:///{(Path(out_dir) / name / 'study.db').resolve()}"
 
 
-def redact(url: str) -> str:
-    """A storage URL without its password: postgresql://user:***@host/db."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
-
-
 @_experimental_ok()
-def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = 2):
-    """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable."""
+def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = MAX_RETRY,
+                 readonly: bool = False):
+    """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable.
+
+    ``readonly``: for commands that only read a study: SQLite opens the file read-only (nothing
+    created, converted or written), PostgreSQL runs read-only transactions, no heartbeat runs."""
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-    if url.startswith("sqlite:///"):
-        _prepare_sqlite(Path(url[len("sqlite:///"):]))
-    elif not re.match(r"^(postgresql|postgresql\+\w+|mysql|mysql\+\w+|sqlite)://", url):
-        raise InputError(f"--storage: expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB, "
-                         f"got {redact(url)!r}")
+    check_url(url, must_exist=readonly)
+    if is_sqlite(url) and not readonly:
+        _prepare_sqlite(sqlite_path(url))
+    live: dict[str, Any] = {} if readonly else {
+        "heartbeat_interval": heartbeat_s, "grace_period": grace_s,
+        "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=max_retry)}
     for attempt in range(5):
         try:
             storage = RDBStorage(
-                url,
+                readonly_url(url) if readonly else url,
                 engine_kwargs={"pool_pre_ping": True,
-                               **({"connect_args": {"connect_timeout": 10}}
+                               **({"connect_args": _pg_connect_args(readonly)}
                                   if url.startswith("postgresql") else {})},
-                heartbeat_interval=heartbeat_s, grace_period=grace_s,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
-            )
-            if url.startswith("sqlite:///"):
+                **live)
+            if is_sqlite(url) and not readonly:
                 _relax_sqlite_sync(storage.engine)
             return storage
         except ModuleNotFoundError as exc:
             raise InputError(f"--storage: the driver for {redact(url)} is not installed "
                              f"({exc.name}); for PostgreSQL: pip install 'psycopg[binary]'") from None
         except Exception as exc:  # sqlalchemy.exc.OperationalError and friends
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()
-            reason = redact(reason[0] if reason else type(exc).__name__)
+            lines = str(getattr(exc, "orig", exc)).strip().splitlines()
+            reason = redact(lines[0] if lines else type(exc).__name__, url)
             if _SCHEMA_RACE.search(reason) and attempt < 4:
                 time.sleep(0.5 + attempt)  # another worker is creating the schema right now
                 continue
             if "password" in reason.lower():
                 reason = "authentication failed"
+            if readonly and "readonly" in reason.replace("-", "").replace(" ", "").lower():
+                reason = "it holds no codesign study (reading never adds Optuna's tables)"
             raise InputError(f"--storage: cannot open {redact(url)}: {reason}") from None
         finally:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
     raise AssertionError("unreachable")
+
+
+def _pg_connect_args(readonly: bool) -> dict[str, Any]:
+    """PostgreSQL: a connect timeout; for readers, read-only transactions (the server refuses any
+    write, so reading a database that holds no study cannot add Optuna's tables to it)."""
+    return {"connect_timeout": 10,
+            **({"options": "-c default_transaction_read_only=on"} if readonly else {})}
 
 
 def _prepare_sqlite(path: Path) -> None:
@@ -100,12 +112,17 @@ def _prepare_sqlite(path: Path) -> None:
     readers no longer block the writer, which several local workers need."""
     import sqlite3
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30)
     try:
-        con.execute("PRAGMA journal_mode=WAL")
-    finally:
-        con.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path, timeout=30)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error) as exc:  # a read-only file or file system, a full disk...
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"--storage: cannot write {path}: {reason} (a study that is only read "
+                         f"needs no write access: codesign pareto/pick/plot/report)") from None
 
 
 def _relax_sqlite_sync(engine) -> None:
@@ -272,7 +289,7 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
     The lock is released when the block ends, or earlier by ``lock.release()``.
     """
     if storage_url.startswith("sqlite:///"):
-        lock_path = Path(storage_url[len("sqlite:///"):] + f".{study_name}.lock")
+        lock_path = Path(f"{sqlite_path(storage_url)}.{study_name}.lock")
         with open(lock_path, "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             lock = _SlotLock(lambda: fcntl.flock(fh, fcntl.LOCK_UN))
@@ -388,14 +405,15 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     target = n_trials or cfg.n_trials
     if cfg.sampler == "grid":  # a grid has only so many points: more trials would repeat them
         target = min(target, grid_size(loaded.axes, cfg.design))
-    url = storage_url or cfg.storage or default_storage(out_dir, cfg.name)
+    url = (storage_url if storage_url is not None else cfg.storage if cfg.storage is not None
+           else default_storage(out_dir, cfg.name))
     preflight(loaded)
     storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)
     # reproducible for one worker (seed + trials held); distinct streams for workers that join a
     # running study (+ process id); config.study.StudyConfig.seed says the same
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
-    seed = cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)
+    seed = (cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)) % 2**32
     study = open_study(loaded, storage, seed)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s)
@@ -405,6 +423,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     bar = _progress(total=target, initial=min(tally(study, storage, study_id)["counted"], target),
                     disable=not progress, desc=cfg.name)
     added = failures_in_a_row = 0
+    current: list[int] = []  # the number of the trial this worker is running
     try:
         while failures_in_a_row < max_failures:
             with trial_slot_lock(url, cfg.name) as lock:
@@ -423,9 +442,12 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                     wait = False
                     def run_one(trial, lock=lock):
                         lock.release()  # the trial exists: other workers may count it
+                        current.append(trial.number)
                         return objective(trial)
 
-                    study.optimize(run_one, n_trials=1, catch=(Exception,), gc_after_trial=False)
+                    with _quiet_interrupts():
+                        study.optimize(run_one, n_trials=1, catch=(Exception,),
+                                       gc_after_trial=False)
             if wait:
                 time.sleep(min(1.0, heartbeat_s))  # a COUNT query per second is cheap
                 continue
@@ -437,10 +459,55 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                                 f"failed={now['FAIL']}")
             bar.n = min(now["counted"], target)
             bar.refresh()
+    except KeyboardInterrupt:
+        requeued = requeue_interrupted(study, current[-1:])
+        raise KeyboardInterrupt(
+            f"trial {requeued[0]} re-queued; run the same command to resume" if requeued
+            else "run the same command to resume") from None
     finally:
         bar.close()
     return RunSummary(study, storage, url, added, now["COMPLETE"] + now["PRUNED"],
                       failures_in_a_row >= max_failures)
+
+
+def requeue_interrupted(study, numbers: list[int]) -> list[int]:
+    """Re-queue this worker's trial that Ctrl-C stopped (Optuna has marked it FAIL) with the same
+    parameters, exactly as the heartbeat re-queues a killed worker's trial."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    done = []
+    for trial in study.get_trials(deepcopy=False):
+        if trial.number in numbers and trial.state.name == "FAIL":
+            RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, trial)
+            done.append(trial.number)
+    return done
+
+
+class _DropInterruptTracebacks(logging.Filter):
+    """Optuna logs a trial stopped by Ctrl-C with the whole traceback (then "failed with value
+    None"); the CLI says it in one line. Drops those records, from the interrupt on."""
+
+    interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            self.interrupted = True
+        return not self.interrupted
+
+
+@contextlib.contextmanager
+def _quiet_interrupts() -> Iterator[None]:
+    import optuna
+
+    handlers = logging.getLogger(optuna.__name__).handlers
+    drop = _DropInterruptTracebacks()
+    for h in handlers:
+        h.addFilter(drop)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(drop)
 
 
 def _progress(**kwargs):

@@ -154,7 +154,7 @@ def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int,
                            network=True, writeback=layer.name in feeds_attention)
 
     prologue = tuple(plan_of(L) for L in network.prologue)
-    block = []
+    block: list[LinearPlan | AttentionPlan] = []
     for node in network.block:
         if isinstance(node, LinearLayer):
             block.append(plan_of(node))

@@ -34,8 +34,9 @@ class AimcTileSpec:
                            le=65536)
     integration_ns: float = spec_field(
         256.0, help="integration time of one MVM: the window in which the column currents are "
-                    "integrated (with PWM inputs, the full-scale input pulse); paper: 128, 256, 512",
-        unit="ns", gt=0, le=1e6)
+                    "integrated (with PWM inputs, the full-scale input pulse); paper: 128, 256, 512; "
+                    "from 1 ns (a PCM tile cannot settle its column currents faster)",
+        unit="ns", ge=1, le=1e6)
     adc_bits: int = spec_field(8, help="ADC resolution of the tile outputs (paper: 8)", unit="bit",
                                ge=1, le=16)
     dac_bits: int = spec_field(8, help="DAC resolution of the tile inputs, sign included "
@@ -144,9 +145,9 @@ class PmcaSpec:
                   "(offload_cycles, redmule_tile_cycles, link_bytes_per_cycle) were fitted at 1 GHz "
                   "to the paper's time ratios: at another clock every PMCA time scales by "
                   "1 / clock_ghz and the paper's figures are no longer reproduced",
-        unit="GHz", gt=0, le=10)
+        unit="GHz", ge=0.01, le=10)
     compute_cores: int = spec_field(8, help="Snitch compute cores (plus one DMA core)", unit="cores",
-                                    ge=1)
+                                    ge=1, le=1024)
     simd_fp16: int = spec_field(
         2, help="FP16 lanes of each core's SIMD FPU: the paper's Snitch cores have a 32-bit SIMD "
                 "mixed-precision FPU, i.e. 2 FP16 lanes (Li et al. 2026)", unit="lanes",
@@ -157,13 +158,13 @@ class PmcaSpec:
     redmule_fma: int = spec_field(
         32, help="RedMule FMA blocks (computing elements), a multiple of redmule_height; 0 = no "
                  "RedMule, the cores do the GEMMs (Tortorella et al. 2022: 32 = 8 rows x 4)",
-        unit="FMA", ge=0)
+        unit="FMA", ge=0, le=4096)
     redmule_height: int = spec_field(
         4, help="RedMule CEs per row (the array is (redmule_fma / height) rows x height; "
-                "RedMulE RTL default Height = 4)", unit="CE", ge=1)
+                "RedMulE RTL default Height = 4)", unit="CE", ge=1, le=256)
     redmule_pipe_regs: int = spec_field(
         3, help="pipeline registers per RedMule CE: one output tile is rows x height*(P+1) "
-                "elements of Z (RedMulE RTL default NumPipeRegs = 3)", unit="stages", ge=0)
+                "elements of Z (RedMulE RTL default NumPipeRegs = 3)", unit="stages", ge=0, le=64)
     redmule_efficiency: float = spec_field(
         0.988, help="RedMule steady-state MACs per FMA per cycle inside a tile (31.6 MAC/cycle with "
                     "32 FMAs, Tortorella et al. 2022)", unit="fraction", gt=0, le=1)
@@ -171,43 +172,44 @@ class PmcaSpec:
         32.0, help="fill/drain cycles per RedMule output tile (loading the W/X buffers, emptying "
                    "the pipeline). Calibrated: least-squares fit to the paper's three 512x128 "
                    "PMCA/AIMC ratios 2.57/1.29/0.70 (benchmarks/calibration.py)",
-        unit="cycles", ge=0)
+        unit="cycles", ge=0, le=1e6)
     offload_cycles: float = spec_field(
         246.0, help="fixed cycles per chunk to start the LoRA job: program RedMule, trigger, wait "
                     "for its event, cluster barrier. Calibrated with redmule_tile_cycles to the "
-                    "paper's 512x128 ratios (benchmarks/calibration.py)", unit="cycles", ge=0)
+                    "paper's 512x128 ratios (benchmarks/calibration.py)", unit="cycles", ge=0, le=1e9)
     tcdm_kib: int = spec_field(128, help="tightly coupled data memory (L1) of the cluster "
-                                         "(Snitch cluster / paper: 128 KiB)", unit="KiB", ge=1)
+                                         "(Snitch cluster / paper: 128 KiB)", unit="KiB", ge=1,
+                         le=1 << 20)
     dma_bytes_per_cycle: float = spec_field(64.0, help="cluster DMA bandwidth (Snitch: 64 B/cycle, "
-                                                       "512-bit AXI)", unit="B/cycle", gt=0)
+                                                       "512-bit AXI)", unit="B/cycle", ge=0.01, le=4096)
     link_bytes_per_cycle: float = spec_field(
         16.0, help="AIMC tile -> PMCA TCDM readout bandwidth (a 128-bit port). Calibrated: with "
                    "output_buffers = 1 it sets the paper's 1.05x overhead at 512 ns for 512x128 "
                    "(and predicts the ~4 % best case of the smaller layers)",
-        unit="B/cycle", gt=0)
+        unit="B/cycle", ge=0.01, le=4096)
     l2_bytes_per_cycle: float = spec_field(
         16.0, help="bandwidth to the L2/SRAM behind the cluster when the working set overflows TCDM "
-                   "(assumption: one 128-bit port)", unit="B/cycle", gt=0)
+                   "(assumption: one 128-bit port)", unit="B/cycle", ge=0.01, le=4096)
     bytes_per_element: int = spec_field(2, help="activation/adapter element size (FP16)",
                                         unit="B", choices=(1, 2, 4))
     redmule_pj_per_mac: float = spec_field(
         2.91, help="RedMule energy per (padded) FP16 MAC: 688 GFLOPS/W (Tortorella et al. 2022) "
-                   "-> 1.45 pJ/FLOP, 2 FLOP per MAC", unit="pJ", ge=0)
+                   "-> 1.45 pJ/FLOP, 2 FLOP per MAC", unit="pJ", ge=0, le=1e6)
     core_pj_per_flop: float = spec_field(
         5.0, help="Snitch core energy per FP16 FLOP: ~100 GFLOPS/W FP64 for the Snitch cluster "
                   "(Zaruba et al. 2021) -> 10 pJ per FPU issue, / 2 FP16 lanes of the 32-bit SIMD "
                   "FPU (derivation; conservative: a 32-bit FPU issue costs less than a 64-bit one)",
-        unit="pJ", ge=0)
+        unit="pJ", ge=0, le=1e6)
     tcdm_pj_per_byte: float = spec_field(
         1.25, help="TCDM (SRAM bank) access energy: 10 pJ per 64-bit read of an 8 KiB SRAM, "
-                   "45 nm (Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0)
+                   "45 nm (Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0, le=1e6)
     l2_pj_per_byte: float = spec_field(
         12.5, help="L2 SRAM access energy: 100 pJ per 64-bit read of a 1 MiB SRAM, 45 nm "
-                   "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0)
+                   "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0, le=1e6)
     link_pj_per_byte: float = spec_field(
         2.0, help="on-chip transfer energy (tile -> TCDM, DMA): ~0.25 pJ/bit/mm over ~1 mm of wire "
                   "(Horowitz, ISSCC 2014: 64-bit over 1 mm ~ 15-20 pJ at 45 nm)", unit="pJ/B",
-        ge=0)
+        ge=0, le=1e6)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -265,7 +267,7 @@ class HardwareSpec:
     attention: AttentionSpec = field(default_factory=AttentionSpec,
                                      metadata={"help": "where attention runs"})
     tokens: int = spec_field(8, help="parallel tokens t per pipeline chunk (paper: 8..128)",
-                             unit="tokens", ge=1)
+                             unit="tokens", ge=1, le=4096)
     chip: ChipSpec = field(default_factory=lambda: ChipSpec(),
                              metadata={"help": "silicon area, leakage and the chip the tiles sit on"})
 
@@ -291,11 +293,12 @@ class LoraSpec:
     """The digital low-rank adapter beside every selected analog layer."""
 
     rank: int = spec_field(8, help="LoRA rank r (0 = no adapter); paper: 1, 2, 4, 8, 16", unit="",
-                           ge=0)
+                           ge=0, le=4096)
     placement: Union[str, tuple] = spec_field(
         "all", help="which linear layers carry an adapter: " + ", ".join(PLACEMENTS)
                     + ", or a list of roles (" + ", ".join(ROLES) + ")")
-    alpha: float = spec_field(32.0, help="LoRA scaling numerator (authors' scripts: 32)", gt=0)
+    alpha: float = spec_field(32.0, help="LoRA scaling numerator (authors' scripts: 32)", gt=0,
+                         le=1e6)
     dropout: float = spec_field(0.1, help="LoRA dropout (authors' scripts: 0.1)", ge=0, lt=1)
 
     def __post_init__(self) -> None:

@@ -114,6 +114,13 @@ class Network:
         return sum(rank * (L.m + L.n) * L.count for L in self.layers if L.role in roles)
 
 
+#: largest config.json read; widest layer dimension and deepest network a config may give
+#: (LLaMA-3.1-405B: width 16384, FFN 53248, 126 layers)
+MAX_CONFIG_BYTES = 1 << 20
+MAX_WIDTH = 131072
+MAX_LAYERS = 1024
+
+
 def load_network(name_or_path: str) -> Network:
     """A shipped network by name (``mobilebert``, ``bert-base``, ``bert-large``, ``minilm-l6``,
     ``llama-3.1-8b``) or any BERT-like / LLaMA-like ``config.json`` path (or its directory)."""
@@ -130,7 +137,16 @@ def load_network(name_or_path: str) -> Network:
                             f"or a path to a config.json")
         label = path.parent.name if path.name == "config.json" else path.stem
     try:
-        config = json.loads(path.read_text())
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise SpecError(f"network: {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+                            f"a model config.json is a few KiB")
+        config = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"network: {path} is not UTF-8 JSON (byte at offset {exc.start})") from None
+    except RecursionError:
+        raise SpecError(f"network: {path} is nested too deeply to be a model config") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise SpecError(f"network: cannot read {path}: {exc}".splitlines()[0]) from None
     if not isinstance(config, dict):
@@ -147,7 +163,19 @@ def _get(config: dict, key: str, default=None, *, label: str):
     if not isinstance(value, int) or value <= 0:
         raise SpecError(f"network: config {key!r} of {label!r} must be a positive integer, "
                         f"got {value!r}")
+    most = MAX_LAYERS if key in ("num_hidden_layers", "n_layers") else MAX_WIDTH
+    if value > most:
+        raise SpecError(f"network: config {key!r} of {label!r} must be at most {most}, "
+                        f"got {value!r}")
     return value
+
+
+def _head_dim(width: int, heads: int, label: str) -> int:
+    """Per-head width; refuses more heads than the width has elements (a head of width 0)."""
+    if heads > width:
+        raise SpecError(f"network: config of {label!r} has {heads} attention heads for a width of "
+                        f"{width}: at most one head per element")
+    return width // heads
 
 
 #: element-wise FLOP per element of common post-ops (documented estimates, cores)
@@ -185,7 +213,7 @@ def _bert(c: dict, label: str) -> Network:
         LinearLayer("query", "query", h, h, L),
         LinearLayer("key", "key", h, h, L),
         LinearLayer("value", "value", h, h, L),
-        AttentionOp("attention", heads, h // heads, "query", ("key", "value"),
+        AttentionOp("attention", heads, _head_dim(h, heads, label), "query", ("key", "value"),
                     servers=("query", "key", "value"), count=L),
         LinearLayer("attention.output.dense", "attn_out", h, h, L, ("attention", "in"), norm * h),
         LinearLayer("intermediate.dense", "ffn_in", h, ff, L, ("attention.output.dense",),
@@ -228,8 +256,8 @@ def _mobilebert(c: dict, label: str) -> Network:
                           true_h, L, (qk_src,)),
               LinearLayer("attention.self.value", "value", v_in, true_h, L, (v_src,))]
     qkv = ("attention.self.query", "attention.self.key", "attention.self.value")
-    nodes.append(AttentionOp("attention", heads, true_h // heads, qkv[0], qkv[1:], servers=qkv,
-                             count=L))
+    nodes.append(AttentionOp("attention", heads, _head_dim(true_h, heads, label), qkv[0], qkv[1:],
+                             servers=qkv, count=L))
     res = "bottleneck.input.dense" if use_bneck else "in"
     nodes.append(LinearLayer("attention.output.dense", "attn_out", true_h, true_h, L,
                              ("attention", res), (RESIDUAL_FLOPS + nrm) * true_h))
@@ -255,7 +283,7 @@ def _llama(c: dict, label: str) -> Network:
     h, ff, heads, L = (g("hidden_size"), g("intermediate_size"), g("num_attention_heads"),
                        g("num_hidden_layers"))
     kv = g("num_key_value_heads", heads)
-    hd = g("head_dim", h // heads)
+    hd = g("head_dim", _head_dim(h, heads, label))
     act = ACT_FLOPS.get(str(c.get("hidden_act", "silu")), 4.0) + 1.0  # act(gate) * up
     block = (
         LinearLayer("self_attn.q_proj", "query", h, heads * hd, L),

@@ -57,7 +57,7 @@ INVALID = [
     ("bool is not int", study(seed=True), "seed: must be an integer"),
     ("zero size", study(hardware__aimc__rows=0), "hardware.aimc.rows: must be >= 1, got 0"),
     ("negative time", study(hardware__aimc__integration_ns=-5),
-     "hardware.aimc.integration_ns: must be > 0, got -5"),
+     "hardware.aimc.integration_ns: must be >= 1, got -5"),
     ("unknown sampler", study(sampler="annealing"), "sampler: must be one of nsga2, tpe, gp"),
     ("unknown placement", study(lora__placement="everywhere"), "lora.placement: must be one of"),
     ("bad role", study(lora__placement=["query", "elsewhere"]), "lora.placement: roles must be"),

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import optuna
 import pytest
@@ -62,24 +61,6 @@ def wait_for(predicate, timeout=60.0):
     return False
 
 
-@pytest.fixture
-def pg_url():
-    base = os.environ.get("CODESIGN_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("no PostgreSQL server (set CODESIGN_TEST_POSTGRES_URL; CI starts one)")
-    import sqlalchemy
-
-    name = f"codesign_test_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    url = base.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
-
 @pytest.mark.postgres
 def test_two_workers_on_postgres_share_one_study_exactly(tmp_path, pg_url):
     path = write_study(tmp_path, n_trials=12)
@@ -119,17 +100,28 @@ def test_interrupt_then_rerun_resumes(tmp_path):
     first = worker(path, tmp_path, "--min-trial-s", 1.0)
     assert wait_for(lambda: os.path.exists(url[10:]) and _safe_states(url).count("COMPLETE") >= 1)
     first.send_signal(signal.SIGINT)
-    first.communicate(timeout=60)
-    assert first.returncode != 0
-    _, before = states(url)
+    _, err = first.communicate(timeout=60)
+    # one line, the shell's exit status for SIGINT, and the running trial re-queued as a killed
+    # worker's would be: FAIL, plus a WAITING copy with the same parameters
+    assert first.returncode == 130, err
+    assert err.strip().splitlines() == [err.strip()] and "Traceback" not in err, err
+    assert err.startswith("codesign run: interrupted"), err
+    study, before = states(url)
     done_before = before.count("COMPLETE")
     assert 1 <= done_before < 30
+    if "FAIL" in before:  # the signal landed in a trial (not between two)
+        failed = next(t for t in study.trials if t.state.name == "FAIL")
+        waiting = [t for t in study.trials if t.state.name == "WAITING"]
+        assert [t.system_attrs.get("failed_trial") for t in waiting] == [failed.number]
+        assert waiting[0].params == failed.params
+        assert f"trial {failed.number} re-queued" in err
     second = worker(path, tmp_path)
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     _, after = states(url)
     assert after.count("COMPLETE") == 30
-    assert after[:len(before)].count("COMPLETE") == done_before  # nothing stored was lost
+    assert all(a == "COMPLETE" for a, b in zip(after, before) if b == "COMPLETE")  # none lost
+    assert "WAITING" not in after and "RUNNING" not in after  # the re-queued trial ran
 
 
 def _safe_states(url):
@@ -137,3 +129,45 @@ def _safe_states(url):
         return states(url)[1]
     except Exception:  # the first worker is still creating the schema
         return []
+
+
+def _stress(tmp_path, storage, n_workers, n_trials, rounds):
+    """``n_workers`` processes of one study, ``rounds`` times over: each round grows the study by
+    ``n_trials``; every worker exits 0 with its results written, and the count is exact."""
+    path = write_study(tmp_path, n_trials=n_trials)
+    for r in range(1, rounds + 1):
+        target = n_trials * r
+        procs = [worker(path, tmp_path, "--n-trials", target, *(("--storage", storage)
+                                                                  if storage else ()))
+                 for _ in range(n_workers)]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0] * n_workers, [e for _, e in outputs]
+        assert all(e.strip() == "" for _, e in outputs), [e for _, e in outputs]
+        url = storage or f"sqlite:///{tmp_path / 'out' / 'workers' / 'study.db'}"
+        study, seen = states(url)
+        assert seen.count("COMPLETE") == target and len(seen) == target, seen
+        assert sorted(t.number for t in study.trials) == list(range(target))
+    folder = tmp_path / "out" / "workers"
+    for name in ("trials.csv", "pareto.csv", "pareto.png", "config.yaml"):
+        assert (folder / name).stat().st_size > 0
+    assert [p.name for p in folder.iterdir() if ".tmp" in p.name] == []  # no temp file left
+
+
+def test_four_workers_on_sqlite_all_exit_0_with_an_exact_count(tmp_path):
+    _stress(tmp_path, None, n_workers=4, n_trials=4, rounds=2)
+
+
+@pytest.mark.slow
+def test_six_workers_on_sqlite_repeatedly(tmp_path):
+    _stress(tmp_path, None, n_workers=6, n_trials=10, rounds=4)
+
+
+@pytest.mark.postgres
+def test_four_workers_on_postgres_all_exit_0_with_an_exact_count(tmp_path, pg_url):
+    _stress(tmp_path, pg_url, n_workers=4, n_trials=4, rounds=2)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_six_workers_on_postgres_repeatedly(tmp_path, pg_url):
+    _stress(tmp_path, pg_url, n_workers=6, n_trials=10, rounds=4)

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except NotAvailable as exc:
         print(f"codesign {args.command}: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"codesign {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        detail = f": {exc}" if str(exc) else ""
+        print(f"codesign {args.command}: interrupted{detail}", file=sys.stderr)
         return 130

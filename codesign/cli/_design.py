@@ -12,7 +12,7 @@ def load_design(path: str | Path):
     from codesign.config import load_study
     from codesign.decode import decode
     from codesign.config.study import DesignPoint
-    from codesign.search_space import read_yaml_file
+    from codesign.safe_yaml import read_yaml_file
 
     data = read_yaml_file(Path(path), "--config")
     if isinstance(data, dict) and "design" in data:

@@ -31,14 +31,16 @@ def open_existing(args, loaded):
     """(study, storage_url) of a study that must already exist; InputError if it does not."""
     import optuna
 
-    from codesign.study import default_storage, make_storage, redact
+    from codesign.storage import SQLITE, check_url, is_sqlite, redact, sqlite_path
+    from codesign.study import make_storage
 
     cfg = loaded.config
-    url = args.storage or cfg.storage or default_storage(args.out, cfg.name)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        raise InputError(f"study {cfg.name!r} has not been run yet: no {url[len('sqlite:///'):]} "
+    url = check_url(storage_url(args, loaded))
+    if (is_sqlite(url) and url.startswith(SQLITE) and sqlite_path(url).name
+            and not sqlite_path(url).exists()):
+        raise InputError(f"study {cfg.name!r} has not been run yet: no {sqlite_path(url)} "
                          f"(run: codesign run {args.study})")
-    storage = make_storage(url)
+    storage = make_storage(url, readonly=True)
     try:
         study = optuna.load_study(study_name=cfg.name, storage=storage)
     except KeyError:
@@ -47,5 +49,18 @@ def open_existing(args, loaded):
     return study, url
 
 
+def storage_url(args, loaded) -> str:
+    """--storage if given (even empty: refused later), else the file's storage:, else the default."""
+    from codesign.study import default_storage
+
+    if args.storage is not None:
+        return args.storage
+    stored = loaded.config.storage
+    return stored if stored is not None else default_storage(args.out, loaded.config.name)
+
+
 def results_folder(args, loaded) -> Path:
-    return Path(args.out) / loaded.config.name
+    """<out>/<study name>/, checked writable (InputError naming --out); created on first write."""
+    from codesign.files import writable_folder
+
+    return writable_folder(Path(args.out) / loaded.config.name, "--out")

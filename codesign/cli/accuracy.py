@@ -115,12 +115,9 @@ def load_workload(text: str | None):
     if not path.is_file():
         raise InputError(f"--workload: {text!r} is neither a built-in workload "
                          f"({', '.join(PRESETS)}) nor a YAML file")
-    import yaml
+    from codesign.safe_yaml import read_yaml_file
 
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"--workload: {text}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml_file(path, "--workload") or {}
     if isinstance(data, dict) and isinstance(data.get("workload"), dict):
         data = data["workload"]
     require(isinstance(data, dict), f"--workload: {text}: expected a mapping of workload fields")

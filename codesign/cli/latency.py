@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from codesign.cli._common import (add_command, add_converter_bits, nonneg_int, parse_layer,
                                   positive_float, positive_int, print_json)
+from codesign.config.study import MAX_SEQ_LEN
 
 EXAMPLES = """\
   codesign latency --layer 512x128 --rank 8 --integration-ns 512 --tokens 8
@@ -69,8 +70,8 @@ def add_parser(sub) -> None:
                    help=f"tile integration time per MVM, ns (default {default('integration_ns')})")
     p.add_argument("--tokens", type=positive_int("--tokens"), default=None, metavar="T",
                    help=f"parallel tokens per pipeline chunk (default {default('tokens')})")
-    p.add_argument("--seq-len", type=positive_int("--seq-len"), default=None,
-                   help=f"tokens per sequence (default {default('seq_len')})")
+    p.add_argument("--seq-len", type=positive_int("--seq-len", MAX_SEQ_LEN), default=None,
+                   help=f"tokens per sequence (default {default('seq_len')}, at most {MAX_SEQ_LEN})")
     add_converter_bits(p, adc_default=default("adc_bits"), dac_default=default("dac_bits"))
     p.add_argument("--tcdm-kib", type=positive_int("--tcdm-kib"), default=None,
                    help=f"PMCA TCDM size, KiB (default {default('tcdm_kib')})")

@@ -24,8 +24,8 @@ def run(args) -> int:
     from codesign.results import pareto_table, summary_lines, trials_table, write_results
 
     loaded = load(args)
-    study, url = open_existing(args, loaded)
     folder = results_folder(args, loaded)
+    study, url = open_existing(args, loaded)
     paths = write_results(study, loaded, folder, url)
     table = trials_table(study, loaded)
     for line in summary_lines(table, pareto_table(study, loaded, table), loaded):

@@ -37,6 +37,7 @@ def run(args) -> int:
 
     from codesign.config import direction, objective_key
     from codesign.errors import InputError
+    from codesign.files import write_atomic
     from codesign.metrics import parse_rule
     from codesign.pick import pick
     from codesign.plain import plain
@@ -48,6 +49,7 @@ def run(args) -> int:
     objectives = [(objective_key(o), direction(o)) for o in loaded.config.objectives]
     if args.prefer is not None:
         parse_rule(f"{args.prefer}>=0", "--prefer")  # a known metric name
+    folder = results_folder(args, loaded)
     study, _ = open_existing(args, loaded)
     table = trials_table(study, loaded)
     for col in [r.metric for r in rules] + ([args.prefer] if args.prefer else []):
@@ -77,10 +79,8 @@ def run(args) -> int:
         "objectives": {k: plain(row[k]) for k in keys},
         "design": plain(dataclasses.asdict(point)),
     }
-    folder = results_folder(args, loaded)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "picked.yaml"
-    path.write_text(yaml.safe_dump(picked, sort_keys=False))
+    write_atomic(path, yaml.safe_dump(picked, sort_keys=False))
     print(f"picked trial #{picked['trial']}: {result.why}")
     for k, v in params.items():
         print(f"  {k} = {v}")

@@ -42,8 +42,8 @@ def run(args) -> int:
         raise InputError(f"--format: expected a comma-separated list of {', '.join(FORMATS)}, "
                          f"got {args.format!r}")
     loaded = load(args)
-    study, _ = open_existing(args, loaded)
     folder = results_folder(args, loaded)
+    study, _ = open_existing(args, loaded)
     table = trials_table(study, loaded)
     figs = study_figures(study, loaded, table, pareto_table(study, loaded, table),
                          picked=load_picked(folder, loaded.config.name), models=not args.no_models)

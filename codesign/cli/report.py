@@ -33,8 +33,8 @@ def run(args) -> int:
     from codesign.report import write_report
 
     loaded = load(args)
-    study, url = open_existing(args, loaded)
     folder = results_folder(args, loaded)
+    study, url = open_existing(args, loaded)
     path = write_report(study, loaded, url, folder, path=args.html, models=not args.no_models)
     print(f"report: {path}")
     print(f"figures: {folder / 'figures'}/ (PNG and SVG)")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from codesign.cli._common import add_command, positive_int
-from codesign.cli._study_args import add_study_arguments, load, results_folder
+from codesign.cli._study_args import add_study_arguments, load, results_folder, storage_url
+from codesign.config.study import MAX_TRIALS
 
 EXAMPLES = """\
   codesign run studies/quickstart.yaml                 # the small end-to-end study
@@ -24,10 +25,10 @@ def add_parser(sub) -> None:
                                 "--storage are workers of the same study.",
                     examples=EXAMPLES)
     add_study_arguments(p)
-    p.add_argument("--n-trials", type=positive_int("--n-trials"), default=None, metavar="N",
+    p.add_argument("--n-trials", type=positive_int("--n-trials", MAX_TRIALS), default=None, metavar="N",
                    help="total trials the study should hold (default: the file's n_trials)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--heartbeat-s", type=positive_int("--heartbeat-s"), default=10, metavar="S",
+    p.add_argument("--heartbeat-s", type=positive_int("--heartbeat-s", 3600), default=10, metavar="S",
                    help="trial heartbeat period; a trial silent for 3x this long (its worker died) "
                         "is marked failed and re-queued with the same parameters (default: 10)")
     # fault-tolerance drills: make every trial last at least S seconds (see tests/test_workers.py)
@@ -41,7 +42,7 @@ def run(args) -> int:
 
     loaded = load(args)
     folder = results_folder(args, loaded)
-    summary = run_study(loaded, args.out, n_trials=args.n_trials, storage_url=args.storage,
+    summary = run_study(loaded, args.out, n_trials=args.n_trials, storage_url=storage_url(args, loaded),
                         progress=not args.no_progress, heartbeat_s=args.heartbeat_s,
                         min_trial_s=args.min_trial_s)
     try:

@@ -12,7 +12,9 @@ from codesign.config.overrides import apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
 from codesign.metrics import METRICS, Direction, Rule, parse_rule
-from codesign.search_space import Axis, load_space, read_yaml_file
+from codesign.safe_yaml import read_yaml_file
+from codesign.search_space import Axis, load_space
+from codesign.storage import check_url
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
            "LoadedStudy", "direction", "objective_key", "objectives_of"]
@@ -59,6 +61,8 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
         raise InputError("objectives: the same objective is listed twice")
     if not config.objectives:
         raise InputError("objectives: give at least one objective")
+    if config.storage is not None:
+        check_url(config.storage, where="storage")
     rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
     named = [o.name for o in config.objectives] + [r.metric for r in rules]
     if "decode_us_per_token" in named and config.workload.generate < 1:

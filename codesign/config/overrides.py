@@ -5,9 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import yaml
-
 from codesign.errors import InputError
+from codesign.safe_yaml import load_yaml
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -17,10 +16,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key or any(not part for part in key.split(".")):
         raise InputError("--set: expected KEY.PATH=VALUE (e.g. hardware.pmca.tcdm_kib=256), "
                          f"got {text!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise InputError(f"--set {key}: value {raw!r} is not valid YAML") from None
+    value = load_yaml(raw, f"--set {key}: value {raw[:40]!r}") if raw.strip() else None
     return key.split("."), value
 
 

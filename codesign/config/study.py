@@ -16,6 +16,11 @@ from hw_models.specs import HardwareSpec, LoraSpec
 from codesign.accuracy.settings import AccuracySettings, WorkloadSpec
 
 SAMPLERS = ("nsga2", "tpe", "gp", "random", "grid")
+#: the most trials one study may hold (a latency-only trial takes ~0.1 s: a day of one worker)
+MAX_TRIALS = 1_000_000
+#: the longest sequence a study may model (LLaMA-3.1's context is 131072; the event model's time
+#: grows with seq_len / tokens chunks and attention with seq_len squared)
+MAX_SEQ_LEN = 32768
 
 
 @dataclass(frozen=True)
@@ -27,11 +32,14 @@ class Workload:
                           "mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b or a path to "
                           "a Hugging Face config.json")
     seq_len: int = spec_field(320, help="tokens per sequence (paper: max length 320); for a "
-                                        "decoder with generate > 0, the prompt",
-                              unit="tokens", ge=1)
+                                        "decoder with generate > 0, the prompt; at most 32768 "
+                                        "(LLaMA-3.1-8B at 32768 tokens: ~6 s a trial with tokens "
+                                        "8, ~46 s with tokens 1, on 2 CPU cores)",
+                              unit="tokens", ge=1, le=MAX_SEQ_LEN)
     generate: int = spec_field(0, help="decoders: tokens generated one at a time after the "
                                        "seq_len-token prompt (0: prefill only); sets the "
-                                       "decode_us_per_token metric", unit="tokens", ge=0)
+                                       "decode_us_per_token metric", unit="tokens", ge=0,
+                               le=MAX_SEQ_LEN)
     accuracy: WorkloadSpec = field(default_factory=WorkloadSpec,
                                    metadata={"help": "model and task the accuracy model trains on"})
 
@@ -70,14 +78,16 @@ class StudyConfig:
     sampler: str = spec_field("nsga2", help="nsga2 (default for several objectives), tpe, gp, "
                                             "random or grid", choices=SAMPLERS)
     n_trials: int = spec_field(20, help="trials the study holds when a run ends: a run adds trials "
-                                        "until then (--n-trials overrides)", unit="trials", ge=1)
-    seed: int = spec_field(0, help="sampler seed; a run uses seed + the trials the study already "
-                                   "holds, plus its process id mod 10007 when it joins running "
-                                   "workers (distinct streams)", ge=0)
+                                        "until then (--n-trials overrides)", unit="trials", ge=1,
+                               le=MAX_TRIALS)
+    seed: int = spec_field(0, help="sampler seed (numpy's range); a run uses seed + the trials the "
+                                   "study already holds, plus its process id mod 10007 when it "
+                                   "joins running workers (distinct streams), modulo 2**32",
+                           ge=0, le=2**32 - 1)
     storage: Optional[str] = spec_field(
         None, help="Optuna storage URL; default sqlite:///<out>/<name>/study.db. "
                    "postgresql://user:pass@host/db makes many `codesign run` workers one study")
-    population_size: int = spec_field(8, help="NSGA-II population size", ge=2)
+    population_size: int = spec_field(8, help="NSGA-II population size", ge=2, le=MAX_TRIALS)
     objectives: list[Objective] = spec_field(
         help="one or more objectives", default_factory=lambda: [Objective("latency_us")])
     constraints: list[str] = spec_field(

@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 from typing import Any, Sequence
 
+from codesign.files import write_atomic
 from codesign.figures.data import (DriftData, HypervolumeData, ParallelData, ParetoData,
                                    RankSweepData, value_text)
 from codesign.figures.models import LayerLatencyData, TcdmData, TokensSweepData
@@ -301,10 +302,7 @@ def save_figure(fig, folder: Path, stem: str, formats: Sequence[str] = ("png", "
     paths = []
     for fmt in formats:
         path = folder / f"{stem}.{fmt}"
-        tmp = folder / f".{stem}.tmp.{fmt}"
-        tmp.write_bytes(rendered[fmt])
-        tmp.replace(path)
-        paths.append(path)
+        paths.append(write_atomic(path, rendered[fmt]))
     return paths
 
 

@@ -1,0 +1,146 @@
+"""Storage URLs: checking them, redacting their secrets, and opening a study's storage read-only.
+
+* :func:`redact` is the one function that makes a URL (or any text holding one) safe to print or
+  write: it hides the password of the userinfo part (also when it holds an unencoded ``@``) and the
+  value of every secret parameter libpq accepts (``?password=``, ``sslpassword=``, keyword/value
+  ``password=...`` strings, percent-encoded or not).
+* :func:`check_url` refuses, with one line naming ``--storage``, what cannot hold a study: an empty
+  URL, an in-memory SQLite database, a path that is a folder or not a SQLite database, a damaged
+  database, an unknown scheme.
+* :func:`readonly_url` turns a SQLite URL into one that SQLite opens read-only, so that reading
+  commands (pareto, pick, plot, report) never change a byte of the database they read.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from codesign.errors import InputError
+
+SQLITE = "sqlite:///"
+_SCHEMES = re.compile(r"^(postgresql|postgres|mysql|sqlite)(\+\w+)?://", re.I)
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: tables of Optuna's RDB schema that are created first (one of them is present in any database
+#: that a worker has begun to set up, while another worker checks it)
+_OPTUNA_TABLES = {"studies", "version_info", "alembic_version", "study_directions", "trials"}
+
+#: parameter names whose values are secrets (libpq: password, sslpassword; and the usual others)
+_SECRET_KEY = r"(?:ssl)?password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
+_EQ = r"\s*(?:=|%3D)\s*"
+_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s?#]*:)(\S*)@")
+_PARAM = re.compile(rf"(?i)((?<![a-z])(?:{_SECRET_KEY}){_EQ})('(?:[^'\\]|\\.)*'|\"[^\"]*\"|"
+                    r"(?:(?!&|%26|%20|\s|['\"]).)+)")
+
+
+def redact(text: str, url: str | None = None) -> str:
+    """``text`` with every storage password replaced by ``***``; with ``url``, also every
+    occurrence of that URL's secrets (a driver's message may quote a piece of one)."""
+    text = str(text)
+    for secret in secrets(url) if url else ():
+        text = text.replace(secret, "***")
+    text = _USERINFO.sub(r"\1***@", text)
+    return _PARAM.sub(r"\1***", text)
+
+
+def secrets(url: str) -> list[str]:
+    """The secret values in a URL, and their pieces around an unencoded '@' (longest first)."""
+    found = [m.group(2) for m in _USERINFO.finditer(url)]
+    found += [m.group(2).strip("'\"") for m in _PARAM.finditer(url)]
+    pieces = {p for s in found for p in [s, *s.split("@")] if len(p) >= 2}
+    return sorted(pieces, key=len, reverse=True)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.lower().startswith("sqlite:")
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a sqlite:/// URL, percent-decoded as SQLAlchemy decodes it."""
+    return Path(unquote(url[len(SQLITE):].split("?", 1)[0]))
+
+
+def check_url(url: str, *, must_exist: bool = False, where: str = "--storage") -> str:
+    """The URL, checked; InputError naming ``where`` when it cannot hold (or does not hold) a study."""
+    shown = redact(url)
+    if not url.strip():
+        raise InputError(f"{where}: empty URL; give sqlite:///PATH or "
+                         "postgresql://USER:PASS@HOST/DB, or leave the flag out for the default")
+    if not _SCHEMES.match(url):
+        raise InputError(f"{where}: expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB, "
+                         f"got {shown!r}")
+    if not is_sqlite(url):
+        userinfo = _USERINFO.search(url)
+        if userinfo and "@" in userinfo.group(2):
+            raise InputError(f"{where}: {shown!r}: the password holds an '@'; write it "
+                             f"percent-encoded as %40")
+        return url
+    if not url.startswith(SQLITE) or url in (SQLITE, SQLITE + ":memory:") or "mode=memory" in url:
+        raise InputError(f"{where}: {shown!r} is an in-memory database: every result would be "
+                         f"lost when the command ends; give sqlite:///PATH")
+    path = sqlite_path(url)
+    if not str(path) or url.split("?", 1)[0].endswith("/"):
+        raise InputError(f"{where}: {shown!r} names no file; give sqlite:///PATH/study.db")
+    if path.is_dir():
+        raise InputError(f"{where}: {path} is a folder; give the database file, "
+                         f"e.g. sqlite:///{path / 'study.db'}")
+    if not path.exists():
+        if must_exist:
+            raise InputError(f"{where}: no database {path}")
+        return url
+    if not path.is_file():
+        raise InputError(f"{where}: {path} is not a regular file")
+    _check_sqlite_file(path, where)
+    return url
+
+
+def _check_sqlite_file(path: Path, where: str) -> None:
+    """A non-empty file must be a sound SQLite database (checked read-only: nothing is written)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    if not head:
+        return  # an empty file: SQLite treats it as an empty database
+    if head != _SQLITE_MAGIC:
+        raise InputError(f"{where}: {path} is not a SQLite database")
+    try:
+        con = sqlite3.connect(_ro_uri(path), uri=True)
+        try:
+            problems = con.execute("PRAGMA quick_check").fetchall()
+            tables = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise InputError(f"{where}: {path} is damaged or unreadable: {exc}") from None
+    if problems != [("ok",)]:
+        raise InputError(f"{where}: {path} is damaged: {problems[0][0]}")
+    if tables and not set(tables) & _OPTUNA_TABLES:  # another program's database: never add to it
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise InputError(f"{where}: {path} holds no codesign study (its tables: {shown}); give a "
+                         f"new file or a study's database")
+
+
+def _ro_uri(path: Path, encode=quote) -> str:
+    """SQLite URI that opens ``path`` without writing: read-only, and immutable (no -wal/-shm
+    files created beside it) unless a writer's write-ahead log is there to be read."""
+    path = Path(path).resolve()
+    wal = path.with_name(path.name + "-wal").exists()
+    with open(path, "rb") as fh:
+        header = fh.read(20)
+    wal_mode = len(header) >= 20 and header[18] == 2
+    flags = "mode=ro" + ("&immutable=1" if wal_mode and not wal else "")
+    return f"file:{encode(str(path))}?{flags}"
+
+
+def readonly_url(url: str) -> str:
+    """The SQLAlchemy URL that opens a SQLite study read-only; other URLs unchanged."""
+    if not is_sqlite(url):
+        return url
+    # SQLAlchemy percent-decodes the path once before SQLite reads it as a URI: encode it twice,
+    # so that a '#', '?' or '%' in a folder name stays part of the name
+    return f"{SQLITE}{_ro_uri(sqlite_path(url), lambda p: quote(quote(p)))}&uri=true"
