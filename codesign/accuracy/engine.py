@@ -17,6 +17,7 @@ from typing import Any, Optional
 from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
 
 from codesign.accuracy import cache, convert, lora as lora_mod, roles
+from codesign.accuracy.rpu import train_integration_ns
 from codesign.accuracy.settings import AccuracyResult, AccuracySettings, WorkloadSpec
 from codesign.errors import InputError
 
@@ -31,11 +32,36 @@ def pick_device(name: str):
     return torch.device(name)
 
 
+#: Intra-op threads of torch on CPU unless ``CODESIGN_TORCH_THREADS`` says otherwise. One thread:
+#: on a CPU shared with other processes (study workers, other jobs) torch's OpenMP threads
+#: spin-wait for each other at every operator, and the accuracy model's many small operators
+#: (per-tile quantisation, noise, drift) make that dominate: measured on the 2-core machine under
+#: load, a drift step took 6.9 s with 2 threads and 1.1 s with 1 (benchmarks/accuracy_speed.py
+#: --threads compares the two on the default evaluation).
+DEFAULT_TORCH_THREADS = 1
+
+
+def torch_threads() -> int:
+    """The intra-op thread count the accuracy model uses (``CODESIGN_TORCH_THREADS``, 0 = torch's
+    own choice, unset = :data:`DEFAULT_TORCH_THREADS`)."""
+    raw = os.environ.get("CODESIGN_TORCH_THREADS", "").strip()
+    if not raw:
+        return DEFAULT_TORCH_THREADS
+    try:
+        n = int(raw)
+    except ValueError:
+        raise InputError(f"CODESIGN_TORCH_THREADS: expected a whole number >= 0, got {raw!r}") \
+            from None
+    if n < 0:
+        raise InputError(f"CODESIGN_TORCH_THREADS: expected a whole number >= 0, got {raw!r}")
+    return n
+
+
 def _threads() -> None:
     import torch
 
-    n = int(os.environ.get("CODESIGN_TORCH_THREADS", "0") or 0)
-    if n > 0:
+    n = torch_threads()
+    if n > 0 and torch.get_num_threads() != n:
         torch.set_num_threads(n)
 
 
@@ -90,9 +116,11 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         analog_targets = [prefix + n for n in analog_names]
     else:
         analog_targets = analog_names
+    train_ns = train_integration_ns(aimc.integration_ns, settings.noise)
     rpu = build_rpu_config(aimc, settings.noise,
                            gaussian_training=(settings.noise.train_noise_model == "gaussian"
-                                              or settings.training.mode == "full_ahwa"))
+                                              or settings.training.mode == "full_ahwa"),
+                           integration_ns=train_ns)
     convert.convert(model, analog_targets, rpu)
     if settings.training.mode == "lora":
         convert.freeze_analog(model)
@@ -106,6 +134,14 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
 
 def _hub_allowed() -> bool:
     return os.environ.get("CODESIGN_ALLOW_HUB", "") == "1"
+
+
+def use_integration(model, aimc: AimcTileSpec, settings: AccuracySettings) -> None:
+    """Tiles at the output / read noise of ``aimc.integration_ns`` (evaluation; training may
+    have used the reference integration time's noise)."""
+    from codesign.accuracy.rpu import integration_noise
+
+    convert.set_integration_noise(model, *integration_noise(aimc.integration_ns, settings.noise))
 
 
 def _series(built: Built, settings: AccuracySettings, progress: bool, variants: dict):
@@ -130,7 +166,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
             raise InputError("init_from: no cached adapter for that hardware setting; evaluate it "
                              "first")
     tkey = cache.train_key(workload, aimc, lora, settings, init_key)
-    rkey = cache.result_key(tkey, settings)
+    rkey = cache.result_key(tkey, settings, aimc)
     if use_result_cache:
         hit = cache.load_result(cache_dir, rkey)
         if hit is not None:
@@ -153,6 +189,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
                          metric=task.metric, extras=extras)
     before = None
     if settings.training.mode == "full_ahwa":
+        use_integration(model, aimc, settings)
         before = _series(built, settings, progress, {"before": contextlib.nullcontext})["before"]
 
     adapter_hit = settings.training.mode == "lora" and cache.has_adapter(cache_dir, tkey)
@@ -162,7 +199,12 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     else:
         if init_key is not None:
             lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, init_key))
+        from codesign.accuracy.rpu import integration_noise
         from codesign.accuracy.train import train
+
+        train_ns = train_integration_ns(aimc.integration_ns, settings.noise)
+        convert.set_integration_noise(model, *integration_noise(
+            aimc.integration_ns if train_ns is None else train_ns, settings.noise))
 
         report = train(model, task, settings, built.device, progress=progress)
         extras.update(train_seconds=round(report.seconds, 2),
@@ -180,13 +222,18 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         else:
             convert.sync_reference(model)
     t_eval = time.perf_counter()
+    use_integration(model, aimc, settings)
     if settings.training.mode == "lora":
         out = _series(built, settings, progress,
                       {"before": model.disable_adapter, "after": contextlib.nullcontext})
         before, after = out["before"], out["after"]
     else:
         after = _series(built, settings, progress, {"after": contextlib.nullcontext})["after"]
-    res.analog_before, res.analog_after = before, after
+    from codesign.accuracy.drift import split_draws
+
+    (res.analog_before, draws_before), (res.analog_after, draws_after) = \
+        split_draws(before), split_draws(after)
+    extras["draws"] = {"analog_before": draws_before, "analog_after": draws_after}
     extras["eval_seconds"] = round(time.perf_counter() - t_eval, 2)
     extras["seconds"] = round(time.perf_counter() - t_start, 2)
     if use_result_cache:

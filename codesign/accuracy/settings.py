@@ -121,6 +121,26 @@ class NoiseSettings:
         "1y", help="with train_noise_model='pcm': each step drifts the tiles to a random time "
                    "(log-uniform) between 0 s and this")
 
+    integration_coupling: bool = spec_field(
+        True, help="couple the tile's integration time (AimcTileSpec.integration_ns) to its noise: "
+                   "output noise std = out_noise x sqrt(reference_integration_ns / t_int) (white "
+                   "integrator/ADC noise averaged over t_int, first principles; an assumption, "
+                   "not a measurement) and the PCM 1/f read noise's read time t_read = t_int "
+                   "(aihwkit PCMLikeNoiseModel: sigma ~ sqrt(ln((t + t_read) / (2 t_read))), "
+                   "Nandakumar et al. 2019 / Joshi et al., Nat. Commun. 11, 2473, 2020, fitted "
+                   "at t_read = 250 ns). False: out_noise and aihwkit's t_read = 250 ns at every "
+                   "integration time")
+    reference_integration_ns: float = spec_field(
+        256.0, help="integration time at which out_noise holds (the paper's default 256 ns)",
+        unit="ns", gt=0)
+    train_integration: str = spec_field(
+        "reference", help="with integration_coupling: the noise the adapters train under. "
+                          "'reference': reference_integration_ns, so one trained adapter serves "
+                          "every integration time (each evaluated at its own noise; a search "
+                          "trains once); 'own': each integration time's own noise (one training "
+                          "per integration time). Default chosen by measurement (README: "
+                          "Integration time and noise)", choices=("reference", "own"))
+
     def __post_init__(self) -> None:
         drift_seconds(self.train_max_drift)
 
