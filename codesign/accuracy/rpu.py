@@ -3,7 +3,8 @@
 Authors' settings (../shared/paper-notes.md section 3): digital bias; weight scaling omega 1.0,
 column-wise; learned column-wise output scaling; ADD_NORMAL training modifier; CHANNELWISE_SYMMETRIC
 remap; forward out_noise; LAYER_GAUSSIAN clip at 3 sigma; inp_res / out_res = 1 / (2^bits - 2);
-PCMLikeNoiseModel(g_max); GlobalDriftCompensation. Tile size = AimcTileSpec rows x cols
+PCMLikeNoiseModel(g_max) (as :class:`codesign.accuracy.pcm.PairDriftPCM`: the same model, a
+faster drift step); GlobalDriftCompensation. Tile size = AimcTileSpec rows x cols
 (mapping.max_input_size / max_output_size: a larger layer is split over several tiles whose partial
 sums are added digitally).
 """
@@ -56,10 +57,12 @@ def build_rpu_config(aimc: "AimcTileSpec", noise: "NoiseSettings", *,
     paper's training noise, active only while a tile is in train mode). Output and read noise
     follow :func:`integration_noise` at ``integration_ns`` (default: ``aimc.integration_ns``).
     """
-    from aihwkit.inference import GlobalDriftCompensation, PCMLikeNoiseModel
+    from aihwkit.inference import GlobalDriftCompensation
     from aihwkit.simulator.configs import TorchInferenceRPUConfig
     from aihwkit.simulator.parameters.enums import (WeightClipType, WeightModifierType,
                                                     WeightRemapType)
+
+    from codesign.accuracy.pcm import PairDriftPCM
 
     cfg = TorchInferenceRPUConfig()
     cfg.mapping.digital_bias = True
@@ -85,6 +88,6 @@ def build_rpu_config(aimc: "AimcTileSpec", noise: "NoiseSettings", *,
     cfg.forward.out_noise = out_noise
     cfg.forward.inp_res = resolution(aimc.dac_bits)
     cfg.forward.out_res = resolution(aimc.adc_bits)
-    cfg.noise_model = PCMLikeNoiseModel(g_max=float(noise.g_max_us), t_read=t_read)
+    cfg.noise_model = PairDriftPCM(g_max=float(noise.g_max_us), t_read=t_read)
     cfg.drift_compensation = GlobalDriftCompensation() if noise.drift_compensation else None
     return cfg
