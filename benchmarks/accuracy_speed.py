@@ -24,6 +24,14 @@ the PCM model in the loop, evaluated at 1 d and 1 y (64 sentences in one batch, 
 512 ns with the noise coupling on, adapters trained once at the reference 256 ns and evaluated at
 each, and adapters trained at each integration time's own noise (the cache-key decision).
 
+--versus-full: AHWA-LoRA (rank 8) against full AHWA (every weight trained, Gaussian noise as the
+paper's baseline) at 60 and 150 steps: trainable parameters, training memory, before / after at
+1 d and 1 y (2 draws).
+
+--decoder: the causal-LM workload (Alpaca instruction tuning, perplexity, zero-shot ARC /
+HellaSwag / PIQA by log-likelihood) on a tiny random LLaMA built from a config, on the test
+fixtures: the code path a real LLaMA runs, not a real model's figures.
+
 --recovery: share of the analog-vs-digital gap the adapters recover at 1 d and 1 y, for the
 deployment with the meta-weights clipped at 3 sigma before programming (the default) and without
 clipping (``noise.clip_sigma=0``: aihwkit applies the clip only in training steps, so the authors'
@@ -229,6 +237,54 @@ def integration(steps: int) -> list[dict]:
     return rows
 
 
+def versus_full(steps_list: tuple[int, ...] = (60, 150)) -> list[dict]:
+    """AHWA-LoRA (rank 8, all layers) vs full AHWA (every weight trains, no adapters) on the same
+    data, steps and drift times: parameters, training memory, before / after at 1 d and 1 y."""
+    labels = ["1d", "1y"]
+    rows = []
+    for steps in steps_list:
+        for mode in ("lora", "full_ahwa"):
+            with tempfile.TemporaryDirectory() as cache:
+                out = run_child({"cache": cache, "settings": {
+                    "training.mode": mode, "training.steps": steps,
+                    "evaluation.drift_times": labels, "evaluation.n_draws": 2}})
+            rows.append({"figure": "lora_vs_full_ahwa", "mode": mode, "steps": steps,
+                         "trainable_params": out["trainable_params"],
+                         "train_peak_mb": out.get("train_peak_mb"),
+                         "peak_rss_mb": out["peak_rss_mb"], **_gap_row(out, labels),
+                         "train_s": out.get("train_seconds")})
+    return rows
+
+
+def decoder() -> list[dict]:
+    """The causal-LM workload on a tiny random LLaMA (2 layers, 32 wide, from a config, the
+    packaged MiniLM tokenizer), Alpaca-format instruction tuning on the test fixture, then
+    perplexity and zero-shot multiple choice on the ARC / HellaSwag / PIQA fixtures."""
+    sys.path.insert(0, str(ROOT / "tests" / "accuracy"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tiny import make_tiny_llama
+
+    fixtures = ROOT / "tests" / "accuracy" / "fixtures" / "causal"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = make_tiny_llama(Path(tmp) / "tiny-llama")
+        for eval_data in (None, "arc.jsonl", "hellaswag.jsonl", "piqa.jsonl"):
+            out = run_child({"cache": str(Path(tmp) / "cache"), "workload": {
+                "name": "tiny-llama", "model": str(model_dir), "task": "causal-lm",
+                "train_data": str(fixtures / "alpaca.json"), "max_seq_len": 128,
+                "eval_data": str(fixtures / eval_data) if eval_data else None},
+                "settings": {"training.steps": 8, "training.batch_size": 4,
+                             "evaluation.drift_times": ["1d", "1y"], "evaluation.n_draws": 2}})
+            rows.append({"figure": "decoder_tiny_llama", "eval_data": eval_data or
+                         "stdlib sentences (perplexity)", "metric": out["metric"],
+                         "digital": at(out["digital"], "1d"),
+                         "before": {k: round(at(out["analog_before"], k), 4) for k in ("1d", "1y")},
+                         "after": {k: round(at(out["analog_after"], k), 4) for k in ("1d", "1y")},
+                         "trainable_params": out["trainable_params"],
+                         "total_params": out["total_params"], "wall_s": out["process_s"]})
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--must-show", action="store_true")
@@ -239,7 +295,19 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate for --noise-comparison")
     p.add_argument("--integration", action="store_true",
                    help="accuracy vs integration time, adapters trained at the reference or own")
+    p.add_argument("--decoder", action="store_true",
+                   help="the causal-LM workload on a tiny LLaMA built from a config")
+    p.add_argument("--versus-full", action="store_true",
+                   help="AHWA-LoRA vs full AHWA at 60 and 150 steps (or --steps and 150)")
     args = p.parse_args()
+    if args.versus_full:
+        for row in versus_full((args.steps, 150) if args.steps else (60, 150)):
+            print(json.dumps(row), flush=True)
+        return
+    if args.decoder:
+        for row in decoder():
+            print(json.dumps(row), flush=True)
+        return
     if args.integration:
         from codesign.accuracy import TrainingSettings
 

@@ -58,7 +58,9 @@ class WorkloadSpec:
              "by that PyPI package (works offline)")
     task: str = spec_field(
         "fidelity",
-        help="'fidelity' (embedding agreement with the digital model on stdlib text), a GLUE task "
+        help="'fidelity' (embedding agreement with the digital model on stdlib text), 'causal-lm' "
+             "(a decoder: perplexity or zero-shot multiple choice, see train_data / eval_data), "
+             "a GLUE task "
              "(" + ", ".join(GLUE_TASKS) + ", also 'glue/<task>'), 'squad' (SQuAD v1.1), or a local "
              "file/folder in GLUE (tsv/csv/json/jsonl) or SQuAD v1.1 json format")
     task_format: str = spec_field(
@@ -68,6 +70,15 @@ class WorkloadSpec:
         None, help="for a local GLUE-format file: which GLUE task it is (sets the metric and label "
                    "count); default: sst2-like single sentence with binary labels",
         choices=(None,) + GLUE_TASKS)
+    train_data: Optional[str] = spec_field(
+        None, help="task 'causal-lm': training examples, an Alpaca-format json/jsonl "
+                   "(instruction, input, output: instruction tuning, loss on the response) or a "
+                   ".txt file (one text per line); default: CPython documentation sentences")
+    eval_data: Optional[str] = spec_field(
+        None, help="task 'causal-lm': a jsonl of multiple-choice items in the ARC, HellaSwag or "
+                   "PIQA layout (metric mc_accuracy, zero-shot by log-likelihood) or a .txt file "
+                   "(metric perplexity, lower is better); default: held-out CPython "
+                   "documentation sentences, perplexity")
     max_seq_len: int = spec_field(64, help="tokens per example after truncation (paper: 320)",
                                   unit="tokens", ge=8)
     n_train: int = spec_field(512, help="training examples (sentences for fidelity)",
