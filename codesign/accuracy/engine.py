@@ -35,9 +35,8 @@ def pick_device(name: str):
 #: Intra-op threads of torch on CPU unless ``CODESIGN_TORCH_THREADS`` says otherwise. One thread:
 #: on a CPU shared with other processes (study workers, other jobs) torch's OpenMP threads
 #: spin-wait for each other at every operator, and the accuracy model's many small operators
-#: (per-tile quantisation, noise, drift) make that dominate: measured on the 2-core machine under
-#: load, a drift step took 6.9 s with 2 threads and 1.1 s with 1 (benchmarks/accuracy_speed.py
-#: --threads compares the two on the default evaluation).
+#: (per-tile quantisation, noise, drift) make that dominate (README, Measured figures: Speed;
+#: ``CODESIGN_TORCH_THREADS=2 benchmarks/accuracy_speed.py`` measures the other choice).
 DEFAULT_TORCH_THREADS = 1
 
 
@@ -136,12 +135,17 @@ def _hub_allowed() -> bool:
     return os.environ.get("CODESIGN_ALLOW_HUB", "") == "1"
 
 
-def use_integration(model, aimc: AimcTileSpec, settings: AccuracySettings) -> None:
-    """Tiles at the output / read noise of ``aimc.integration_ns`` (evaluation; training may
-    have used the reference integration time's noise)."""
+def use_integration(model, aimc: AimcTileSpec, settings: AccuracySettings,
+                    training: bool = False) -> None:
+    """Tiles at the output / read noise of ``aimc.integration_ns`` (evaluation), or with
+    ``training`` at that of the integration time the adapters train at
+    (``noise.train_integration``)."""
     from codesign.accuracy.rpu import integration_noise
 
-    convert.set_integration_noise(model, *integration_noise(aimc.integration_ns, settings.noise))
+    t_int = aimc.integration_ns
+    if training:
+        t_int = train_integration_ns(t_int, settings.noise) or t_int
+    convert.set_integration_noise(model, *integration_noise(t_int, settings.noise))
 
 
 def _series(built: Built, settings: AccuracySettings, progress: bool, variants: dict):
@@ -199,12 +203,9 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     else:
         if init_key is not None:
             lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, init_key))
-        from codesign.accuracy.rpu import integration_noise
         from codesign.accuracy.train import train
 
-        train_ns = train_integration_ns(aimc.integration_ns, settings.noise)
-        convert.set_integration_noise(model, *integration_noise(
-            aimc.integration_ns if train_ns is None else train_ns, settings.noise))
+        use_integration(model, aimc, settings, training=True)
 
         report = train(model, task, settings, built.device, progress=progress)
         extras.update(train_seconds=round(report.seconds, 2),

@@ -233,3 +233,17 @@ def test_train_chip_seed_trains_on_one_chip_the_evaluation_can_program_again(
     same = all(torch.equal(a, t.programmed_weights) for a, t in zip(trained_on, tiles))
     # with a chip seed the last training step still saw chip 7; without, every step a fresh chip
     assert same == (chip == 7)
+
+
+def test_torch_threads_default_one_env_overrides_bad_value_is_input_error(monkeypatch):
+    from codesign.accuracy.engine import torch_threads
+    from codesign.errors import InputError
+
+    monkeypatch.delenv("CODESIGN_TORCH_THREADS", raising=False)
+    assert torch_threads() == 1
+    monkeypatch.setenv("CODESIGN_TORCH_THREADS", "0")
+    assert torch_threads() == 0                       # torch's own choice
+    for bad in ("two", "-1"):
+        monkeypatch.setenv("CODESIGN_TORCH_THREADS", bad)
+        with pytest.raises(InputError, match="CODESIGN_TORCH_THREADS"):
+            torch_threads()
