@@ -88,3 +88,28 @@ def test_tiles_take_the_noise_of_another_integration_time(tiny_workload, small_s
     for tile in tiles:
         assert tile.tile._f_io.out_noise == pytest.approx(0.08)
         assert tile.rpu_config.noise_model.t_read == pytest.approx(64e-9)
+
+
+def test_a_study_over_integration_time_trains_once_and_moves_accuracy(tmp_path):
+    import pandas as pd
+    import yaml
+
+    from codesign.cli import main
+
+    study = yaml.safe_load(open("studies/quickstart.yaml"))
+    study.update(name="tint", n_trials=2,
+                 search_space={"integration_ns": {"choices": [64, 1024]}},
+                 objectives=[{"name": "accuracy", "at": "1d"}, {"name": "latency_us"}])
+    study["workload"]["accuracy"] = {"n_train": 16, "n_eval": 8, "max_seq_len": 16}
+    study["accuracy"] = {"training": {"steps": 2, "batch_size": 8},
+                         "evaluation": {"drift_times": ["1d"], "n_draws": 2}}
+    path = tmp_path / "tint.yaml"
+    path.write_text(yaml.safe_dump(study))
+    assert main(["run", str(path), "--out", str(tmp_path / "results"), "--no-progress"]) == 0
+    t = pd.read_csv(tmp_path / "results" / "tint" / "trials.csv").set_index("integration_ns")
+    assert set(t["state"]) == {"COMPLETE"}
+    # shorter integration: more output noise, lower accuracy before training, less latency
+    assert t.loc[64, "accuracy_before@1d"] < t.loc[1024, "accuracy_before@1d"]
+    assert t.loc[64, "latency_us"] < t.loc[1024, "latency_us"]
+    # one training (reference integration time), the second trial reuses the adapter
+    assert t["accuracy_cache_hit"].sum() == 1
