@@ -22,7 +22,9 @@ the PCM model in the loop, evaluated at 1 d and 1 y (64 sentences in one batch, 
 
 --integration: accuracy (before / after, 1 d and 1 y, 2 draws) at integration times 128, 256 and
 512 ns with the noise coupling on, adapters trained once at the reference 256 ns and evaluated at
-each, and adapters trained at each integration time's own noise (the cache-key decision).
+each, and adapters trained at each integration time's own noise (the measurement behind
+``noise.train_integration``: the default 'noisier' trains at the noisier of the two, i.e. the
+'own' row below 256 ns and the 'reference' row above it).
 
 --versus-full: AHWA-LoRA (rank 8) against full AHWA (every weight trained, Gaussian noise as the
 paper's baseline) at 60 and 150 steps: trainable parameters, training memory, before / after at

@@ -44,8 +44,11 @@ def train_integration_ns(integration_ns: float, noise: "NoiseSettings") -> float
     None without coupling (the noise does not depend on it)."""
     if not noise.integration_coupling:
         return None
+    ref = float(noise.reference_integration_ns)
     if noise.train_integration == "reference":
-        return float(noise.reference_integration_ns)
+        return ref
+    if noise.train_integration == "noisier":
+        return min(float(integration_ns), ref)
     return float(integration_ns)
 
 
