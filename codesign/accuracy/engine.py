@@ -32,20 +32,22 @@ def pick_device(name: str):
     return torch.device(name)
 
 
-#: Intra-op threads of torch on CPU unless ``CODESIGN_TORCH_THREADS`` says otherwise. One thread:
-#: on a CPU shared with other processes (study workers, other jobs) torch's OpenMP threads
-#: spin-wait for each other at every operator, and the accuracy model's many small operators
-#: (per-tile quantisation, noise, drift) make that dominate (README, Measured figures: Speed;
-#: ``CODESIGN_TORCH_THREADS=2 benchmarks/accuracy_speed.py`` measures the other choice).
-DEFAULT_TORCH_THREADS = 1
-
-
 def torch_threads() -> int:
-    """The intra-op thread count the accuracy model uses (``CODESIGN_TORCH_THREADS``, 0 = torch's
-    own choice, unset = :data:`DEFAULT_TORCH_THREADS`)."""
+    """The intra-op thread count the accuracy model uses: ``CODESIGN_TORCH_THREADS`` when set
+    (0 = torch's own choice), otherwise the cores left free by the machine's load: the CPU count
+    minus the 1-minute load average, rounded, at least 1. Measured on the 2-core machine
+    (README, Measured figures: Speed): idle, 2 threads and 1 take 109 s and 145 s for the default
+    evaluation; with other jobs at load 4-5, 1 thread took 253 s where 2 threads (torch's
+    default) had not finished after 568 s: OpenMP threads that share busy cores spin-wait for
+    each other at every one of the tile simulation's many small operators."""
     raw = os.environ.get("CODESIGN_TORCH_THREADS", "").strip()
     if not raw:
-        return DEFAULT_TORCH_THREADS
+        cores = os.cpu_count() or 1
+        try:
+            load = os.getloadavg()[0]
+        except OSError:                                   # not available on this platform
+            return cores
+        return max(1, min(cores, int(cores - load + 0.5)))
     try:
         n = int(raw)
     except ValueError:

@@ -235,12 +235,20 @@ def test_train_chip_seed_trains_on_one_chip_the_evaluation_can_program_again(
     assert same == (chip == 7)
 
 
-def test_torch_threads_default_one_env_overrides_bad_value_is_input_error(monkeypatch):
+def test_torch_threads_free_cores_by_default_env_overrides_bad_value_is_input_error(
+        monkeypatch):
+    import os
+
     from codesign.accuracy.engine import torch_threads
     from codesign.errors import InputError
 
     monkeypatch.delenv("CODESIGN_TORCH_THREADS", raising=False)
-    assert torch_threads() == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    for load, threads in ((0.2, 2), (0.6, 1), (1.0, 1), (4.5, 1)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert torch_threads() == threads
+    monkeypatch.setenv("CODESIGN_TORCH_THREADS", "2")
+    assert torch_threads() == 2
     monkeypatch.setenv("CODESIGN_TORCH_THREADS", "0")
     assert torch_threads() == 0                       # torch's own choice
     for bad in ("two", "-1"):
