@@ -106,8 +106,9 @@ class NoiseSettings:
                     "(paper: 6.7 %); used by train_noise_model='gaussian'", unit="fraction", ge=0,
         le=1)
     out_noise: float = spec_field(0.04, help="additive output (ADC) noise, std relative to the "
-                                             "output range (paper: 4 %)", unit="fraction", ge=0,
-                                  le=1)
+                                             "output range (paper: 4 %), at "
+                                             "reference_integration_ns (see integration_coupling)",
+                                  unit="fraction", ge=0, le=1)
     clip_sigma: float = spec_field(
         3.0, help="weight clipping at this many std of each tile's column-normalised weights "
                   "(aihwkit LAYER_GAUSSIAN; paper: 3), applied once to the meta-weights before "
