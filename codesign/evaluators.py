@@ -74,22 +74,55 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)
 
 
-def accuracy_at(series: dict[str, dict[str, float]], at: str) -> float:
-    """One number from a drift series: the mean at a drift time, or 'mean' / 'worst' over times."""
-    means = [v["mean"] for v in series.values()]
-    if at == "mean":
-        return float(sum(means) / len(means))
-    if at == "worst":
-        return float(min(means))
-    return float(series[at]["mean"])
+def series_with_draws(result: dict) -> tuple[dict, dict]:
+    """(after, before) drift series of an accuracy result, each entry {"mean", "std"} plus
+    "draws" (the per-draw values the result keeps under ``draws``) where the result has them."""
+    draws = result.get("draws") or {}
+
+    def merged(key: str) -> dict:
+        per = draws.get(key) or {}
+        return {label: dict(entry, **({"draws": per[label]} if per.get(label) else {}))
+                for label, entry in (result.get(key) or {}).items()}
+
+    return merged("analog_after"), merged("analog_before")
 
 
-def accuracy_metrics(after: dict, before: dict) -> dict[str, float]:
+def accuracy_at(series: dict[str, dict], at: str) -> float:
+    """One number from a drift series: the mean at a drift time, or 'mean' / 'worst' over times.
+    With a ``:pNN`` suffix (``1y:p10``, ``worst:p10``) each time's value is the NN-th percentile
+    over the noise draws (numpy's linear interpolation between draws) instead of their mean."""
+    import numpy as np
+
+    from codesign.errors import InputError
+    from codesign.metrics import parse_at
+
+    horizon, q = parse_at(at, "accuracy horizon")
+
+    def value(entry: dict) -> float:
+        if q is None:
+            return float(entry["mean"])
+        if "draws" not in entry:
+            raise InputError(f"accuracy@{at}: this result has no per-draw values (recorded before "
+                             "quantiles existed); re-evaluate it")
+        return float(np.percentile(entry["draws"], q))
+
+    if horizon in ("mean", "worst"):
+        values = [value(v) for v in series.values()]
+        return float(sum(values) / len(values)) if horizon == "mean" else float(min(values))
+    return value(series[horizon])
+
+
+def accuracy_metrics(after: dict, before: dict, wanted=()) -> dict[str, float]:
     """accuracy@<time> for every drift time plus @mean and @worst, after and before training;
-    plain ``accuracy`` / ``accuracy_before`` are the means over drift times."""
+    plain ``accuracy`` / ``accuracy_before`` are the means over drift times. ``wanted``: further
+    names to compute, e.g. ``accuracy@1y:p10`` (objectives and rules that name a quantile)."""
     out = {}
     for name, series in (("accuracy", after), ("accuracy_before", before)):
         for at in [*series, "mean", "worst"]:
             out[f"{name}@{at}"] = accuracy_at(series, at)
         out[name] = out[f"{name}@mean"]
+    for key in wanted:
+        base, _, at = key.partition("@")
+        if at and key not in out and base in ("accuracy", "accuracy_before"):
+            out[key] = accuracy_at(after if base == "accuracy" else before, at)
     return out

@@ -44,7 +44,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "sequence (included in energy_uj)"),
     Metric("accuracy", "maximize", "metric", "task metric after AHWA-LoRA training: as an "
            "objective at its drift horizon 'at'; in rules the mean over the drift times, or "
-           "accuracy@1y, accuracy@worst, ...", needs_accuracy=True),
+           "accuracy@1y, accuracy@worst, ...; a ':pNN' suffix (accuracy@1y:p10) takes the NN-th "
+           "percentile over the noise draws (chips) instead of their mean",
+           needs_accuracy=True),
     Metric("accuracy_before", "maximize", "metric", "the same metric before adapter training",
            needs_accuracy=True),
 )}
@@ -54,8 +56,23 @@ def metric_of(column: str) -> Metric:
     return METRICS[column.partition("@")[0]]
 
 
-_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:@[A-Za-z0-9]+)?)\s*(<=|>=|<|>|==)\s*"
-                   r"([-+0-9.eE]+|true|false)\s*$")
+_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:@[A-Za-z0-9]+(?::p[0-9]+)?)?)\s*"
+                   r"(<=|>=|<|>|==)\s*([-+0-9.eE]+|true|false)\s*$")
+_QUANTILE = re.compile(r"^p([0-9]{1,2})$")
+
+
+def parse_at(at: str, where: str) -> tuple[str, float | None]:
+    """An accuracy horizon with an optional quantile over the noise draws (chips):
+    ``'1y'`` -> ('1y', None), ``'1y:p10'`` -> ('1y', 10.0): the accuracy that 90 % of the draws
+    reach. InputError unless the quantile is p0 .. p99... p100 is allowed (the best draw)."""
+    horizon, sep, q = str(at).partition(":")
+    if not sep:
+        return horizon, None
+    m = _QUANTILE.match(q)
+    if not m and q != "p100":
+        raise InputError(f"{where}: quantile {q!r} in {at!r}: expected p0 .. p100 (e.g. "
+                         f"'{horizon}:p10', the accuracy 90 % of chips reach)")
+    return horizon, float(q[1:])
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,11 @@ class Rule:
     metric: str
     op: str
     bound: float
+
+    @property
+    def base(self) -> str:
+        """The metric's name in :data:`METRICS` (``accuracy@1y:p10`` -> ``accuracy``)."""
+        return self.metric.partition("@")[0]
 
     def violation(self, value: float) -> float:
         if self.op in ("<=", "<"):
@@ -98,7 +120,10 @@ def parse_rule(text: str, where: str, known: dict | None = None) -> Rule:
     base, _, at = name.partition("@")
     if base not in known or (at and not known[base].needs_accuracy):
         raise InputError(f"{where}: unknown metric {name!r}; known: {', '.join(known)}"
-                         " (accuracy metrics also as accuracy@1d, accuracy@worst, ...)")
+                         " (accuracy metrics also as accuracy@1d, accuracy@worst, "
+                         "accuracy@1y:p10, ...)")
+    if at:
+        parse_at(at, where)
     bound = {"true": 1.0, "false": 0.0}.get(raw)
     if bound is None:
         try:

@@ -209,7 +209,8 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
 
     cfg = loaded.config
     dists = to_distributions(loaded.axes, cfg.design)
-    hw_rules = [r for r in loaded.rules if not METRICS[r.metric].needs_accuracy]
+    hw_rules = [r for r in loaded.rules if not METRICS[r.base].needs_accuracy]
+    wanted = [objective_key(o) for o in cfg.objectives] + [r.metric for r in loaded.rules]
 
     def objective(trial: optuna.Trial):
         try:
@@ -239,10 +240,10 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
             if not outcome.ok:
                 trial.set_user_attr("reason", result.reason or "accuracy failed")
                 raise RuntimeError(result.reason or "accuracy failed")
-            after, before = result.analog_after, result.analog_before
-            metrics.update(evaluators.accuracy_metrics(after, before))
+            after, before = evaluators.series_with_draws(result.to_dict())
+            metrics.update(evaluators.accuracy_metrics(after, before, wanted))
             for r in loaded.rules:
-                if METRICS[r.metric].needs_accuracy:
+                if METRICS[r.base].needs_accuracy:
                     violations[str(r)] = r.violation(metrics[r.metric])
             trial.set_user_attr("drift", {"digital": result.digital,
                                           "analog_before": before, "analog_after": after})

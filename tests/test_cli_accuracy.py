@@ -41,6 +41,8 @@ def test_help_teaches_by_example():
     (["--rank", "2", "--drift-times", "0s", "soon"], "--drift-times"),
     (["--rank", "2", "--workload", "no-such-workload"], "--workload"),
     (["--rank", "2", "--adc-bits", "0"], "--adc-bits"),
+    (["--rank", "2", "--integration-ns", "0"], "--integration-ns"),
+    (["--rank", "2", "--set", "noise.train_integration=sometimes"], "noise.train_integration"),
     (["--rank", "2", "--set", "noise.clip_sigmaa=0"], "noise.clip_sigmaa: unknown key"),
     (["--rank", "2", "--set", "noise.clip_sigma=-1"], "noise.clip_sigma"),
     (["--rank", "2", "--set", "training.steps=many"], "training.steps"),

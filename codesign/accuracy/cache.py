@@ -8,8 +8,12 @@ Layout under ``cache_dir``::
 The train key hashes the workload, the hardware knobs the accuracy model uses (ADC/DAC bits, tile
 rows/cols), the adapter (rank, placement, alpha, dropout), the noise and training settings, which
 layers are analog, the adapter it started from (dynamic adaptation) and the versions of the
-libraries that compute it. The result key adds the evaluation settings. Latency-only knobs
-(integration time, energy constants, PMCA) are not part of either key. Entries are written to a
+libraries that compute it. The result key adds the evaluation settings and the integration time
+the tiles are evaluated at. With ``noise.integration_coupling`` the integration time sets the
+tiles' output and read noise: the train key holds the integration time the adapters trained at
+(``noise.train_integration``: the reference for every design, or each design's own), the result
+key the one it is evaluated at. Latency-only knobs (energy constants, PMCA, tokens) are in
+neither key. Entries are written to a
 temporary name and renamed, so a crashed or failed run leaves nothing that looks valid.
 """
 
@@ -24,7 +28,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 2
+from codesign.accuracy.rpu import train_integration_ns
+
+CACHE_VERSION = 3
 
 
 def _plain(obj: Any) -> Any:
@@ -54,7 +60,9 @@ def _versions() -> dict[str, str]:
 def train_key_data(workload, aimc, lora, settings, init_from: str | None = None) -> dict:
     return {"v": CACHE_VERSION, "workload": _plain(workload),
             "aimc": {"rows": aimc.rows, "cols": aimc.cols, "adc_bits": aimc.adc_bits,
-                     "dac_bits": aimc.dac_bits},
+                     "dac_bits": aimc.dac_bits,
+                     "train_integration_ns": train_integration_ns(aimc.integration_ns,
+                                                                  settings.noise)},
             "lora": _plain(lora) if settings.training.mode == "lora" else None,
             "noise": _plain(settings.noise), "training": _plain(settings.training),
             "analog_layers": settings.analog_layers, "init_from": init_from,
@@ -70,8 +78,10 @@ def train_key(workload, aimc, lora, settings, init_from: str | None = None) -> s
     return digest(train_key_data(workload, aimc, lora, settings, init_from))
 
 
-def result_key(train_key_: str, settings) -> str:
-    return digest({"train": train_key_, "evaluation": _plain(settings.evaluation)})
+def result_key(train_key_: str, settings, aimc) -> str:
+    eval_ns = aimc.integration_ns if settings.noise.integration_coupling else None
+    return digest({"train": train_key_, "evaluation": _plain(settings.evaluation),
+                   "integration_ns": eval_ns})
 
 
 def adapter_dir(cache_dir: Path, key: str) -> Path:

@@ -125,3 +125,16 @@ def sync_reference(model) -> None:
     """After full AHWA training: the trained weights become the reference for programming."""
     for tile in analog_tiles(model):
         tile.reference_combined_weights = None
+
+
+def set_integration_noise(model, out_noise: float, t_read_s: float) -> None:
+    """Set every tile's output noise and PCM read time (the noise of another integration time,
+    :func:`codesign.accuracy.rpu.integration_noise`) without re-converting or re-programming."""
+    for tile in analog_tiles(model):
+        cfg = tile.rpu_config
+        cfg.forward.out_noise = float(out_noise)
+        cfg.noise_model.t_read = float(t_read_s)
+        for sub in (tile, getattr(tile, "tile", None)):
+            io = getattr(sub, "_f_io", None)
+            if io is not None:
+                io.out_noise = float(out_noise)

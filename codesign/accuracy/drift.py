@@ -18,8 +18,9 @@ from codesign.accuracy.settings import EvaluationSettings, drift_seconds
 
 def evaluate_series(model, task, evaluation: EvaluationSettings, device,
                     variants: dict[str, Callable[[], contextlib.AbstractContextManager]],
-                    progress: bool = False) -> dict[str, dict[str, dict[str, float]]]:
-    """{variant: {drift label: {"mean", "std"}}} over ``evaluation.n_draws`` draws."""
+                    progress: bool = False) -> dict[str, dict[str, dict]]:
+    """{variant: {drift label: {"mean", "std", "draws"}}} over ``evaluation.n_draws`` draws
+    (``draws``: the value of each draw in draw order)."""
     import torch
 
     values = {v: {label: [] for label in evaluation.drift_times} for v in variants}
@@ -47,4 +48,12 @@ def evaluate_series(model, task, evaluation: EvaluationSettings, device,
         if bar is not None:
             bar.close()
         convert.restore_reference(model)
-    return {v: {label: summarize(xs) for label, xs in per.items()} for v, per in values.items()}
+    return {v: {label: summarize(xs) | {"draws": [float(x) for x in xs]}
+                for label, xs in per.items()} for v, per in values.items()}
+
+
+def split_draws(series: dict) -> tuple[dict, dict]:
+    """({label: {"mean", "std"}}, {label: [value of each draw]}) from :func:`evaluate_series`'s
+    per-variant output: the contract's summary and the per-draw values (quantiles over chips)."""
+    return ({label: {k: v for k, v in e.items() if k != "draws"} for label, e in series.items()},
+            {label: list(e.get("draws", [])) for label, e in series.items()})

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
 
 from codesign.accuracy import cache, convert, lora as lora_mod, roles
+from codesign.accuracy.rpu import train_integration_ns
 from codesign.accuracy.settings import AccuracyResult, AccuracySettings, WorkloadSpec
 from codesign.errors import InputError
 
@@ -31,11 +32,37 @@ def pick_device(name: str):
     return torch.device(name)
 
 
+def torch_threads() -> int:
+    """The intra-op thread count the accuracy model uses: ``CODESIGN_TORCH_THREADS`` when set
+    (0 = torch's own choice), otherwise the cores left free by the machine's load: the CPU count
+    minus the 1-minute load average, rounded, at least 1. Measured on the 2-core machine
+    (README, Measured figures: Speed): idle, 2 threads and 1 take 109 s and 145 s for the default
+    evaluation; with other jobs at load 4-5, 1 thread took 253 s where 2 threads (torch's
+    default) had not finished after 568 s: OpenMP threads that share busy cores spin-wait for
+    each other at every one of the tile simulation's many small operators."""
+    raw = os.environ.get("CODESIGN_TORCH_THREADS", "").strip()
+    if not raw:
+        cores = os.cpu_count() or 1
+        try:
+            load = os.getloadavg()[0]
+        except OSError:                                   # not available on this platform
+            return cores
+        return max(1, min(cores, int(cores - load + 0.5)))
+    try:
+        n = int(raw)
+    except ValueError:
+        raise InputError(f"CODESIGN_TORCH_THREADS: expected a whole number >= 0, got {raw!r}") \
+            from None
+    if n < 0:
+        raise InputError(f"CODESIGN_TORCH_THREADS: expected a whole number >= 0, got {raw!r}")
+    return n
+
+
 def _threads() -> None:
     import torch
 
-    n = int(os.environ.get("CODESIGN_TORCH_THREADS", "0") or 0)
-    if n > 0:
+    n = torch_threads()
+    if n > 0 and torch.get_num_threads() != n:
         torch.set_num_threads(n)
 
 
@@ -90,9 +117,11 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         analog_targets = [prefix + n for n in analog_names]
     else:
         analog_targets = analog_names
+    train_ns = train_integration_ns(aimc.integration_ns, settings.noise)
     rpu = build_rpu_config(aimc, settings.noise,
                            gaussian_training=(settings.noise.train_noise_model == "gaussian"
-                                              or settings.training.mode == "full_ahwa"))
+                                              or settings.training.mode == "full_ahwa"),
+                           integration_ns=train_ns)
     convert.convert(model, analog_targets, rpu)
     if settings.training.mode == "lora":
         convert.freeze_analog(model)
@@ -106,6 +135,19 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
 
 def _hub_allowed() -> bool:
     return os.environ.get("CODESIGN_ALLOW_HUB", "") == "1"
+
+
+def use_integration(model, aimc: AimcTileSpec, settings: AccuracySettings,
+                    training: bool = False) -> None:
+    """Tiles at the output / read noise of ``aimc.integration_ns`` (evaluation), or with
+    ``training`` at that of the integration time the adapters train at
+    (``noise.train_integration``)."""
+    from codesign.accuracy.rpu import integration_noise
+
+    t_int = aimc.integration_ns
+    if training:
+        t_int = train_integration_ns(t_int, settings.noise) or t_int
+    convert.set_integration_noise(model, *integration_noise(t_int, settings.noise))
 
 
 def _series(built: Built, settings: AccuracySettings, progress: bool, variants: dict):
@@ -130,7 +172,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
             raise InputError("init_from: no cached adapter for that hardware setting; evaluate it "
                              "first")
     tkey = cache.train_key(workload, aimc, lora, settings, init_key)
-    rkey = cache.result_key(tkey, settings)
+    rkey = cache.result_key(tkey, settings, aimc)
     if use_result_cache:
         hit = cache.load_result(cache_dir, rkey)
         if hit is not None:
@@ -153,6 +195,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
                          metric=task.metric, extras=extras)
     before = None
     if settings.training.mode == "full_ahwa":
+        use_integration(model, aimc, settings)
         before = _series(built, settings, progress, {"before": contextlib.nullcontext})["before"]
 
     adapter_hit = settings.training.mode == "lora" and cache.has_adapter(cache_dir, tkey)
@@ -163,6 +206,8 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         if init_key is not None:
             lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, init_key))
         from codesign.accuracy.train import train
+
+        use_integration(model, aimc, settings, training=True)
 
         report = train(model, task, settings, built.device, progress=progress)
         extras.update(train_seconds=round(report.seconds, 2),
@@ -180,13 +225,18 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         else:
             convert.sync_reference(model)
     t_eval = time.perf_counter()
+    use_integration(model, aimc, settings)
     if settings.training.mode == "lora":
         out = _series(built, settings, progress,
                       {"before": model.disable_adapter, "after": contextlib.nullcontext})
         before, after = out["before"], out["after"]
     else:
         after = _series(built, settings, progress, {"after": contextlib.nullcontext})["after"]
-    res.analog_before, res.analog_after = before, after
+    from codesign.accuracy.drift import split_draws
+
+    (res.analog_before, draws_before), (res.analog_after, draws_after) = \
+        split_draws(before), split_draws(after)
+    extras["draws"] = {"analog_before": draws_before, "analog_after": draws_after}
     extras["eval_seconds"] = round(time.perf_counter() - t_eval, 2)
     extras["seconds"] = round(time.perf_counter() - t_start, 2)
     if use_result_cache:

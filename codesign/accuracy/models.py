@@ -71,13 +71,15 @@ def quiet_loading(quiet: bool = True):
 
 def load_model(name: str, kind: str, **kwargs):
     """``kind``: 'encoder' (AutoModel, no pooler where that is an option), 'classification'
-    (AutoModelForSequenceClassification) or 'qa' (AutoModelForQuestionAnswering). Task models
+    (AutoModelForSequenceClassification), 'qa' (AutoModelForQuestionAnswering) or 'causal_lm'
+    (AutoModelForCausalLM). Task models
     keep transformers' load report: newly initialised head weights there are worth a warning."""
     import transformers
 
     loader = {"encoder": transformers.AutoModel,
               "classification": transformers.AutoModelForSequenceClassification,
-              "qa": transformers.AutoModelForQuestionAnswering}[kind]
+              "qa": transformers.AutoModelForQuestionAnswering,
+              "causal_lm": transformers.AutoModelForCausalLM}[kind]
     with quiet_loading(quiet=kind == "encoder"):
         model = _load(loader, name, "model", **kwargs)
     model.eval()

@@ -3,7 +3,8 @@
 Authors' settings (../shared/paper-notes.md section 3): digital bias; weight scaling omega 1.0,
 column-wise; learned column-wise output scaling; ADD_NORMAL training modifier; CHANNELWISE_SYMMETRIC
 remap; forward out_noise; LAYER_GAUSSIAN clip at 3 sigma; inp_res / out_res = 1 / (2^bits - 2);
-PCMLikeNoiseModel(g_max); GlobalDriftCompensation. Tile size = AimcTileSpec rows x cols
+PCMLikeNoiseModel(g_max) (as :class:`codesign.accuracy.pcm.PairDriftPCM`: the same model, a
+faster drift step); GlobalDriftCompensation. Tile size = AimcTileSpec rows x cols
 (mapping.max_input_size / max_output_size: a larger layer is split over several tiles whose partial
 sums are added digitally).
 """
@@ -23,17 +24,48 @@ def resolution(bits: int) -> float:
     return 1.0 / (2 ** int(bits) - 2) if bits > 1 else 1.0
 
 
+#: aihwkit PCMLikeNoiseModel's read time of its 1/f noise fit (t_read default), s
+AIHWKIT_T_READ_S = 250e-9
+
+
+def integration_noise(integration_ns: float, noise: "NoiseSettings") -> tuple[float, float]:
+    """(output noise std as a fraction of the output range, PCM read time in s) of a tile that
+    integrates for ``integration_ns`` (``NoiseSettings.integration_coupling`` documents the
+    relation). Pure; without coupling: (out_noise, aihwkit's 250 ns)."""
+    if not noise.integration_coupling:
+        return float(noise.out_noise), AIHWKIT_T_READ_S
+    t = float(integration_ns)
+    return (float(noise.out_noise) * (float(noise.reference_integration_ns) / t) ** 0.5,
+            t * 1e-9)
+
+
+def train_integration_ns(integration_ns: float, noise: "NoiseSettings") -> float | None:
+    """The integration time whose noise the adapters train under (``noise.train_integration``);
+    None without coupling (the noise does not depend on it)."""
+    if not noise.integration_coupling:
+        return None
+    ref = float(noise.reference_integration_ns)
+    if noise.train_integration == "reference":
+        return ref
+    if noise.train_integration == "noisier":
+        return min(float(integration_ns), ref)
+    return float(integration_ns)
+
+
 def build_rpu_config(aimc: "AimcTileSpec", noise: "NoiseSettings", *,
-                     gaussian_training: bool = True):
+                     gaussian_training: bool = True, integration_ns: float | None = None):
     """A ``TorchInferenceRPUConfig`` for these hardware knobs.
 
     ``gaussian_training`` switches the per-mini-batch additive Gaussian weight modifier on (the
-    paper's training noise, active only while a tile is in train mode).
+    paper's training noise, active only while a tile is in train mode). Output and read noise
+    follow :func:`integration_noise` at ``integration_ns`` (default: ``aimc.integration_ns``).
     """
-    from aihwkit.inference import GlobalDriftCompensation, PCMLikeNoiseModel
+    from aihwkit.inference import GlobalDriftCompensation
     from aihwkit.simulator.configs import TorchInferenceRPUConfig
     from aihwkit.simulator.parameters.enums import (WeightClipType, WeightModifierType,
                                                     WeightRemapType)
+
+    from codesign.accuracy.pcm import PairDriftPCM
 
     cfg = TorchInferenceRPUConfig()
     cfg.mapping.digital_bias = True
@@ -54,9 +86,11 @@ def build_rpu_config(aimc: "AimcTileSpec", noise: "NoiseSettings", *,
         cfg.clip.sigma = float(noise.clip_sigma)
     else:
         cfg.clip.type = WeightClipType.NONE
-    cfg.forward.out_noise = float(noise.out_noise)
+    out_noise, t_read = integration_noise(
+        aimc.integration_ns if integration_ns is None else integration_ns, noise)
+    cfg.forward.out_noise = out_noise
     cfg.forward.inp_res = resolution(aimc.dac_bits)
     cfg.forward.out_res = resolution(aimc.adc_bits)
-    cfg.noise_model = PCMLikeNoiseModel(g_max=float(noise.g_max_us))
+    cfg.noise_model = PairDriftPCM(g_max=float(noise.g_max_us), t_read=t_read)
     cfg.drift_compensation = GlobalDriftCompensation() if noise.drift_compensation else None
     return cfg

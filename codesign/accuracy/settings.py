@@ -58,7 +58,9 @@ class WorkloadSpec:
              "by that PyPI package (works offline)")
     task: str = spec_field(
         "fidelity",
-        help="'fidelity' (embedding agreement with the digital model on stdlib text), a GLUE task "
+        help="'fidelity' (embedding agreement with the digital model on stdlib text), 'causal-lm' "
+             "(a decoder: perplexity or zero-shot multiple choice, see train_data / eval_data), "
+             "a GLUE task "
              "(" + ", ".join(GLUE_TASKS) + ", also 'glue/<task>'), 'squad' (SQuAD v1.1), or a local "
              "file/folder in GLUE (tsv/csv/json/jsonl) or SQuAD v1.1 json format")
     task_format: str = spec_field(
@@ -68,6 +70,15 @@ class WorkloadSpec:
         None, help="for a local GLUE-format file: which GLUE task it is (sets the metric and label "
                    "count); default: sst2-like single sentence with binary labels",
         choices=(None,) + GLUE_TASKS)
+    train_data: Optional[str] = spec_field(
+        None, help="task 'causal-lm': training examples, an Alpaca-format json/jsonl "
+                   "(instruction, input, output: instruction tuning, loss on the response) or a "
+                   ".txt file (one text per line); default: CPython documentation sentences")
+    eval_data: Optional[str] = spec_field(
+        None, help="task 'causal-lm': a jsonl of multiple-choice items in the ARC, HellaSwag or "
+                   "PIQA layout (metric mc_accuracy, zero-shot by log-likelihood) or a .txt file "
+                   "(metric perplexity, lower is better); default: held-out CPython "
+                   "documentation sentences, perplexity")
     max_seq_len: int = spec_field(64, help="tokens per example after truncation (paper: 320)",
                                   unit="tokens", ge=8)
     n_train: int = spec_field(512, help="training examples (sentences for fidelity)",
@@ -95,8 +106,9 @@ class NoiseSettings:
                     "(paper: 6.7 %); used by train_noise_model='gaussian'", unit="fraction", ge=0,
         le=1)
     out_noise: float = spec_field(0.04, help="additive output (ADC) noise, std relative to the "
-                                             "output range (paper: 4 %)", unit="fraction", ge=0,
-                                  le=1)
+                                             "output range (paper: 4 %), at "
+                                             "reference_integration_ns (see integration_coupling)",
+                                  unit="fraction", ge=0, le=1)
     clip_sigma: float = spec_field(
         3.0, help="weight clipping at this many std of each tile's column-normalised weights "
                   "(aihwkit LAYER_GAUSSIAN; paper: 3), applied once to the meta-weights before "
@@ -120,6 +132,28 @@ class NoiseSettings:
     train_max_drift: str = spec_field(
         "1y", help="with train_noise_model='pcm': each step drifts the tiles to a random time "
                    "(log-uniform) between 0 s and this")
+
+    integration_coupling: bool = spec_field(
+        True, help="couple the tile's integration time (AimcTileSpec.integration_ns) to its noise: "
+                   "output noise std = out_noise x sqrt(reference_integration_ns / t_int) (white "
+                   "integrator/ADC noise averaged over t_int, first principles; an assumption, "
+                   "not a measurement) and the PCM 1/f read noise's read time t_read = t_int "
+                   "(aihwkit PCMLikeNoiseModel: sigma ~ sqrt(ln((t + t_read) / (2 t_read))), "
+                   "Nandakumar et al. 2019 / Joshi et al., Nat. Commun. 11, 2473, 2020, fitted "
+                   "at t_read = 250 ns). False: out_noise and aihwkit's t_read = 250 ns at every "
+                   "integration time")
+    reference_integration_ns: float = spec_field(
+        256.0, help="integration time at which out_noise holds (the paper's default 256 ns)",
+        unit="ns", gt=0)
+    train_integration: str = spec_field(
+        "noisier", help="with integration_coupling: the noise the adapters train under. "
+                        "'noisier' (default): the noisier of the design's own integration time "
+                        "and reference_integration_ns, so every design at or above the reference "
+                        "shares one adapter and each shorter one trains its own; 'reference': "
+                        "always the reference (one adapter for all; measured 0.7 .. 1.8 points "
+                        "worse at 128 ns); 'own': each integration time's own noise. Chosen by "
+                        "measurement (README: Integration time and noise)",
+        choices=("noisier", "reference", "own"))
 
     def __post_init__(self) -> None:
         drift_seconds(self.train_max_drift)

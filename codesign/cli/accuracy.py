@@ -22,6 +22,7 @@ EXAMPLES = """\
   codesign accuracy --rank 8 --set noise.clip_sigma=0 --steps 150 --drift-times 1d 1y
   # dynamic adaptation: retrain the 8-bit adapter for 6-bit converters
   codesign accuracy --rank 8 --adc-bits 6 --adapt-from-bits 8
+  codesign accuracy --rank 8 --integration-ns 128 --drift-times 1d 1y
   # full AHWA training (all weights, no adapters): the baseline for memory and accuracy
   codesign accuracy --rank 8 --adc-bits 8 --mode full_ahwa --steps 40
   # re-run the design point `codesign pick` chose (its study's adapter cache answers it)
@@ -68,6 +69,11 @@ def add_parser(sub) -> None:
                         + ", or roles separated by commas (query,key,value,attn_out,ffn_in,ffn_out,"
                           "other); default all")
     add_converter_bits(p, adc_default=str(AimcTileSpec().adc_bits), dac_default="= --adc-bits")
+    p.add_argument("--integration-ns", type=positive_float("--integration-ns"), default=None,
+                   metavar="T_INT",
+                   help="tile integration time per MVM, ns (default 256): sets the tiles' output "
+                        "and read noise (noise.integration_coupling; off with --set "
+                        "noise.integration_coupling=false)")
     p.add_argument("--steps", type=positive_int("--steps"), default=None,
                    help="training steps (default 60)")
     p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
@@ -184,6 +190,8 @@ def build_request(args):
         aimc = dataclasses.replace(aimc, adc_bits=adc,
                                    dac_bits=args.dac_bits or (adc if args.config is None
                                                               else aimc.dac_bits))
+    if args.integration_ns is not None:
+        aimc = dataclasses.replace(aimc, integration_ns=args.integration_ns)
     if args.rank is not None:
         lora = dataclasses.replace(lora, rank=args.rank)
     if args.placement is not None or args.config is None:
@@ -269,11 +277,10 @@ def run(args: argparse.Namespace) -> int:
 
     cache_dir = args.cache_dir or study_cache_dir(args.config) or default_cache_dir()
     if args.adapt_from_bits:
-        from hw_models.specs import AimcTileSpec
-
         from codesign.accuracy.engine import adapt
 
-        old = AimcTileSpec(adc_bits=args.adapt_from_bits, dac_bits=args.adapt_from_bits)
+        old = dataclasses.replace(aimc, adc_bits=args.adapt_from_bits,
+                                  dac_bits=args.adapt_from_bits)
         result = adapt(workload, old, aimc, lora, settings, cache_dir, progress=not args.quiet)
     else:
         result = evaluate(workload, aimc, lora, settings, cache_dir, progress=not args.quiet,

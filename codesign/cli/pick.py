@@ -32,6 +32,22 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _from_drift(study, table, name: str):
+    """A column ``accuracy@1y:p10`` computed from each trial's stored drift series (NaN where a
+    trial has none: failed, pruned or without accuracy)."""
+    from codesign.evaluators import accuracy_metrics
+
+    drift = {t.number: t.user_attrs.get("drift") for t in study.trials}
+
+    def one(number) -> float:
+        d = drift.get(int(number))
+        if not d or not d.get("analog_after"):
+            return float("nan")
+        return accuracy_metrics(d["analog_after"], d["analog_before"], [name])[name]
+
+    return table["number"].map(one).astype(float)
+
+
 def run(args) -> int:
     import yaml
 
@@ -52,6 +68,9 @@ def run(args) -> int:
     folder = results_folder(args, loaded)
     study, _ = open_existing(args, loaded)
     table = trials_table(study, loaded)
+    for col in [r.metric for r in rules] + ([args.prefer] if args.prefer else []):
+        if col not in table.columns and ":" in col:    # a quantile the study did not record
+            table[col] = _from_drift(study, table, col)
     for col in [r.metric for r in rules] + ([args.prefer] if args.prefer else []):
         if col not in table.columns:
             raise InputError(f"--require/--prefer: this study did not record {col!r}; it has "

@@ -34,7 +34,7 @@ class LoadedStudy:
     @property
     def needs_accuracy(self) -> bool:
         return any(METRICS[o.name].needs_accuracy for o in self.config.objectives) or any(
-            METRICS[r.metric].needs_accuracy for r in self.rules)
+            METRICS[r.base].needs_accuracy for r in self.rules)
 
 
 def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedStudy:
@@ -95,7 +95,11 @@ def _check_name(name: str) -> None:
 
 
 def _check_horizon(at: str, config: StudyConfig, where: str) -> None:
+    from codesign.metrics import parse_at
+
     drift_times = list(config.accuracy.evaluation.drift_times)
-    if at not in ("mean", "worst") and at not in drift_times:
-        raise InputError(f"{where}: {at!r} is not an evaluated drift time; use one of "
-                         f"{', '.join(drift_times)}, mean or worst")
+    horizon, _ = parse_at(at, where)
+    if horizon not in ("mean", "worst") and horizon not in drift_times:
+        raise InputError(f"{where}: {horizon!r} is not an evaluated drift time; use one of "
+                         f"{', '.join(drift_times)}, mean or worst (optionally with a quantile "
+                         f"over the noise draws, e.g. 1y:p10)")

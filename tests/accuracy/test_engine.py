@@ -109,10 +109,13 @@ def test_evaluate_series_shape_cache_hit_and_determinism(tiny_workload, small_se
                            progress=False)
     assert not r4.cache_hit
     assert r4.analog_after == r1.analog_after and r4.analog_before == r1.analog_before
-    # a latency-only knob does not change the key; an ADC change does
-    r5 = evaluate_accuracy(tiny_workload, AimcTileSpec(integration_ns=128), lora, small_settings,
+    # a longer integration time: the adapter trained at the (noisier) reference integration time
+    # is reused (no training), the evaluation is redone at that integration time's noise; an ADC
+    # change retrains
+    r5 = evaluate_accuracy(tiny_workload, AimcTileSpec(integration_ns=512), lora, small_settings,
                            tmp_path / "a", progress=False)
-    assert r5.cache_hit
+    assert r5.cache_hit and "train_seconds" not in r5.extras
+    assert r5.analog_before != r1.analog_before
     from codesign.accuracy.cache import train_key
     assert train_key(tiny_workload, AimcTileSpec(adc_bits=6), lora, small_settings) != \
         train_key(tiny_workload, AimcTileSpec(), lora, small_settings)
@@ -231,3 +234,25 @@ def test_train_chip_seed_trains_on_one_chip_the_evaluation_can_program_again(
     same = all(torch.equal(a, t.programmed_weights) for a, t in zip(trained_on, tiles))
     # with a chip seed the last training step still saw chip 7; without, every step a fresh chip
     assert same == (chip == 7)
+
+
+def test_torch_threads_free_cores_by_default_env_overrides_bad_value_is_input_error(
+        monkeypatch):
+    import os
+
+    from codesign.accuracy.engine import torch_threads
+    from codesign.errors import InputError
+
+    monkeypatch.delenv("CODESIGN_TORCH_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    for load, threads in ((0.2, 2), (0.6, 1), (1.0, 1), (4.5, 1)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert torch_threads() == threads
+    monkeypatch.setenv("CODESIGN_TORCH_THREADS", "2")
+    assert torch_threads() == 2
+    monkeypatch.setenv("CODESIGN_TORCH_THREADS", "0")
+    assert torch_threads() == 0                       # torch's own choice
+    for bad in ("two", "-1"):
+        monkeypatch.setenv("CODESIGN_TORCH_THREADS", bad)
+        with pytest.raises(InputError, match="CODESIGN_TORCH_THREADS"):
+            torch_threads()

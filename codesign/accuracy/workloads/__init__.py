@@ -5,6 +5,8 @@
 - ``fidelity`` (the offline default, :mod:`.fidelity`): all-MiniLM-L6-v2 sentence embeddings of
   real English sentences from the Python standard library's documentation (``pydoc_data``);
   metric = mean cosine similarity to the digital model's embeddings (1.0 = the digital model).
+- ``causal-lm`` (:mod:`.causal_lm`): a decoder (e.g. LLaMA) through AutoModelForCausalLM:
+  perplexity or zero-shot multiple choice; Alpaca instruction tuning of the adapters.
 - GLUE tasks (:mod:`.glue`) and SQuAD v1.1 (:mod:`.squad`) through ``datasets``, by name or from
   local files.
 """
@@ -96,6 +98,10 @@ def load_task(spec: WorkloadSpec) -> Task:
         from codesign.accuracy.workloads.fidelity import FidelityTask
 
         return FidelityTask(spec)
+    if task in ("causal-lm", "causal_lm"):
+        from codesign.accuracy.workloads.causal_lm import CausalLMTask
+
+        return CausalLMTask(spec)
     if glue_name(task):
         from codesign.accuracy.workloads.glue import GlueTask
 
@@ -116,8 +122,9 @@ def load_task(spec: WorkloadSpec) -> Task:
         from codesign.accuracy.workloads.glue import GlueTask
 
         return GlueTask(spec, spec.glue_task or "sst2", source=path)
-    raise InputError(f"workload.task: unknown task {task!r}: use 'fidelity', a GLUE task "
-                     f"({', '.join(GLUE_TASKS)}), 'squad', or an existing local file or folder")
+    raise InputError(f"workload.task: unknown task {task!r}: use 'fidelity', 'causal-lm', a GLUE "
+                     f"task ({', '.join(GLUE_TASKS)}), 'squad', or an existing local file or "
+                     "folder")
 
 
 def _looks_like_squad(path: Path) -> bool:
