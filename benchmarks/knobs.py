@@ -5,8 +5,10 @@
 The base point is the AHWA-LoRA paper's (Li et al. 2026): MobileBERT, LoRA rank 8 on every linear
 layer, 320 tokens in chunks of t = 8, 256 ns integration, 8-bit ADCs and DACs, 128 KiB TCDM, with
 the default tile (PWM DACs, SAR ADCs). Each row changes one knob and prints the relative change of
-latency, energy, peak TCDM working set and, where the model reports them, area and chips. The
-figures are analytic and the same on any machine.
+latency, energy, peak TCDM working set, area and chips (hw_models) and of the tile's noise as the
+accuracy model sees it (codesign.accuracy.rpu, no torch needed): the output noise, which falls as
+1/sqrt(integration time), and the ADC and DAC quantisation steps. The figures are analytic and the
+same on any machine.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hw_models as H  # noqa: E402
+from codesign.accuracy.rpu import integration_noise, resolution  # noqa: E402
+from codesign.accuracy.settings import NoiseSettings  # noqa: E402
 
 BASE_HW = H.HardwareSpec(aimc=H.AimcTileSpec(integration_ns=256, adc_bits=8, dac_bits=8),
                          pmca=H.PmcaSpec(tcdm_kib=128), tokens=8)
@@ -28,6 +32,7 @@ SEQ = 320
 FIGURES = {"latency_us": ("total_ns", 1e-3), "energy_uj": ("energy_pj", 1e-6),
            "tcdm_kib": ("tcdm_bytes", 1 / 1024), "area_mm2": ("area_mm2", 1.0),
            "chips": ("chips", 1.0)}
+NOISE = ("out_noise", "adc_step", "dac_step")
 
 
 def knobs() -> list[tuple[str, H.HardwareSpec, H.LoraSpec]]:
@@ -45,25 +50,30 @@ def knobs() -> list[tuple[str, H.HardwareSpec, H.LoraSpec]]:
     ]
 
 
-def figures(report) -> dict[str, float]:
-    return {name: float(getattr(report, attr)) * scale
-            for name, (attr, scale) in FIGURES.items() if hasattr(report, attr)}
+def figures(report, hw: H.HardwareSpec) -> dict[str, float]:
+    """The hardware model's figures of a report and the noise its tile gives the accuracy model."""
+    out = {name: float(getattr(report, attr)) * scale
+           for name, (attr, scale) in FIGURES.items() if hasattr(report, attr)}
+    out["out_noise"] = integration_noise(hw.aimc.integration_ns, NoiseSettings())[0]
+    out["adc_step"] = resolution(hw.aimc.adc_bits)
+    out["dac_step"] = resolution(hw.aimc.dac_bits)
+    return out
 
 
 def rows(network: str = "mobilebert") -> list[dict]:
     """The base point and each knob's change: absolute figures and relative change."""
     net = H.load_network(network)
-    base = figures(H.evaluate_network(net, BASE_HW, BASE_LORA, seq_len=SEQ))
+    base = figures(H.evaluate_network(net, BASE_HW, BASE_LORA, seq_len=SEQ), BASE_HW)
     out = [{"knob": "base point", **base}]
     for label, hw, lora in knobs():
-        got = figures(H.evaluate_network(net, hw, lora, seq_len=SEQ))
+        got = figures(H.evaluate_network(net, hw, lora, seq_len=SEQ), hw)
         out.append({"knob": label, **got,
                     **{f"{k}_change": got[k] / base[k] - 1.0 for k in base if base[k]}})
     return out
 
 
 def table(rows_: list[dict]) -> str:
-    names = [k for k in FIGURES if k in rows_[0]]
+    names = [k for k in (*FIGURES, *NOISE) if k in rows_[0]]
     out = ["| knob | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for r in rows_:
         cells = [f"{r[k]:,.4g}" if r["knob"] == "base point" else
