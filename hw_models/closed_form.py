@@ -63,18 +63,28 @@ def attention_ready(op, done: dict) -> np.ndarray:
     return np.maximum(done[op.query], kv)
 
 
+def node_inputs(node) -> tuple[str, ...]:
+    """The names of the nodes a block node waits for (``"in"``: the block input)."""
+    if isinstance(node, LinearPlan):
+        return node.layer.inputs or ("in",)
+    return node.op.inputs
+
+
+def node_done(node, done: dict[str, np.ndarray]) -> np.ndarray:
+    """Completion times of one node's chunks on its own servers, its inputs' times in ``done``."""
+    if not isinstance(node, LinearPlan):
+        return attention_done(node, attention_ready(node.op, done))
+    inputs = node_inputs(node)
+    ready = np.maximum.reduce([done[i] for i in inputs]) if len(inputs) > 1 else done[inputs[0]]
+    return linear_done(node, ready)
+
+
 def closed_form_done(plan: Plan, nodes, x: np.ndarray) -> dict[str, np.ndarray]:
     """Chunk completion times of every node of a block (or the prologue) given its input chunk
     times ``x``, every stage on its own server (no contention); ``"in"`` is ``x``."""
     done = {"in": x}
     for node in nodes:
-        if isinstance(node, LinearPlan):
-            inputs = node.layer.inputs if node.layer.inputs else ("in",)
-            ready = np.maximum.reduce([done[i] for i in inputs]) if len(inputs) > 1 \
-                else done[inputs[0]]
-            done[node.name] = linear_done(node, ready)
-        else:
-            done[node.name] = attention_done(node, attention_ready(node.op, done))
+        done[node.name] = node_done(node, done)
     return done
 
 

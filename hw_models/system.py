@@ -21,8 +21,8 @@ import simpy
 from . import aimc
 from ._fields import SpecError
 from .area import with_size
-from .closed_form import (attention_done, attention_ready, block_closed_form, chain,
-                          closed_form_done, layer_report, linear_done, run_blocks)
+from .closed_form import (attention_ready, block_closed_form, chain, closed_form_done,
+                          layer_report, node_done, node_inputs, run_blocks)
 from .plan import AttentionPlan, LinearPlan, Plan, build_plan, check_run
 from .reports import NetworkReport
 from .specs import AimcTileSpec, HardwareSpec, LoraSpec
@@ -159,10 +159,6 @@ def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None) -> np.n
     return done[nodes[-1].name] if nodes else x
 
 
-def _deps(node) -> tuple[str, ...]:
-    return node.op.inputs if isinstance(node, AttentionPlan) else (node.layer.inputs or ("in",))
-
-
 def _simulate_contended(plan: Plan, nodes, x: np.ndarray) -> dict[str, np.ndarray]:
     """Event-simulate the nodes that contend (attention, the layers it borrows, and what lies
     between them); the nodes before and after them follow from the max-plus recursion."""
@@ -170,30 +166,20 @@ def _simulate_contended(plan: Plan, nodes, x: np.ndarray) -> dict[str, np.ndarra
     leads: set[str] = set()          # nodes some shared node depends on (transitively)
     for node in reversed(nodes):
         if node.name in shared or node.name in leads:
-            leads.update(_deps(node))
+            leads.update(node_inputs(node))
     simulated: set[str] = set()
     for node in nodes:
-        if node.name in shared or (node.name in leads and set(_deps(node)) & simulated):
+        if node.name in shared or (node.name in leads and set(node_inputs(node)) & simulated):
             simulated.add(node.name)
     known = {"in": x}
     for node in nodes:      # before the contended group
-        if node.name not in simulated and all(d in known for d in _deps(node)):
-            _known_node(plan, node, known)
+        if node.name not in simulated and all(d in known for d in node_inputs(node)):
+            known[node.name] = node_done(node, known)
     known.update(_simulate(plan, [n for n in nodes if n.name in simulated], known))
     for node in nodes:      # after it
         if node.name not in known:
-            _known_node(plan, node, known)
+            known[node.name] = node_done(node, known)
     return known
-
-
-def _known_node(plan: Plan, node, known: dict) -> None:
-    """Completion times of a node on its own servers, its inputs' times known."""
-    deps = _deps(node)
-    if isinstance(node, LinearPlan):
-        ready = np.maximum.reduce([known[d] for d in deps]) if len(deps) > 1 else known[deps[0]]
-        known[node.name] = linear_done(node, ready)
-    else:
-        known[node.name] = attention_done(node, attention_ready(node.op, known))
 
 
 def _simulate(plan: Plan, nodes, known: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -202,7 +188,7 @@ def _simulate(plan: Plan, nodes, known: dict[str, np.ndarray]) -> dict[str, np.n
     events: dict[str, list] = {}
     times: dict[str, np.ndarray] = {}
     for node in nodes:
-        for d in _deps(node):
+        for d in node_inputs(node):
             if d in known and d not in events:
                 events[d] = _at(env, known[d])
     owned: dict[str, list] = {}
@@ -228,7 +214,7 @@ def _simulate(plan: Plan, nodes, known: dict[str, np.ndarray]) -> dict[str, np.n
         times[node.name] = np.zeros(c)
         done = completer(node.name)
         if isinstance(node, LinearPlan):
-            inputs = [events[i] for i in (node.layer.inputs or ("in",))]
+            inputs = [events[i] for i in node_inputs(node)]
             if node.name in owned:
                 arrive = [env.event() for _ in range(c)]
                 env.process(_feeder(env, node, inputs, arrive))
