@@ -121,13 +121,18 @@ def idle_tile_ns(layers, latency_ns: float) -> float:
     return sum(L.tiles * L.count * (1.0 - L.aimc_utilisation) * latency_ns for L in layers)
 
 
-def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> NetworkReport:
-    """``report`` with its size, area, chip and static-energy fields filled in; its
-    ``energy_pj`` (dynamic) gains the leakage energy over ``total_ns``."""
+def network_size(network: Network, hw: HardwareSpec) -> tuple[int, int, dict[str, float], float]:
+    """(tiles, PMCA clusters, area per component in mm^2, leakage power in mW) of a network."""
     tiles = network_tiles(network, hw)
     clusters = tiles + dedicated_clusters(network, hw)
     parts = area_breakdown_mm2(tiles, hw, clusters - tiles)
-    power = static_power_mw(parts, tiles, hw, clusters)
+    return tiles, clusters, parts, static_power_mw(parts, tiles, hw, clusters)
+
+
+def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> NetworkReport:
+    """``report`` with its size, area, chip and static-energy fields filled in; its
+    ``energy_pj`` (dynamic) gains the leakage energy over ``total_ns``."""
+    tiles, clusters, parts, power = network_size(network, hw)
     static = static_energy_pj(power, report.total_ns,
                               idle_tile_ns(report.layers, report.total_ns), hw)
     return dataclasses.replace(

@@ -100,10 +100,7 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     block_tiles = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in network.block
                       if isinstance(L, LinearLayer))
     l2_bytes = block_tiles / hw.chip.tiles_per_chip * hw.chip.l2_kib * 1024
-    tiles = area.network_tiles(network, hw)
-    clusters = tiles + area.dedicated_clusters(network, hw)
-    leak_mw = area.static_power_mw(area.area_breakdown_mm2(tiles, hw, clusters - tiles), tiles,
-                                   hw, clusters)
+    leak_mw = area.network_size(network, hw)[3]
     return DecodeReport(
         prompt_len=prompt_len, generate=generate, decode_ns_per_token=float(with_lora),
         decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
