@@ -38,7 +38,18 @@ def tile_area_mm2(hw: HardwareSpec) -> dict[str, float]:
     cells = (a.rows * a.cols) / (c.hermes_core_rows * c.hermes_core_cols)
     edge = (a.rows + a.cols) / (c.hermes_core_rows + c.hermes_core_cols)
     return {"aimc_array": c.hermes_core_mm2 * c.array_area_share * cells,
-            "aimc_periphery": c.hermes_core_mm2 * (1.0 - c.array_area_share) * edge}
+            "aimc_periphery": c.hermes_core_mm2 * (1.0 - c.array_area_share) * edge
+            * converter_area_scale(hw)}
+
+
+def converter_area_scale(hw: HardwareSpec) -> float:
+    """The tile periphery's area relative to its 8-bit size: the ADC share scales with the
+    converter's levels (2^(bits-8); a CCO's counter with bits/8), the input encoders' share with
+    bits/8, the rest (local digital, drivers) not at all."""
+    a, c = hw.aimc, hw.chip
+    adc = a.adc_bits / 8.0 if a.adc_kind == "cco" else 2.0 ** (a.adc_bits - 8)
+    rest = 1.0 - c.adc_area_share - c.dac_area_share
+    return max(rest, 0.0) + c.adc_area_share * adc + c.dac_area_share * a.dac_bits / 8.0
 
 
 def cluster_area_mm2(hw: HardwareSpec) -> dict[str, float]:

@@ -354,6 +354,17 @@ class ChipSpec:
                   "cols. Assumption: HERMES publishes no split; 0.5 is ours (its 256 ADCs at a "
                   "4 um pitch span the core's width, Khaddam-Aljameh et al. 2022)",
         unit="fraction", ge=0, le=1)
+    adc_area_share: float = spec_field(
+        0.5, help="share of the tile periphery (the non-crossbar area) in its ADCs at 8 bit; it "
+                  "scales as 2^(bits-8) for SAR, ramp and flash converters (binary-weighted "
+                  "capacitor arrays, ramp references, comparator banks) and as bits/8 for CCO "
+                  "converters (a counter per column). Assumption: HERMES publishes no split; its "
+                  "256 column ADCs set the core's width (Khaddam-Aljameh et al. 2022)",
+        unit="fraction", ge=0, le=1)
+    dac_area_share: float = spec_field(
+        0.1, help="share of the tile periphery in its input encoders (PWM counters, DACs, row "
+                  "drivers) at 8 bit; scales as bits/8. Assumption: no published split",
+        unit="fraction", ge=0, le=1)
     redmule_mm2_per_fma: float = spec_field(
         0.07 / 32, help="RedMulE area per FMA block, 22 nm: a 32-FMA instance occupies 0.07 mm^2 "
                         "(Tortorella et al., DATE 2022); buffers and control assumed to scale "

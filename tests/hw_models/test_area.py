@@ -237,3 +237,29 @@ def test_power_gating_idle_tiles_saves_only_their_idle_periphery_leakage():
     busy_tile_ns = area.network_tiles(net, hw) * 128 * aimc.mvm_ns(hw.aimc)   # one MVM a token
     saved = periph_mw * (on.tiles * on.total_ns - busy_tile_ns)
     assert on.static_energy_pj - off.static_energy_pj == pytest.approx(saved, rel=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(["sar", "ramp", "flash", "cco"]), st.integers(2, 12), st.integers(2, 12),
+       st.integers(2, 12))
+def test_converter_bits_move_tile_area(kind, adc_lo, adc_hi, dac):
+    lo, hi = sorted((adc_lo, adc_hi))
+
+    def periphery(adc_bits, dac_bits):
+        hw = H.HardwareSpec(aimc=H.AimcTileSpec(adc_kind=kind, adc_bits=adc_bits,
+                                                dac_bits=dac_bits))
+        return area.tile_area_mm2(hw)["aimc_periphery"]
+
+    assert periphery(lo, dac) <= periphery(hi, dac)
+    assert periphery(hi, min(dac, 8)) <= periphery(hi, max(dac, 8))
+    if hi > lo:
+        assert periphery(lo, dac) < periphery(hi, dac)
+
+
+def test_converter_area_scale_at_8_bit_and_by_kind():
+    assert area.converter_area_scale(H.HardwareSpec()) == 1.0      # the HERMES-derived size
+    sar6 = H.HardwareSpec(aimc=H.AimcTileSpec(adc_bits=6))
+    cco6 = H.HardwareSpec(aimc=H.AimcTileSpec(adc_kind="cco", adc_bits=6))
+    # SAR: capacitor array of 2^bits units (x 1/4); CCO: a counter of bits (x 6/8)
+    assert area.converter_area_scale(sar6) == pytest.approx(0.4 + 0.5 / 4 + 0.1)
+    assert area.converter_area_scale(cco6) == pytest.approx(0.4 + 0.5 * 6 / 8 + 0.1)
