@@ -131,6 +131,8 @@ def contended(nodes, done: dict[str, np.ndarray]) -> bool:
                 p_end = done[owner]
                 p_start = p_end - lp.pmca
                 busy = lp.pmca > 0
+                if not busy.any():
+                    continue
                 p_start, p_end = p_start[busy], p_end[busy]
                 j = np.searchsorted(p_start, end, side="left") - 1
                 hit = (j >= 0) & (p_end[np.maximum(j, 0)] > start) & (work > 0)

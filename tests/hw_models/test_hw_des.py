@@ -129,3 +129,16 @@ def test_unknown_engine():
     with pytest.raises(H.SpecError, match="engine"):
         H.evaluate_network(H.load_network("minilm-l6"), H.HardwareSpec(), H.LoraSpec(),
                            engine="fast")
+
+
+def test_borrowed_pmca_without_work_of_its_own():
+    # q's PMCA has nothing to do (no adapter, no post-ops): attention simply runs on it
+    nodes = (_linear("q", [1, 1], [0, 0]), _linear("k", [1, 1], [0, 0]),
+             _linear("v", [1, 1], [0, 0]),
+             AttentionPlan(AttentionOp("att", 1, 8, "q", ("k", "v"), servers=("q",),
+                                       causal=True), np.array([4.0, 4.0]), ((("q", 1),),)),
+             _linear("o", [1, 1], [1, 1], ("att",)))
+    plan = Plan((1, 1), (), nodes, 1)
+    # attention chunk 0 at [1, 5], chunk 1 at [5, 9] (FIFO on q's PMCA); o: tile 1 + PMCA 1
+    assert list(block_des(plan, nodes, np.zeros(2))) == [7, 11]
+    assert list(block_closed_form(plan, nodes, np.zeros(2))) == [7, 11]
