@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.accuracy.rpu import train_integration_ns
+from codesign.files import write_atomic
 
 CACHE_VERSION = 3
 
@@ -121,9 +122,5 @@ def load_result(cache_dir: Path, key: str) -> dict | None:
 
 
 def save_result(cache_dir: Path, key: str, data: dict) -> None:
-    folder = Path(cache_dir) / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=folder)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1, default=str)
-    os.replace(tmp, folder / f"{key}.json")
+    write_atomic(Path(cache_dir) / "results" / f"{key}.json",
+                 json.dumps(data, indent=1, default=str))
