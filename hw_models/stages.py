@@ -156,23 +156,17 @@ def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int) -> HeadCost:
                     dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws)
 
 
-def head_ns(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> np.ndarray:
-    """Time of one head of each query chunk on one cluster, ns."""
-    memo: dict[tuple[int, int], float] = {}
-    out = np.empty(len(sizes))
-    for k, (t, s) in enumerate(zip(sizes, key_counts(op, sizes))):
+def head_costs(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> list[HeadCost]:
+    """:func:`head_cost` of each query chunk (computed once per distinct chunk and key count)."""
+    memo: dict[tuple[int, int], HeadCost] = {}
+    out = []
+    for t, s in zip(sizes, key_counts(op, sizes)):
         if (t, s) not in memo:
-            memo[(t, s)] = head_cost(op, hw, t, s).ns
-        out[k] = memo[(t, s)]
+            memo[(t, s)] = head_cost(op, hw, t, s)
+        out.append(memo[(t, s)])
     return out
 
 
-def attention_energy_pj(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> float:
-    """Energy of one block's attention over the sequence, pJ: every head of every query chunk."""
-    return float(sum(op.heads * head_cost(op, hw, t, s).energy_pj
-                     for t, s in zip(sizes, key_counts(op, sizes))))
-
-
-def attention_tcdm_bytes(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> int:
-    """Peak TCDM working set of a cluster running one head of a query chunk, bytes."""
-    return max(head_cost(op, hw, t, s).tcdm_bytes for t, s in zip(sizes, key_counts(op, sizes)))
+def head_ns(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> np.ndarray:
+    """Time of one head of each query chunk on one cluster, ns."""
+    return np.array([c.ns for c in head_costs(op, hw, sizes)])

@@ -26,7 +26,7 @@ from .closed_form import (attention_ready, block_closed_form, chain, closed_form
 from .plan import AttentionPlan, LinearPlan, Plan, build_plan, check_run
 from .reports import NetworkReport
 from .specs import AimcTileSpec, HardwareSpec, LoraSpec
-from .stages import attention_energy_pj, attention_tcdm_bytes, chunk_sizes, head_ns
+from .stages import chunk_sizes, head_costs
 from .workload import Network
 
 ENGINES = ("des", "closed_form")
@@ -308,9 +308,10 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
         layers.append(dataclasses.replace(rep, aimc_utilisation=chunks_busy_aimc / total,
                                           pmca_utilisation=chunks_busy_pmca / total))
     ops = network.digital_ops
-    attn_energy = sum(attention_energy_pj(op, hw, sizes) * op.count for op in ops)
-    attn_ns = sum(float(head_ns(op, hw, sizes).sum()) * op.heads * op.count for op in ops)
-    attn_tcdm = max((attention_tcdm_bytes(op, hw, sizes) for op in ops), default=0)
+    costs = [(op, head_costs(op, hw, sizes)) for op in ops]
+    attn_energy = sum(op.heads * op.count * sum(c.energy_pj for c in cs) for op, cs in costs)
+    attn_ns = sum(op.heads * op.count * sum(c.ns for c in cs) for op, cs in costs)
+    attn_tcdm = max((c.tcdm_bytes for _, cs in costs for c in cs), default=0)
     n_inst = sum(L.count for L in layers)
     aimc_ns = sum(L.aimc_ns * L.count for L in layers)
     pmca_ns = sum(L.pmca_ns * L.count for L in layers)
