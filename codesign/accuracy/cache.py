@@ -2,8 +2,12 @@
 
 Layout under ``cache_dir``::
 
-    adapters/<train key>/adapter_model.safetensors, adapter_config.json, meta.json
+    adapters/<adapter key>/adapter_model.safetensors, adapter_config.json, meta.json
+    checkpoints/<adapter key>/step-<k>/  (the same files + state.pt: resuming a training)
     results/<result key>.json
+
+An adapter trained from scratch has the train key as its adapter key; a warm-started one
+(:func:`warm_key`) the hash of that train key, the adapter it started from and its steps.
 
 The train key hashes the workload, the hardware knobs the accuracy model uses (ADC/DAC bits, tile
 rows/cols), the adapter (rank, placement, alpha, dropout), the noise and training settings, which
@@ -85,6 +89,21 @@ def result_key(train_key_: str, settings, aimc) -> str:
                    "integration_ns": eval_ns})
 
 
+def warm_key(train_key_: str, start_key: str, steps: int) -> str:
+    """The adapter key of a setting trained for ``steps`` steps from the adapter ``start_key``."""
+    return digest({"v": CACHE_VERSION, "train": train_key_, "start": start_key,
+                   "steps": int(steps)})
+
+
+def checkpoint_dir(cache_dir: Path, key: str, step: int) -> Path:
+    return Path(cache_dir) / "checkpoints" / key / f"step-{int(step)}"
+
+
+def has_checkpoint(cache_dir: Path, key: str, step: int) -> bool:
+    d = checkpoint_dir(cache_dir, key, step)
+    return (d / "state.pt").is_file() and (d / "meta.json").is_file()
+
+
 def adapter_dir(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "adapters" / key
 
@@ -94,9 +113,11 @@ def has_adapter(cache_dir: Path, key: str) -> bool:
     return (d / "adapter_model.safetensors").is_file() and (d / "meta.json").is_file()
 
 
-def save_adapter_atomic(cache_dir: Path, key: str, write, meta: dict) -> Path:
-    """``write(folder)`` fills a temporary folder that is then renamed into place."""
-    final = adapter_dir(cache_dir, key)
+def save_adapter_atomic(cache_dir: Path, key: str, write, meta: dict,
+                        final: Path | None = None) -> Path:
+    """``write(folder)`` fills a temporary folder that is then renamed into place (the adapter
+    folder of ``key``, or ``final``)."""
+    final = adapter_dir(cache_dir, key) if final is None else Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
     try:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
 
@@ -157,29 +158,56 @@ def _series(built: Built, settings: AccuracySettings, progress: bool, variants: 
                            progress=progress)
 
 
+@dataclass(frozen=True)
+class TrainPlan:
+    """How :func:`evaluate` trains inside a multi-fidelity search (:mod:`codesign.ledger`).
+
+    ``rungs``: steps after which the adapters' accuracy is measured (one draw at the drift time
+    ``proxy_at``) and passed to ``on_rung(step, value)``; training stops there (the result's
+    status is ``"pruned"``) when it returns False. Every rung is a checkpoint in the cache
+    (adapter, optimiser and random states, the measured value), so a later request for the same
+    adapter resumes from the furthest one instead of step 0. ``start``: a cached adapter folder
+    to start from (a warm start, any rank: :func:`codesign.accuracy.lora.load_adapter_transfer`),
+    trained for ``steps`` steps instead of ``training.steps``; the adapter is then cached under
+    ``adapter_key`` (:func:`codesign.accuracy.cache.warm_key`) instead of the train key.
+    """
+
+    rungs: tuple[int, ...] = ()
+    proxy_at: str = "1d"
+    on_rung: Optional[Callable[[int, float], bool]] = None
+    start: Optional[Path] = None
+    steps: Optional[int] = None
+    adapter_key: Optional[str] = None
+
+
 def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
              settings: AccuracySettings, cache_dir: Path, progress: bool = True,
              init_from: Optional[AimcTileSpec] = None, use_result_cache: bool = True,
-             ) -> AccuracyResult:
+             plan: Optional[TrainPlan] = None) -> AccuracyResult:
     """See :func:`codesign.accuracy.evaluate_accuracy`. ``init_from``: dynamic adaptation, start
-    from the adapter trained for that hardware (same everything else) and retrain for ``aimc``."""
+    from the adapter trained for that hardware (same everything else) and retrain for ``aimc``.
+    ``plan``: checkpoints, pruning and warm starts (:class:`TrainPlan`)."""
     t_start = time.perf_counter()
     cache_dir = Path(cache_dir)
+    plan = plan or TrainPlan()
     init_key = None
     if init_from is not None:
         init_key = cache.train_key(workload, init_from, lora, settings)
         if not cache.has_adapter(cache_dir, init_key):
             raise InputError("init_from: no cached adapter for that hardware setting; evaluate it "
                              "first")
-    tkey = cache.train_key(workload, aimc, lora, settings, init_key)
+    tkey = plan.adapter_key or cache.train_key(workload, aimc, lora, settings, init_key)
     rkey = cache.result_key(tkey, settings, aimc)
-    if use_result_cache:
-        hit = cache.load_result(cache_dir, rkey)
+    train_settings = settings
+    if plan.steps is not None:
+        train_settings = dataclasses.replace(
+            settings, training=dataclasses.replace(settings.training, steps=int(plan.steps)))
+    # a planned training with checkpoints walks them (the pruner sees each) before any cache hit
+    walk = plan.on_rung is not None and settings.training.mode == "lora"
+    if use_result_cache and not walk:
+        hit = _cached_result(cache_dir, rkey, t_start)
         if hit is not None:
-            res = _result_from_dict(hit)
-            res.cache_hit = True
-            res.extras["seconds"] = round(time.perf_counter() - t_start, 3)
-            return res
+            return hit
 
     built = build(workload, aimc, lora, settings)
     model, task = built.model, built.task
@@ -198,30 +226,44 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         use_integration(model, aimc, settings)
         before = _series(built, settings, progress, {"before": contextlib.nullcontext})["before"]
 
-    adapter_hit = settings.training.mode == "lora" and cache.has_adapter(cache_dir, tkey)
+    adapter_hit = (settings.training.mode == "lora" and not walk
+                   and cache.has_adapter(cache_dir, tkey))
     if adapter_hit:
         lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, tkey))
         res.cache_hit = True
     else:
         if init_key is not None:
             lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, init_key))
-        from codesign.accuracy.train import train
+        elif plan.start is not None:
+            extras["warm_start"] = lora_mod.load_adapter_transfer(model, plan.start)
 
         use_integration(model, aimc, settings, training=True)
 
-        report = train(model, task, settings, built.device, progress=progress)
+        report = _train_planned(built, aimc, train_settings, settings, plan, tkey, cache_dir,
+                                progress)
         extras.update(train_seconds=round(report.seconds, 2),
                       train_peak_mb=round(report.peak_bytes / 2**20, 1),
                       final_loss=report.losses[-1] if report.losses else None,
-                      first_loss=report.losses[0] if report.losses else None)
+                      first_loss=report.losses[0] if report.losses else None,
+                      steps_computed=report.computed)
+        if report.status == "pruned":
+            res.status, res.reason = "pruned", report.reason
+            extras.update(pruned_at=report.pruned_at, proxy=report.proxy)
+            return res
         if report.status != "ok":
             res.status, res.reason = "failed", report.reason
             return res
-        if settings.training.mode == "lora":
+        if walk and use_result_cache:
+            hit = _cached_result(cache_dir, rkey, t_start)
+            if hit is not None:
+                hit.extras.update(steps_computed=report.computed)
+                return hit
+        if settings.training.mode == "lora" and not cache.has_adapter(cache_dir, tkey):
             cache.save_adapter_atomic(
                 cache_dir, tkey, lambda d: lora_mod.save_adapter(model, d),
-                cache.train_key_data(workload, aimc, lora, settings, init_key)
-                | {"losses": report.losses})
+                cache.train_key_data(workload, aimc, lora, train_settings, init_key)
+                | {"losses": report.losses, "proxy": report.proxy,
+                   "start": str(plan.start) if plan.start else None})
         else:
             convert.sync_reference(model)
     t_eval = time.perf_counter()
@@ -241,6 +283,106 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     extras["seconds"] = round(time.perf_counter() - t_start, 2)
     if use_result_cache:
         cache.save_result(cache_dir, rkey, res.to_dict())
+    return res
+
+
+@dataclass
+class _Planned:
+    """What a planned training did: like train.TrainReport, plus pruning and checkpoint reuse."""
+
+    losses: list
+    seconds: float = 0.0
+    peak_bytes: int = 0
+    status: str = "ok"
+    reason: str = ""
+    pruned_at: Optional[int] = None
+    proxy: dict = dataclasses.field(default_factory=dict)
+    computed: int = 0
+
+
+def proxy_accuracy(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
+                   at: str) -> float:
+    """The adapters' metric at one drift time, one noise draw (the evaluation's first chip):
+    what a pruner sees at a checkpoint. Leaves the tiles at the training noise."""
+    from codesign.accuracy.drift import evaluate_series
+    from codesign.accuracy.settings import EvaluationSettings
+
+    use_integration(built.model, aimc, settings)
+    one = EvaluationSettings(drift_times=(at,), n_draws=1, seed=settings.evaluation.seed)
+    out = evaluate_series(built.model, built.task, one, built.device,
+                          {"after": contextlib.nullcontext})
+    use_integration(built.model, aimc, settings, training=True)
+    return float(out["after"][at]["mean"])
+
+
+def _train_planned(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
+                   base: AccuracySettings, plan: TrainPlan, key: str, cache_dir: Path,
+                   progress: bool) -> _Planned:
+    """Train to ``settings.training.steps`` through the plan's rungs: at each, reuse the cached
+    checkpoint or train to it and cache one, then ask ``plan.on_rung``."""
+    import torch
+
+    from codesign.accuracy.train import train
+
+    out = _Planned(losses=[])
+    state = None
+    steps = settings.training.steps
+    for rung in [r for r in plan.rungs if 0 < r < steps]:
+        folder = cache.checkpoint_dir(cache_dir, key, rung)
+        if cache.has_checkpoint(cache_dir, key, rung):
+            meta = json.loads((folder / "meta.json").read_text())
+            lora_mod.load_adapter_weights(built.model, folder)
+            state = torch.load(folder / "state.pt", weights_only=False)
+            out.losses = list(meta["losses"])
+            value = float(meta["proxy"])
+        else:
+            report = train(built.model, built.task, settings, built.device, progress=progress,
+                           state=state, until=rung)
+            out.seconds += report.seconds
+            out.peak_bytes = max(out.peak_bytes, report.peak_bytes)
+            out.computed += len(report.losses)
+            out.losses += report.losses
+            if report.status != "ok":
+                out.status, out.reason = report.status, report.reason
+                return out
+            state = report.state
+            value = proxy_accuracy(built, aimc, base, plan.proxy_at)
+            saved = state
+
+            def write(d: Path, saved=saved) -> None:
+                lora_mod.save_adapter(built.model, d)
+                torch.save(saved, d / "state.pt")
+
+            cache.save_adapter_atomic(cache_dir, key, write,
+                                      {"step": rung, "proxy": value, "losses": out.losses},
+                                      final=folder)
+        out.proxy[str(rung)] = value
+        if plan.on_rung is not None and not plan.on_rung(rung, value):
+            out.status, out.pruned_at = "pruned", rung
+            out.reason = f"pruned at step {rung} of {steps} ({plan.proxy_at}: {value:.4g})"
+            return out
+    if cache.has_adapter(cache_dir, key):          # trained before: the checkpoints were replayed
+        lora_mod.load_adapter_weights(built.model, cache.adapter_dir(cache_dir, key))
+        meta = json.loads((cache.adapter_dir(cache_dir, key) / "meta.json").read_text())
+        out.losses = list(meta.get("losses") or out.losses)
+        return out
+    report = train(built.model, built.task, settings, built.device, progress=progress,
+                   state=state)
+    out.seconds += report.seconds
+    out.peak_bytes = max(out.peak_bytes, report.peak_bytes)
+    out.computed += len(report.losses)
+    out.losses += report.losses
+    out.status, out.reason = report.status, report.reason
+    return out
+
+
+def _cached_result(cache_dir: Path, key: str, t_start: float) -> Optional[AccuracyResult]:
+    hit = cache.load_result(cache_dir, key)
+    if hit is None:
+        return None
+    res = _result_from_dict(hit)
+    res.cache_hit = True
+    res.extras["seconds"] = round(time.perf_counter() - t_start, 3)
     return res
 
 

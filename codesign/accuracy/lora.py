@@ -87,3 +87,63 @@ def load_adapter_weights(model, folder: Path, adapter: str = ADAPTER) -> None:
     unexpected = getattr(result, "unexpected_keys", [])
     if unexpected:
         raise ValueError(f"adapter file does not fit the model: {unexpected[:3]}")
+
+
+def transfer_pair(a_old, b_old, scale_old: float, a_init, b_init, scale_new: float):
+    """One layer's LoRA factors moved to another rank, keeping the weight update they add.
+
+    The update is ``scale x B A`` (peft: scale = alpha / rank). With the new rank at least the old
+    one it is kept exactly: the old update's singular directions fill the first ranks and the rest
+    keep their initialisation (``a_init`` rows, ``b_init`` columns, zero in peft: no update).
+    With a smaller rank the factors are the best rank-r approximation of the old update
+    (truncated SVD, Eckart-Young). Returns (A, B) of the shapes of (a_init, b_init)."""
+    import torch
+
+    delta = scale_old * (b_old.double() @ a_old.double())
+    u, s, vh = torch.linalg.svd(delta, full_matrices=False)
+    k = min(a_init.shape[0], a_old.shape[0])
+    root = (s[:k] / scale_new).sqrt()
+    a, b = a_init.clone(), b_init.clone()
+    a[:k] = (root[:, None] * vh[:k]).to(a.dtype)
+    b[:, :k] = (u[:, :k] * root[None, :]).to(b.dtype)
+    if a_init.shape[0] > k:
+        b[:, k:] = 0
+    return a, b
+
+
+def load_adapter_transfer(model, folder: Path, adapter: str = ADAPTER) -> dict[str, int]:
+    """Start ``model``'s adapter from a saved one that may have another rank (warm start).
+
+    Tensors of the same shape are copied (task heads, same-rank factors); LoRA factor pairs of
+    another rank go through :func:`transfer_pair`. Layers the saved adapter does not have keep
+    their initialisation. Returns counts {"copied", "transferred", "kept"}."""
+    import json
+
+    from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    saved = load_file(str(Path(folder) / "adapter_model.safetensors"))
+    old_cfg = json.loads((Path(folder) / "adapter_config.json").read_text())
+    cfg = model.peft_config[adapter]
+    scale_old = float(old_cfg["lora_alpha"]) / float(old_cfg["r"])
+    scale_new = float(cfg.lora_alpha) / float(cfg.r)
+    current = get_peft_model_state_dict(model, adapter_name=adapter)
+    out, counts = {}, {"copied": 0, "transferred": 0, "kept": 0}
+    for key, value in current.items():
+        old = saved.get(key)
+        if old is not None and old.shape == value.shape and (
+                "lora_" not in key or scale_old == scale_new):
+            out[key] = old.to(value.dtype)
+            counts["copied"] += 1
+        elif key.endswith("lora_A.weight") and old is not None:
+            key_b = key[:-len("lora_A.weight")] + "lora_B.weight"
+            a, b = transfer_pair(old, saved[key_b], scale_old, value, current[key_b], scale_new)
+            out[key], out[key_b] = a, b
+            counts["transferred"] += 1
+        elif key.endswith("lora_B.weight") and key[:-len("lora_B.weight")] + "lora_A.weight" in saved:
+            continue                                   # set with its lora_A
+        else:
+            out[key] = value
+            counts["kept"] += 1
+    set_peft_model_state_dict(model, out, adapter_name=adapter)
+    return counts

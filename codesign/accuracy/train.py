@@ -34,6 +34,7 @@ class TrainReport:
     peak_bytes: int = 0
     status: str = "ok"
     reason: str = ""
+    state: dict | None = None
 
 
 @contextlib.contextmanager
@@ -75,8 +76,13 @@ def _set_train_mode(model, mode: str, gaussian: bool) -> None:
 
 
 def train(model, task, settings: AccuracySettings, device, progress: bool = True,
-          start_step: int = 0) -> TrainReport:
-    """Train what requires grad in ``model`` for ``settings.training.steps`` steps."""
+          state: dict | None = None, until: int | None = None) -> TrainReport:
+    """Train what requires grad in ``model`` for ``settings.training.steps`` steps.
+
+    ``until``: stop after that step (a checkpoint); ``report.state`` then holds what
+    resuming needs (optimiser, schedule and random states, the step), and ``state=`` resumes
+    from it: the same data order, learning-rate schedule and noise seeds as one uninterrupted
+    run (the tiles are re-programmed with the seed of the interval the step falls in)."""
     import torch
 
     from codesign.accuracy.memory import PeakMemory
@@ -89,6 +95,17 @@ def train(model, task, settings: AccuracySettings, device, progress: bool = True
     torch.manual_seed(tr.seed)
     rng = random.Random(tr.seed)
     batches = task.train_batches(tr.batch_size, tr.seed)
+    first = 0
+    if state is not None:
+        first = int(state["step"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["schedule"])
+        rng.setstate(state["python_rng"])
+        for _ in range(first):
+            next(batches)
+        if gaussian:
+            torch.set_rng_state(state["torch_rng"])
+    last = tr.steps if until is None else min(int(until), tr.steps)
     lo, hi = math.log(20.0), math.log(max(21.0, drift_seconds(noise.train_max_drift)))
     report = TrainReport()
     _set_train_mode(model, tr.mode, gaussian)
@@ -97,19 +114,23 @@ def train(model, task, settings: AccuracySettings, device, progress: bool = True
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=tr.steps, desc=f"AHWA-{'LoRA' if tr.mode == 'lora' else 'full'} "
-                                        f"({'gaussian' if gaussian else 'pcm'} noise)",
+        bar = tqdm(total=last, initial=first,
+                   desc=f"AHWA-{'LoRA' if tr.mode == 'lora' else 'full'} "
+                        f"({'gaussian' if gaussian else 'pcm'} noise)",
                    leave=False, dynamic_ncols=True)
     try:
         with PeakMemory(device) as peak:
-            for step in range(tr.steps):
+            for step in range(first, last):
                 if not gaussian:
                     with torch.no_grad():
                         if noise.train_chip_seed is not None:
-                            if step == 0:              # one chip, programmed once
+                            if step == first:          # one chip, programmed once
                                 convert.program(model, seed=noise.train_chip_seed)
-                        elif step % noise.pcm_reprogram_every == 0:
-                            convert.program(model, seed=tr.seed * 100003 + step + start_step)
+                        elif step % noise.pcm_reprogram_every == 0 or step == first:
+                            every = noise.pcm_reprogram_every
+                            convert.program(model, seed=tr.seed * 100003 + step // every * every)
+                        if step == first and state is not None:
+                            torch.set_rng_state(state["torch_rng"])
                         convert.drift(model, math.exp(rng.uniform(lo, hi)))
                 batch = next(batches)
                 loss = task.loss(model, batch)
@@ -134,6 +155,9 @@ def train(model, task, settings: AccuracySettings, device, progress: bool = True
                     bar.update(1)
                     bar.set_postfix(loss=f"{value:.4f}")
         report.peak_bytes = peak.peak_bytes
+        report.state = {"step": first + len(report.losses), "optimizer": opt.state_dict(),
+                        "schedule": sched.state_dict(), "python_rng": rng.getstate(),
+                        "torch_rng": torch.get_rng_state()}
     finally:
         if bar is not None:
             bar.close()
