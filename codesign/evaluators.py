@@ -12,6 +12,8 @@ import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
 import hw_models
 
 from codesign.accuracy.settings import AccuracyResult
@@ -57,18 +59,32 @@ class AccuracyOutcome:
     result: AccuracyResult
     cache_hit: bool
     seconds: float
+    training: Any = None          # codesign.ledger.Training when a study's ledger ran it
 
     @property
     def ok(self) -> bool:
         return self.result.ok
 
+    @property
+    def pruned(self) -> bool:
+        return self.result.status == "pruned"
 
-def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False) -> AccuracyOutcome:
+
+def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False,
+                     ledger=None, proxy_at: str = "1d") -> AccuracyOutcome:
     """Evaluate the accuracy of a design point; codesign.accuracy's own cache (adapters and
-    results keyed by everything that affects them) makes repeats cheap."""
+    results keyed by everything that affects them) makes repeats cheap. With a study's training
+    ledger (:mod:`codesign.ledger`) the setting is trained once per study across workers, with
+    the study's pruning and warm starts (``proxy_at``: the drift time its checkpoints measure)."""
+    start = time.perf_counter()
+    if ledger is not None:
+        from codesign.ledger import evaluate
+
+        result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress)
+        return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start,
+                               training)
     from codesign.accuracy import evaluate_accuracy
 
-    start = time.perf_counter()
     result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,
                                point.accuracy, cache_dir=Path(cache_dir), progress=progress)
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)

@@ -22,7 +22,8 @@ from codesign.table import cache_hits_text, trials_text
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
 BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_skipped",
-                "duration_s", "eval_s", "worker", "reason"]
+                "pruned_at_step", "training_steps", "warm_start", "duration_s", "eval_s",
+                "worker", "reason"]
 
 
 def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
@@ -32,6 +33,7 @@ def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
         run = attrs.get("run") or {}
+        training = run.get("training") or {}
         constraints = attrs.get("constraints", {}) or {}
         row: dict[str, Any] = {
             "number": t.number,
@@ -40,6 +42,12 @@ def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
                          if t.state.name == "COMPLETE" else None),
             "accuracy_cache_hit": run.get("accuracy_cache_hit"),
             "accuracy_skipped": run.get("accuracy_skipped"),
+            # the training ledger: where the pruner stopped this setting, the steps this trial's
+            # claim trained (0: found trained), the adapter a warm start began from
+            "pruned_at_step": training.get("pruned_at"),
+            "training_steps": (max(0, training["to_step"] - training["from_step"])
+                               if training.get("trained_here") else 0 if training else None),
+            "warm_start": training.get("start"),
             "duration_s": t.duration.total_seconds() if t.duration else None,
             "eval_s": run.get("eval_s"),
             "worker": run.get("worker"),
@@ -48,6 +56,10 @@ def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
         row.update({name: value for name, value in t.params.items()})
         values = t.values or [None] * len(keys)
         row.update(dict(zip(keys, values)))
+        if t.state.name == "PRUNED" and attrs.get("partial"):
+            # a pruned setting: its objectives with the accuracy it had at its last checkpoint
+            metrics = attrs.get("metrics") or {}
+            row.update({k: attrs["partial"].get(k, metrics.get(k)) for k in keys})
         for name, value in (attrs.get("metrics") or {}).items():
             row.setdefault(name, value)
         row.update({f"constraint[{k}]": v for k, v in constraints.items()})

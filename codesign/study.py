@@ -56,11 +56,13 @@ def default_storage(out_dir: Path, name: str) -> str:
 
 @_experimental_ok()
 def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = MAX_RETRY,
-                 readonly: bool = False):
+                 readonly: bool = False, retry: bool = True):
     """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable.
 
     ``readonly``: for commands that only read a study: SQLite opens the file read-only (nothing
-    created, converted or written), PostgreSQL runs read-only transactions, no heartbeat runs."""
+    created, converted or written), PostgreSQL runs read-only transactions, no heartbeat runs.
+    ``retry=False``: a stale trial is only marked failed (the training ledger's claims: the
+    setting is claimed again by whoever needs it)."""
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
@@ -69,7 +71,8 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
         _prepare_sqlite(sqlite_path(url))
     live: dict[str, Any] = {} if readonly else {
         "heartbeat_interval": heartbeat_s, "grace_period": grace_s,
-        "heartbeat_stale_trial_callback": RetryHeartbeatStaleTrialCallback(max_retry=max_retry)}
+        "heartbeat_stale_trial_callback": (RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+                                           if retry else None)}
     for attempt in range(5):
         try:
             storage = RDBStorage(
@@ -200,9 +203,36 @@ def suggest(trial, name: str, dist) -> Any:
     return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
+def accuracy_target(loaded: LoadedStudy) -> tuple[str, str]:
+    """(direction, drift time) of what adapter training improves: the study's first accuracy
+    objective (its horizon; 'mean' / 'worst': the longest evaluated drift time), else maximise
+    at the first drift time. The training ledger's pruner compares checkpoints by it."""
+    from codesign.metrics import parse_at
+
+    times = list(loaded.config.accuracy.evaluation.drift_times)
+    for o in loaded.config.objectives:
+        if METRICS[o.name].needs_accuracy:
+            horizon, _ = parse_at(o.at, "at")
+            return direction(o), (times[-1] if horizon in ("mean", "worst") else horizon)
+    return "maximize", times[0]
+
+
+def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_s: int = 10):
+    """The study's training ledger (:mod:`codesign.ledger`), or None without accuracy."""
+    if not loaded.needs_accuracy:
+        return None
+    from codesign.ledger import Ledger
+
+    cfg = loaded.config
+    artifacts = cfg.search.artifacts or str(Path(out_dir) / cfg.name / "artifacts")
+    return Ledger(storage_url, cfg.name, accuracy_target(loaded)[0], cfg.search, artifacts,
+                  cfg.accuracy.training.steps, heartbeat_s=heartbeat_s)
+
+
 def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
-                   min_trial_s: float = 0.0) -> Callable:
-    """The function Optuna calls per trial: suggest, evaluate hardware, then accuracy if needed."""
+                   min_trial_s: float = 0.0, ledger=None) -> Callable:
+    """The function Optuna calls per trial: suggest, evaluate hardware, then accuracy if needed
+    (through the study's training ledger when one is given: :func:`make_ledger`)."""
     import optuna
 
     from codesign import evaluators
@@ -211,6 +241,7 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
     dists = to_distributions(loaded.axes, cfg.design)
     hw_rules = [r for r in loaded.rules if not METRICS[r.base].needs_accuracy]
     wanted = [objective_key(o) for o in cfg.objectives] + [r.metric for r in loaded.rules]
+    proxy_at = accuracy_target(loaded)[1]
 
     def objective(trial: optuna.Trial):
         try:
@@ -235,8 +266,12 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
                 broken = ", ".join(k for k, v in violations.items() if v > 0)
                 trial.set_user_attr("reason", f"accuracy skipped: infeasible ({broken})")
                 raise optuna.TrialPruned(f"infeasible before accuracy: {broken}")
-            outcome = evaluators.accuracy_outcome(point, cache_dir, progress=progress)
+            outcome = evaluators.accuracy_outcome(point, cache_dir, progress=progress,
+                                                  ledger=ledger, proxy_at=proxy_at)
             result = outcome.result
+            if outcome.pruned:
+                _record_pruned(trial, metrics, violations, start, outcome, cfg, proxy_at)
+                raise optuna.TrialPruned(result.reason)
             if not outcome.ok:
                 trial.set_user_attr("reason", result.reason or "accuracy failed")
                 raise RuntimeError(result.reason or "accuracy failed")
@@ -261,12 +296,25 @@ def _record(trial, metrics, violations, start, skipped=False, outcome=None) -> N
     for name, value in violations.items():
         trial.set_constraint(name, value)
     trial.set_user_attr("constraints", violations)
+    training = getattr(outcome, "training", None)
     trial.set_user_attr("run", {
         "worker": worker_id(),
         "eval_s": round(time.perf_counter() - start, 4),
         "accuracy_cache_hit": None if outcome is None else outcome.cache_hit,
         "accuracy_skipped": skipped,
+        **({"training": training.record()} if training is not None else {}),
     })
+
+
+def _record_pruned(trial, metrics, violations, start, outcome, cfg, proxy_at: str) -> None:
+    """A setting the ledger's pruner stopped: the hardware figures, the accuracy it had at its
+    last checkpoint (``partial``: what the figures plot for it), the step, the reason."""
+    training = outcome.training
+    partial = {objective_key(o): training.proxy for o in cfg.objectives
+               if METRICS[o.name].needs_accuracy}
+    trial.set_user_attr("partial", partial)
+    trial.set_user_attr("reason", outcome.result.reason or f"pruned at step {training.pruned_at}")
+    _record(trial, metrics, violations, start, outcome=outcome)
 
 
 class _SlotLock:
@@ -416,8 +464,9 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
     seed = (cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)) % 2**32
     study = open_study(loaded, storage, seed)
+    ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
-                               progress=progress, min_trial_s=min_trial_s)
+                               progress=progress, min_trial_s=min_trial_s, ledger=ledger)
     study_id = storage.get_study_id_from_name(cfg.name)
     failures = tally(study, storage, study_id)["FAIL"]
 
@@ -467,6 +516,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             else "run the same command to resume") from None
     finally:
         bar.close()
+        if ledger is not None:
+            close_storage(ledger.storage)
     return RunSummary(study, storage, url, added, now["COMPLETE"] + now["PRUNED"],
                       failures_in_a_row >= max_failures)
 

@@ -14,6 +14,7 @@ from hw_models import spec_field
 from hw_models.specs import HardwareSpec, LoraSpec
 
 from codesign.accuracy.settings import AccuracySettings, WorkloadSpec
+from codesign.config.search import SearchSettings
 
 SAMPLERS = ("nsga2", "tpe", "gp", "random", "grid")
 #: the most trials one study may hold (a latency-only trial takes ~0.1 s: a day of one worker)
@@ -102,6 +103,9 @@ class StudyConfig:
     lora: LoraSpec = field(default_factory=LoraSpec, metadata={"help": "fixed adapter parameters"})
     accuracy: AccuracySettings = field(default_factory=AccuracySettings,
                                        metadata={"help": "noise, training and drift evaluation"})
+    search: SearchSettings = field(
+        default_factory=SearchSettings,
+        metadata={"help": "how adapter training is spent: pruner, warm starts, shared artifacts"})
 
     @property
     def design(self) -> DesignPoint:

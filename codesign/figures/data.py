@@ -89,6 +89,8 @@ class PanelData:
     y_label: str
     others: list[tuple[float, float, int]] = field(default_factory=list)
     infeasible: list[tuple[float, float, int]] = field(default_factory=list)
+    #: settings the training ledger's pruner stopped, at the accuracy of their last checkpoint
+    pruned: list[tuple[float, float, int]] = field(default_factory=list)
     front: list[tuple[float, float, int, Any]] = field(default_factory=list)
     #: the staircase through the front, drawn for a two-objective study only (a projection of a
     #: higher-dimensional front is no staircase)
@@ -140,6 +142,10 @@ def pareto_data(table: pd.DataFrame, front: pd.DataFrame, objectives: Sequence[t
                 panel.infeasible.append(point)
             else:
                 panel.others.append(point)
+        if "state" in table.columns and x in table.columns:
+            stopped = table[table["state"] == "PRUNED"].dropna(subset=[x, y])
+            panel.pruned = [(float(r[x]), float(r[y]), int(r["number"]))
+                            for _, r in stopped.iterrows()]
         if len(objectives) == 2:
             panel.front_line = staircase([(p[0], p[1]) for p in panel.front],
                                          *[dict((c, d) for c, d, _ in objectives)[a] for a in (x, y)])

@@ -50,6 +50,10 @@ def draw_pareto(data: ParetoData):
         if panel.infeasible:
             ax.scatter([p[0] for p in panel.infeasible], [p[1] for p in panel.infeasible], s=18,
                        marker="x", c="0.5", label="infeasible", zorder=1)
+        if panel.pruned:
+            ax.scatter([p[0] for p in panel.pruned], [p[1] for p in panel.pruned], s=14,
+                       marker="v", facecolors="none", edgecolors="0.55", linewidths=0.7,
+                       label="pruned (accuracy at its last checkpoint)", zorder=1)
         if panel.front_line:
             ax.plot(*zip(*panel.front_line), c="0.25", lw=0.8, alpha=0.6, zorder=2)
         if panel.front:

@@ -1,0 +1,90 @@
+"""How a study spends adapter training: pruning, warm starts and sharing across workers.
+
+Every distinct accuracy setting (everything that changes its adapters: rank, placement, ADC/DAC
+bits, the integration time it trains at, noise and training settings) is one *training* in the
+study's training ledger (:mod:`codesign.ledger`), an Optuna study of its own beside the main one in
+the same storage. The ledger is where a worker claims a training, where the pruner sees
+intermediate accuracy, and where trained adapters are found by workers on other machines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from hw_models import spec_field
+
+PRUNERS = ("none", "median", "successive_halving", "hyperband")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Multi-fidelity search over adapter trainings (the ``search:`` section of a study file)."""
+
+    pruner: str = spec_field(
+        "none", help="stop hopeless accuracy settings early: the adapters' accuracy at each "
+                     "checkpoint (one noise draw at the objective's drift horizon) goes to this "
+                     "Optuna pruner, which compares it with the other settings at the same step: "
+                     "'median' (MedianPruner), 'successive_halving' (asynchronous SH, reduction "
+                     "factor 'reduction_factor'), 'hyperband', or 'none'. A pruned setting's "
+                     "trial is recorded as PRUNED (trials.csv state, the figures' grey dots) and "
+                     "its partial adapter is kept: if the search comes back to it, training "
+                     "resumes from there when the pruner lets it go on", choices=PRUNERS)
+    checkpoints: tuple[float, ...] = spec_field(
+        default_factory=lambda: (0.25, 0.5),
+        help="fractions of accuracy.training.steps at which intermediate accuracy is measured "
+             "and the pruner asked (each costs one evaluation of the proxy: one draw, one drift "
+             "time); the end of training is not a checkpoint")
+    reduction_factor: int = spec_field(
+        2, help="successive halving / Hyperband: keep the best 1/reduction_factor of the settings "
+                "at each checkpoint", ge=2, le=16)
+    min_settings: int = spec_field(
+        4, help="a setting is pruned at a checkpoint only when at least this many other "
+                "settings have reached that checkpoint (the pruner's evidence); a very large "
+                "value walks and keeps the checkpoints without ever pruning",
+        unit="settings", ge=0)
+    warm_start: bool = spec_field(
+        False, help="start a new setting's adapters from the nearest adapter the study has "
+                    "already trained (same placement, workload, noise and training settings; "
+                    "nearest in rank, ADC/DAC bits and training integration time; a different "
+                    "rank starts from the best rank-r approximation of the trained update, by "
+                    "SVD) and train only warm_start_steps of the budget. The start is part of "
+                    "the adapter's cache key and of the trial's record")
+    warm_start_steps: float = spec_field(
+        0.34, help="with warm_start: the fraction of accuracy.training.steps a warm-started "
+                   "setting trains (its learning rate decays over that many steps)",
+        unit="fraction", gt=0, le=1)
+    artifacts: Optional[str] = spec_field(
+        None, help="where trained adapters, checkpoints and results are shared between workers "
+                   "(Optuna's artifact store): a folder every worker can read and write (e.g. "
+                   "an NFS path) or s3://BUCKET (Optuna's Boto3ArtifactStore, needs boto3; an "
+                   "S3-compatible endpoint from AWS_ENDPOINT_URL). Default: "
+                   "<out>/<name>/artifacts, beside the study (enough for workers on one "
+                   "machine; workers on several machines need a shared folder or S3)")
+    claim_poll_s: float = spec_field(
+        2.0, help="a worker that needs a setting another worker is training checks the ledger "
+                  "this often until it is trained (a dead trainer's claim expires with its "
+                  "heartbeat and the setting is trained again)", unit="s", gt=0, le=600)
+
+    def __post_init__(self) -> None:
+        from hw_models import SpecError
+
+        values = list(self.checkpoints)
+        for i, f in enumerate(values):
+            if not isinstance(f, (int, float)) or isinstance(f, bool) or not 0 < f < 1:
+                raise SpecError(f"search.checkpoints[{i}]: must be a fraction between 0 and 1 "
+                                f"(exclusive), got {f!r}")
+        if values != sorted(set(values)):
+            raise SpecError(f"search.checkpoints: must be increasing without repeats, got {values}")
+
+    @property
+    def prunes(self) -> bool:
+        return self.pruner != "none"
+
+    def rungs(self, steps: int) -> tuple[int, ...]:
+        """The checkpoint steps of a training of ``steps`` steps (each >= 1 and < steps)."""
+        return tuple(sorted({s for f in self.checkpoints
+                             if 0 < (s := max(1, int(round(f * steps)))) < steps}))
+
+    def warm_steps(self, steps: int) -> int:
+        return max(1, int(round(self.warm_start_steps * steps)))

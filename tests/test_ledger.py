@@ -1,0 +1,218 @@
+"""The training ledger: settings trained once per study (across workers and machines), pruned at
+checkpoints, warm-started from the nearest trained adapter, resumed after an interrupt."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pandas as pd
+import pytest
+import yaml
+
+from codesign.config.search import SearchSettings
+from codesign.ledger import distance, family, nearest_start, training_steps
+
+TINY = {
+    "sampler": "grid",
+    "seed": 0,
+    "workload": {"network": "minilm-l6", "seq_len": 64,
+                 "accuracy": {"n_train": 16, "n_eval": 8, "max_seq_len": 16}},
+    "hardware": {"tokens": 8},
+    "lora": {"rank": 2, "placement": "all"},
+    "accuracy": {"training": {"steps": 8, "batch_size": 8},
+                 "evaluation": {"drift_times": ["1d"], "n_draws": 1}},
+    "objectives": [{"name": "accuracy", "at": "1d"}, {"name": "latency_us"}],
+}
+
+
+def _rec(number, rank=4, adc=8, start=None, fam="f"):
+    return {"family": fam, "number": number, "adapter_key": f"a{number}", "start": start,
+            "axes": {"rank": rank, "adc_bits": adc, "dac_bits": 8, "train_integration_ns": 256}}
+
+
+@pytest.mark.parametrize("target,candidates,expected", [
+    (_rec(9, rank=8), [_rec(0, rank=1), _rec(1, rank=4), _rec(2, rank=16)], 1),  # log2: 4 < 16
+    (_rec(9, rank=4, adc=6), [_rec(0, rank=4, adc=8), _rec(1, rank=8, adc=6)], 0),  # a tie
+    (_rec(9, adc=6), [_rec(0, adc=8, start="x"), _rec(1, adc=8)], 1),  # from scratch first
+    (_rec(9, adc=6), [_rec(0, adc=8), _rec(1, adc=8)], 0),  # then the earliest
+    (_rec(9), [_rec(0, fam="other")], None),  # another placement, workload, noise...
+    (_rec(9), [], None),
+])
+def test_nearest_start_picks_the_closest_trained_setting_of_the_same_family(
+        target, candidates, expected):
+    found = nearest_start(target, candidates)
+    assert (found and found["number"]) == expected if expected is not None else found is None
+
+
+def test_distance_and_family():
+    a = {"rank": 4, "adc_bits": 8, "dac_bits": 8, "train_integration_ns": 256}
+    assert distance(a, a) == 0
+    assert distance(a, a | {"rank": 16}) == 2          # two octaves of rank
+    assert distance(a, a | {"adc_bits": 6}) == 1       # two bits
+    assert distance(a, a | {"train_integration_ns": 128}) == 1
+    d = {"aimc": {"rows": 512, "adc_bits": 8, "dac_bits": 8, "train_integration_ns": 256},
+         "lora": {"rank": 4, "placement": "all"}, "training": {"steps": 60}}
+    same = {"aimc": d["aimc"] | {"adc_bits": 4}, "lora": {"rank": 16, "placement": "all"},
+            "training": {"steps": 60}}
+    assert family(d) == family(same)
+    assert family(d) != family(d | {"lora": {"rank": 4, "placement": "qkv"}})
+    assert family(d) != family(d | {"training": {"steps": 30}})
+
+
+def test_search_settings_checkpoints_and_warm_steps():
+    s = SearchSettings(pruner="median", checkpoints=(0.25, 0.5))
+    assert s.rungs(16) == (4, 8) and s.rungs(2) == (1,) and s.warm_steps(60) == 20
+    with pytest.raises(Exception, match=r"search.checkpoints\[0\]"):
+        SearchSettings(checkpoints=(1.5,))
+    with pytest.raises(Exception, match="increasing"):
+        SearchSettings(checkpoints=(0.5, 0.25))
+
+
+def _write(tmp_path, name, **changes):
+    data = {**TINY, "name": name, **changes}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path, data
+
+
+def _ledger(url, name):
+    return optuna.load_study(study_name=f"{name}:trainings", storage=url)
+
+
+def test_pruned_settings_are_labelled_and_resumed_only_when_the_pruner_lets_them(tmp_path):
+    pytest.importorskip("aihwkit")
+    from codesign.cli import main
+    from codesign.figures.data import pareto_data
+    from codesign.config import load_study, objectives_of
+
+    # 3-bit ADCs are far worse at every checkpoint than 8-bit ones: the median pruner stops them
+    path, _ = _write(tmp_path, "prune", search={"pruner": "median", "min_settings": 1},
+                     search_space={"adc_bits": {"choices": [8, 3]}, "rank": {"choices": [1, 2]},
+                                   "tokens": {"choices": [8, 16]}})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "8"]) == 0
+    url = f"sqlite:///{out / 'prune' / 'study.db'}"
+    table = pd.read_csv(out / "prune" / "trials.csv")
+    pruned = table[table["state"] == "PRUNED"]
+    assert len(pruned) >= 1
+    assert set(pruned["adc_bits"]) == {3}
+    assert set(pruned["pruned_at_step"]) <= {2, 4}          # checkpoints of 8 steps
+    assert pruned["accuracy@1d"].notna().all()              # the accuracy at that checkpoint
+    assert pruned["reason"].str.contains("pruned at step").all()
+    # each distinct setting (adc x rank) is trained by one claim; trials that share it (other
+    # tokens) find it trained and spend nothing, except a pruned one: the search came back to it,
+    # so it is claimed again, replays its checkpoints from the cache (no step computed again)
+    # and the same evidence prunes it again
+    ledger = sorted(_ledger(url, "prune").trials, key=lambda t: t.number)
+    first: dict = {}
+    for t in ledger:
+        setting = t.user_attrs["setting"]
+        if setting in first:
+            assert first[setting].state.name == "PRUNED"
+            assert t.state.name == "PRUNED" and t.user_attrs["computed"] == 0
+        first.setdefault(setting, t)
+    assert len(first) == 4
+    spent = training_steps(url, "prune")
+    assert spent["trainings"] == 4 and spent["steps"] == table["training_steps"].sum()
+    assert spent["steps"] < 4 * 8
+    # the figures show the pruned trials
+    loaded = load_study(path)
+    data = pareto_data(table, table[table["state"] == "COMPLETE"].head(0), objectives_of(loaded))
+    assert len(data.panels[0].pruned) == len(pruned)
+
+
+def test_warm_starts_train_fewer_steps_from_the_nearest_adapter(tmp_path):
+    pytest.importorskip("aihwkit")
+    from codesign.cli import main
+
+    path, _ = _write(tmp_path, "warm", search={"warm_start": True, "warm_start_steps": 0.25},
+                     search_space={"rank": {"choices": [2, 8]}, "adc_bits": {"choices": [8, 6]}})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "4"]) == 0
+    url = f"sqlite:///{out / 'warm' / 'study.db'}"
+    trials = sorted(_ledger(url, "warm").trials, key=lambda t: t.number)
+    assert trials[0].user_attrs["start"] is None and trials[0].user_attrs["steps"] == 8
+    for t in trials[1:]:                                   # each from an adapter trained before
+        assert t.user_attrs["start"] in {u.user_attrs["adapter_key"] for u in trials[:t.number]}
+        assert t.user_attrs["steps"] == 2
+        assert t.user_attrs["adapter_key"] != t.user_attrs["setting"]  # the start is in the key
+    table = pd.read_csv(out / "warm" / "trials.csv")
+    assert table["warm_start"].notna().sum() == 3
+    assert training_steps(url, "warm")["steps"] == 8 + 3 * 2
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _run(path, out, *extra):
+    return subprocess.Popen([sys.executable, "-m", "codesign", "run", str(path), "--out", str(out),
+                             "--no-progress", *map(str, extra)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+
+
+def test_an_interrupted_training_resumes_from_its_last_checkpoint(tmp_path):
+    pytest.importorskip("aihwkit")
+    steps = 32
+    path, data = _write(tmp_path, "resume", n_trials=1,
+                        accuracy={**TINY["accuracy"], "training": {"steps": steps,
+                                                                   "batch_size": 8}},
+                        search={"pruner": "median", "min_settings": 1},
+                        search_space={"rank": {"choices": [2]}})
+    out = tmp_path / "out"
+    proc = _run(path, out)
+    end = time.time() + 240
+    half = None
+    while time.time() < end and proc.poll() is None:
+        found = list((out / ".cache" / "accuracy" / "checkpoints").glob(f"*/step-{steps // 2}"))
+        if found and (found[0] / "meta.json").is_file():
+            half = found[0]
+            break
+        time.sleep(0.05)
+    assert half is not None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    proc = _run(path, out)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    url = f"sqlite:///{out / 'resume' / 'study.db'}"
+    done = [t for t in _ledger(url, "resume").trials if t.state.name == "COMPLETE"]
+    assert len(done) == 1
+    # the resumed claim trained only past the last checkpoint (or nothing, when the interrupt
+    # came after the adapters were saved)
+    assert done[0].user_attrs["computed"] in (steps - steps // 2, 0)
+
+
+@pytest.mark.postgres
+def test_two_machines_train_each_setting_once_through_the_artifact_store(tmp_path, pg_url):
+    pytest.importorskip("aihwkit")
+    shared = tmp_path / "shared-artifacts"                 # e.g. an NFS folder, or s3://...
+    path, _ = _write(tmp_path, "machines", n_trials=6,
+                     search={"artifacts": str(shared)},
+                     search_space={"rank": {"choices": [1, 2, 4]}, "tokens": {"choices": [8, 16]}})
+    # two "machines": separate result folders, hence separate local adapter caches
+    outs = [tmp_path / "machine-a", tmp_path / "machine-b"]
+    procs = [_run(path, o, "--storage", pg_url) for o in outs]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    main = optuna.load_study(study_name="machines", storage=pg_url)
+    assert [t.state.name for t in main.trials].count("COMPLETE") == 6
+    ledger = _ledger(pg_url, "machines")
+    settings = [t.user_attrs["setting"] for t in ledger.trials]
+    used = {t.user_attrs["run"]["training"]["setting"] for t in main.trials}
+    assert len(used) >= 2
+    assert {t.state.name for t in ledger.trials} == {"COMPLETE"}
+    assert sorted(settings) == sorted(used)               # trainings == distinct settings
+    # every trial's adapter is in the cache of the machine that ran it: trained there or fetched
+    for t in main.trials:
+        run = t.user_attrs["run"]
+        folder = outs[0] if run["worker"].endswith(f":{procs[0].pid}") else outs[1]
+        key = run["training"]["adapter_key"]
+        assert (folder / ".cache" / "accuracy" / "adapters" / key / "meta.json").is_file()
+    workers = {t.user_attrs["run"]["worker"] for t in main.trials}
+    assert len(workers) == 2
