@@ -71,7 +71,8 @@ class AccuracyOutcome:
 
 
 def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False,
-                     ledger=None, proxy_at: str = "1d") -> AccuracyOutcome:
+                     ledger=None, proxy_at: str = "1d",
+                     costs: dict | None = None) -> AccuracyOutcome:
     """Evaluate the accuracy of a design point; codesign.accuracy's own cache (adapters and
     results keyed by everything that affects them) makes repeats cheap. With a study's training
     ledger (:mod:`codesign.ledger`) the setting is trained once per study across workers, with
@@ -80,7 +81,8 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
     if ledger is not None:
         from codesign.ledger import evaluate
 
-        result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress)
+        result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress,
+                                    costs=costs)
         return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start,
                                training)
     from codesign.accuracy import evaluate_accuracy

@@ -34,7 +34,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+from optuna.pruners import BasePruner
 
 from codesign.accuracy import cache
 from codesign.config.search import SearchSettings
@@ -47,6 +49,32 @@ WARM_AXES = {"rank": "log2", "adc_bits": "linear/2", "dac_bits": "linear/2",
 
 def ledger_name(study_name: str) -> str:
     return study_name + SUFFIX
+
+
+class DominatedPruner(BasePruner):
+    """Prune a setting whose accuracy at a checkpoint is beaten by another setting's at the same
+    checkpoint that is no worse in any other objective of the study (latency, energy...: the
+    hardware figures of the trial that claimed it, in the ledger trial's ``costs``). The
+    multi-objective rule: a cheap setting of low accuracy may still be on the front and is kept,
+    where a single-objective pruner would stop it."""
+
+    def prune(self, study, trial) -> bool:
+        step = trial.last_step
+        costs = trial.user_attrs.get("costs")
+        if step is None or costs is None:
+            return False
+        value = trial.intermediate_values[step]
+        better = (lambda a, b: a > b) if study.direction.name == "MAXIMIZE" else (
+            lambda a, b: a < b)
+        for other in study.get_trials(deepcopy=False):
+            theirs = other.user_attrs.get("costs")
+            if (other.number == trial.number or step not in other.intermediate_values
+                    or theirs is None or set(theirs) != set(costs)):
+                continue
+            if better(other.intermediate_values[step], value) and all(
+                    theirs[k] <= costs[k] for k in costs):
+                return True
+        return False
 
 
 def make_pruner(search: SearchSettings, rungs: tuple[int, ...], steps: int):
@@ -63,6 +91,8 @@ def make_pruner(search: SearchSettings, rungs: tuple[int, ...], steps: int):
     if search.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(
             min_resource=first, max_resource=steps, reduction_factor=search.reduction_factor)
+    if search.pruner == "dominated":
+        return DominatedPruner()
     return optuna.pruners.NopPruner()
 
 
@@ -160,17 +190,17 @@ class Training:
 class Ledger:
     """The training ledger of one study in one storage (see the module's docstring)."""
 
-    def __init__(self, storage_url: str, study_name: str, direction: Any,
-                 search: SearchSettings, artifacts: str, steps: int, heartbeat_s: int = 10):
+    def __init__(self, storage, lock: Callable[[str], Any], study_name: str, direction: Any,
+                 search: SearchSettings, artifacts: str, steps: int):
+        """``storage``: an Optuna RDB storage with heartbeats (a stale claim is failed, not
+        retried); ``lock(name)``: the workers' lock around "look up, then claim"
+        (:func:`codesign.study.trial_slot_lock` of the storage's URL)."""
         import optuna
 
-        from codesign.study import make_storage
-
-        self.url, self.search, self.steps = storage_url, search, steps
+        self.search, self.steps, self.lock = search, steps, lock
         self.name = ledger_name(study_name)
         self.rungs = search.rungs(steps) if search.prunes else ()
-        self.storage = make_storage(storage_url, heartbeat_s=heartbeat_s,
-                                    grace_s=3 * heartbeat_s, retry=False)
+        self.storage = storage
         self.study = optuna.create_study(
             study_name=self.name, storage=self.storage, load_if_exists=True,
             direction=direction, sampler=optuna.samplers.RandomSampler(seed=0),
@@ -247,17 +277,15 @@ class Ledger:
             self.get("result", key, path)
 
     # -- claiming and training ---------------------------------------------------------------
-    def train(self, setting: str, key_data: dict, job) -> Training:
+    def train(self, setting: str, key_data: dict, job, costs: Optional[dict] = None) -> Training:
         """The setting's training: found in the ledger, waited for, or claimed and run by
         ``job(trial, training)`` (which trains, reports checkpoints through the
         trial and returns the final value, or raises optuna.TrialPruned)."""
         from optuna.storages import fail_stale_trials
 
-        from codesign.study import trial_slot_lock
-
         waited, t0 = False, time.perf_counter()
         while True:
-            with trial_slot_lock(self.url, self.name) as lock:
+            with self.lock(self.name) as lock:
                 mine = [t for t in self.records() if t.user_attrs["setting"] == setting]
                 done = [t for t in mine if t.state.name == "COMPLETE"]
                 if done:
@@ -284,6 +312,8 @@ class Ledger:
                         trial.set_user_attr("family", family(key_data))
                         trial.set_user_attr("axes", warm_axes(key_data))
                         trial.set_user_attr("from_step", reached)
+                        if costs is not None:
+                            trial.set_user_attr("costs", costs)
                         lock.release()                 # the claim exists: others may look
                         return job(trial, record)
 
@@ -336,10 +366,12 @@ def training_steps(storage, study_name: str) -> dict[str, int]:
     }
 
 
-def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bool = False):
+def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bool = False,
+             costs: Optional[dict] = None):
     """(AccuracyResult, Training) of a design point through the ledger: its setting trained at
     most once in the study (claimed, pruned, warm-started as the study's ``search`` says), its
-    adapter and result fetched from the artifact store when another worker made them."""
+    adapter and result fetched from the artifact store when another worker made them.
+    ``costs``: the trial's other objectives, each to be minimised (for ``pruner: dominated``)."""
     import optuna
 
     from codesign.accuracy.engine import TrainPlan, evaluate as run
@@ -401,7 +433,7 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
         record.proxy = float(result.analog_after[proxy_at]["mean"])
         return record.proxy
 
-    training = ledger.train(setting, data, job)
+    training = ledger.train(setting, data, job, costs=costs)
     if training.trained_here:
         result = out.get("result")
         if result is None:

@@ -225,8 +225,10 @@ def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_
 
     cfg = loaded.config
     artifacts = cfg.search.artifacts or str(Path(out_dir) / cfg.name / "artifacts")
-    return Ledger(storage_url, cfg.name, accuracy_target(loaded)[0], cfg.search, artifacts,
-                  cfg.accuracy.training.steps, heartbeat_s=heartbeat_s)
+    storage = make_storage(storage_url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s,
+                           retry=False)
+    return Ledger(storage, lambda name: trial_slot_lock(storage_url, name), cfg.name,
+                  accuracy_target(loaded)[0], cfg.search, artifacts, cfg.accuracy.training.steps)
 
 
 def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
@@ -266,8 +268,10 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
                 broken = ", ".join(k for k, v in violations.items() if v > 0)
                 trial.set_user_attr("reason", f"accuracy skipped: infeasible ({broken})")
                 raise optuna.TrialPruned(f"infeasible before accuracy: {broken}")
+            costs = {objective_key(o): metrics[o.name] * (1 if direction(o) == "minimize" else -1)
+                     for o in cfg.objectives if not METRICS[o.name].needs_accuracy}
             outcome = evaluators.accuracy_outcome(point, cache_dir, progress=progress,
-                                                  ledger=ledger, proxy_at=proxy_at)
+                                                  ledger=ledger, proxy_at=proxy_at, costs=costs)
             result = outcome.result
             if outcome.pruned:
                 _record_pruned(trial, metrics, violations, start, outcome, cfg, proxy_at)

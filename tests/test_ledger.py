@@ -216,3 +216,27 @@ def test_two_machines_train_each_setting_once_through_the_artifact_store(tmp_pat
         assert (folder / ".cache" / "accuracy" / "adapters" / key / "meta.json").is_file()
     workers = {t.user_attrs["run"]["worker"] for t in main.trials}
     assert len(workers) == 2
+
+
+@pytest.mark.parametrize("mine,theirs,prune", [
+    ((0.80, {"latency_us": 100, "energy_uj": 5}), (0.85, {"latency_us": 100, "energy_uj": 5}), True),
+    ((0.80, {"latency_us": 100, "energy_uj": 5}), (0.85, {"latency_us": 90, "energy_uj": 4}), True),
+    # cheaper in one objective: may be on the front, kept
+    ((0.80, {"latency_us": 100, "energy_uj": 5}), (0.85, {"latency_us": 110, "energy_uj": 4}), False),
+    # as accurate or better: kept
+    ((0.85, {"latency_us": 100, "energy_uj": 5}), (0.85, {"latency_us": 90, "energy_uj": 4}), False),
+])
+def test_the_dominated_pruner_stops_only_settings_beaten_in_every_objective(mine, theirs, prune):
+    from codesign.ledger import DominatedPruner
+
+    study = optuna.create_study(direction="maximize", pruner=DominatedPruner())
+    other = study.ask()
+    other.set_user_attr("costs", theirs[1])
+    other.report(theirs[0], 4)
+    study.tell(other, theirs[0])
+    trial = study.ask()
+    trial.set_user_attr("costs", mine[1])
+    trial.report(mine[0], 4)
+    assert trial.should_prune() is prune
+    trial.report(mine[0], 8)                 # nobody else reached step 8: no evidence
+    assert trial.should_prune() is False

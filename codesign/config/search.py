@@ -14,7 +14,7 @@ from typing import Optional
 
 from hw_models import spec_field
 
-PRUNERS = ("none", "median", "successive_halving", "hyperband")
+PRUNERS = ("none", "median", "successive_halving", "hyperband", "dominated")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,10 @@ class SearchSettings:
                      "checkpoint (one noise draw at the objective's drift horizon) goes to this "
                      "Optuna pruner, which compares it with the other settings at the same step: "
                      "'median' (MedianPruner), 'successive_halving' (asynchronous SH, reduction "
-                     "factor 'reduction_factor'), 'hyperband', or 'none'. A pruned setting's "
+                     "factor 'reduction_factor'), 'hyperband' (Optuna's, single-objective: they "
+                     "rank settings by accuracy alone), 'dominated' (multi-objective: stop a "
+                     "setting only when another one at the same checkpoint has higher accuracy "
+                     "and is no worse in any other objective), or 'none'. A pruned setting's "
                      "trial is recorded as PRUNED (trials.csv state, the figures' grey dots) and "
                      "its partial adapter is kept: if the search comes back to it, training "
                      "resumes from there when the pruner lets it go on", choices=PRUNERS)
