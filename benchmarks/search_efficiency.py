@@ -73,7 +73,8 @@ def run(loaded, sampler_name: str, seed: int, budget: int, objective):
 
 
 def hypervolume(points: np.ndarray, signs: np.ndarray, lo: np.ndarray, span: np.ndarray) -> float:
-    scaled = (points * signs - lo) / span
+    # a point beyond the reference (worse than the grid's worst by > 10 %) adds nothing
+    scaled = np.minimum((points * signs - lo) / span, 1.1)
     pareto = scaled[[not ((scaled <= p).all(axis=1) & (scaled < p).any(axis=1)).any()
                      for p in scaled]]
     return front_hypervolume(np.unique(pareto, axis=0), np.full(points.shape[1], 1.1))
@@ -105,22 +106,22 @@ STRATEGIES = {
     "prune_sh": {"pruner": "successive_halving", "reduction_factor": 2, "min_settings": 4},
     "prune": {"pruner": "dominated", "min_settings": 2},
     "warm": {"warm_start": True, "warm_start_steps": 0.25},
+    "warm_375": {"warm_start": True, "warm_start_steps": 0.375},
     "both": {"pruner": "dominated", "min_settings": 2, "warm_start": True,
              "warm_start_steps": 0.25},
 }
 
-
-def _joint_study(loaded_data: dict, folder: Path, n_trials: int):
-    """Run one study of the joint problem in a fresh SQLite storage under ``folder``; return
-    (objective values of its complete trials, its ledger's training figures, wall seconds)."""
+def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path):
+    """Run one study of the joint problem in a fresh SQLite storage under ``folder`` over the
+    shared adapter cache ``cache_dir``; return (objective values of its complete trials, its
+    ledger's training figures, wall seconds)."""
     from codesign.config import study_from_dict
     from codesign.ledger import training_steps
     from codesign.study import close_storage, run_study
 
     loaded = study_from_dict(loaded_data)
     t0 = time.perf_counter()
-    summary = run_study(loaded, folder, n_trials=n_trials, cache_dir=folder.parent / "cache",
-                        progress=False)
+    summary = run_study(loaded, folder, n_trials=n_trials, cache_dir=cache_dir, progress=False)
     try:
         values = np.array([t.values for t in summary.study.get_trials(deepcopy=False)
                            if t.state.name == "COMPLETE"])
@@ -150,7 +151,7 @@ def joint(args) -> dict:
     else:
         folder = root / "grid"
         shutil.rmtree(folder, ignore_errors=True)
-        values, spent, wall = _joint_study(grid_data, folder, n_grid)
+        values, spent, wall = _joint_study(grid_data, folder, n_grid, root / "cache")
         grid = {"values": values.tolist(), "settings": spent["trainings"],
                 "steps": spent["trainings"] * steps, "wall_s": round(wall, 1)}
         grid_file.write_text(json.dumps(grid))
@@ -173,7 +174,7 @@ def joint(args) -> dict:
             folder = root / "runs" / f"{name}-{seed}"
             shutil.rmtree(folder, ignore_errors=True)
             data = dict(JOINT, sampler=args.sampler, seed=seed, search=STRATEGIES[name])
-            values, spent, wall = _joint_study(data, folder, budget)
+            values, spent, wall = _joint_study(data, folder, budget, root / "cache")
             runs.append({"hv_share": hypervolume(values, signs, lo, span) / hv_grid
                          if len(values) else 0.0,
                          "training_share": spent["steps"] / grid["steps"],

@@ -42,9 +42,13 @@ from codesign.accuracy import cache
 from codesign.config.search import SearchSettings
 
 SUFFIX = ":trainings"
-#: the knobs a warm start may change, and how far apart two values are (log2 for sizes and times)
-WARM_AXES = {"rank": "log2", "adc_bits": "linear/2", "dac_bits": "linear/2",
-             "train_integration_ns": "log2"}
+#: the knobs a warm start may change: (scale, weight). The adapters learn to compensate the
+#: tiles' noise, which the converters' bits and the integration time set, while the rank sets
+#: only their capacity; so a neighbour with the same noise and another rank is the nearest
+#: (a stated choice: one octave of rank counts 0.5, one converter bit 1, one octave of
+#: integration time 2)
+WARM_AXES = {"rank": ("log2", 0.5), "adc_bits": ("linear", 1.0), "dac_bits": ("linear", 1.0),
+             "train_integration_ns": ("log2", 2.0)}
 
 
 def ledger_name(study_name: str) -> str:
@@ -143,13 +147,13 @@ def warm_axes(key_data: dict) -> dict[str, float]:
 def distance(a: dict, b: dict) -> float:
     """How far apart two settings of one family are (0: the same warm axes)."""
     total = 0.0
-    for name, kind in WARM_AXES.items():
+    for name, (scale, weight) in WARM_AXES.items():
         x, y = a.get(name), b.get(name)
         if x == y:
             continue
         if x is None or y is None:
             return math.inf
-        total += abs(math.log2(x / y)) if kind == "log2" else abs(x - y) / 2
+        total += weight * (abs(math.log2(x / y)) if scale == "log2" else abs(x - y))
     return total
 
 
@@ -388,9 +392,13 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
         if start is not None and ledger.fetch_adapter(cache_dir, start["adapter_key"]):
             record.steps = ledger.search.warm_steps(settings.training.steps)
             record.start = start["adapter_key"]
-            record.adapter_key = cache.warm_key(setting, record.start, record.steps)
+            record.adapter_key = cache.warm_key(setting, record.start, record.steps,
+                                                "tail-lr")
+            # like the last steps of a full training: the learning rate starts where a full
+            # schedule's linear decay would be at that point
             plan = TrainPlan(start=cache.adapter_dir(cache_dir, record.start), steps=record.steps,
-                             adapter_key=record.adapter_key)
+                             adapter_key=record.adapter_key,
+                             lr_scale=record.steps / settings.training.steps)
         else:
             record.steps = settings.training.steps
             ledger.fetch_checkpoints(cache_dir, setting)

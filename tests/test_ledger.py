@@ -35,8 +35,9 @@ def _rec(number, rank=4, adc=8, start=None, fam="f"):
 
 
 @pytest.mark.parametrize("target,candidates,expected", [
-    (_rec(9, rank=8), [_rec(0, rank=1), _rec(1, rank=4), _rec(2, rank=16)], 1),  # log2: 4 < 16
-    (_rec(9, rank=4, adc=6), [_rec(0, rank=4, adc=8), _rec(1, rank=8, adc=6)], 0),  # a tie
+    (_rec(9, rank=8), [_rec(0, rank=1), _rec(1, rank=4), _rec(2, rank=16)], 1),  # a tie: earliest
+    # the same noise (ADC bits) with another rank is nearer than another ADC with the same rank
+    (_rec(9, rank=4, adc=6), [_rec(0, rank=4, adc=8), _rec(1, rank=8, adc=6)], 1),
     (_rec(9, adc=6), [_rec(0, adc=8, start="x"), _rec(1, adc=8)], 1),  # from scratch first
     (_rec(9, adc=6), [_rec(0, adc=8), _rec(1, adc=8)], 0),  # then the earliest
     (_rec(9), [_rec(0, fam="other")], None),  # another placement, workload, noise...
@@ -51,9 +52,9 @@ def test_nearest_start_picks_the_closest_trained_setting_of_the_same_family(
 def test_distance_and_family():
     a = {"rank": 4, "adc_bits": 8, "dac_bits": 8, "train_integration_ns": 256}
     assert distance(a, a) == 0
-    assert distance(a, a | {"rank": 16}) == 2          # two octaves of rank
-    assert distance(a, a | {"adc_bits": 6}) == 1       # two bits
-    assert distance(a, a | {"train_integration_ns": 128}) == 1
+    assert distance(a, a | {"rank": 16}) == 1          # two octaves of rank
+    assert distance(a, a | {"adc_bits": 6}) == 2       # two bits
+    assert distance(a, a | {"train_integration_ns": 128}) == 2   # an octave of integration
     d = {"aimc": {"rows": 512, "adc_bits": 8, "dac_bits": 8, "train_integration_ns": 256},
          "lora": {"rank": 4, "placement": "all"}, "training": {"steps": 60}}
     same = {"aimc": d["aimc"] | {"adc_bits": 4}, "lora": {"rank": 16, "placement": "all"},
@@ -65,7 +66,7 @@ def test_distance_and_family():
 
 def test_search_settings_checkpoints_and_warm_steps():
     s = SearchSettings(pruner="median", checkpoints=(0.25, 0.5))
-    assert s.rungs(16) == (4, 8) and s.rungs(2) == (1,) and s.warm_steps(60) == 20
+    assert s.rungs(16) == (4, 8) and s.rungs(2) == (1,) and s.warm_steps(64) == 24
     with pytest.raises(Exception, match=r"search.checkpoints\[0\]"):
         SearchSettings(checkpoints=(1.5,))
     with pytest.raises(Exception, match="increasing"):

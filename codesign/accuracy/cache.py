@@ -89,10 +89,11 @@ def result_key(train_key_: str, settings, aimc) -> str:
                    "integration_ns": eval_ns})
 
 
-def warm_key(train_key_: str, start_key: str, steps: int) -> str:
-    """The adapter key of a setting trained for ``steps`` steps from the adapter ``start_key``."""
+def warm_key(train_key_: str, start_key: str, steps: int, schedule: str = "") -> str:
+    """The adapter key of a setting trained for ``steps`` steps from the adapter ``start_key``
+    (``schedule``: a name for how its learning rate is set)."""
     return digest({"v": CACHE_VERSION, "train": train_key_, "start": start_key,
-                   "steps": int(steps)})
+                   "steps": int(steps), **({"schedule": schedule} if schedule else {})})
 
 
 def checkpoint_dir(cache_dir: Path, key: str, step: int) -> Path:

@@ -168,8 +168,9 @@ class TrainPlan:
     (adapter, optimiser and random states, the measured value), so a later request for the same
     adapter resumes from the furthest one instead of step 0. ``start``: a cached adapter folder
     to start from (a warm start, any rank: :func:`codesign.accuracy.lora.load_adapter_transfer`),
-    trained for ``steps`` steps instead of ``training.steps``; the adapter is then cached under
-    ``adapter_key`` (:func:`codesign.accuracy.cache.warm_key`) instead of the train key.
+    trained for ``steps`` steps instead of ``training.steps``, its learning rate scaled by
+    ``lr_scale``; the adapter is then cached under ``adapter_key``
+    (:func:`codesign.accuracy.cache.warm_key`) instead of the train key.
     """
 
     rungs: tuple[int, ...] = ()
@@ -178,6 +179,7 @@ class TrainPlan:
     start: Optional[Path] = None
     steps: Optional[int] = None
     adapter_key: Optional[str] = None
+    lr_scale: float = 1.0
 
 
 def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
@@ -199,9 +201,10 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     tkey = plan.adapter_key or cache.train_key(workload, aimc, lora, settings, init_key)
     rkey = cache.result_key(tkey, settings, aimc)
     train_settings = settings
-    if plan.steps is not None:
-        train_settings = dataclasses.replace(
-            settings, training=dataclasses.replace(settings.training, steps=int(plan.steps)))
+    if plan.steps is not None or plan.lr_scale != 1.0:
+        train_settings = dataclasses.replace(settings, training=dataclasses.replace(
+            settings.training, steps=int(plan.steps or settings.training.steps),
+            lr=settings.training.lr * plan.lr_scale))
     # a planned training with checkpoints walks them (the pruner sees each) before any cache hit
     walk = plan.on_rung is not None and settings.training.mode == "lora"
     if use_result_cache and not walk:
