@@ -140,7 +140,16 @@ class _TileForward(torch.autograd.Function):
             ctx.zero = True
             return tile._periphery(out)
         ctx.zero = False
-        ctx.keep, ctx.tile = keep, tile
+        # the tensors as they are now: a caller may swap the tile's weights or GDC factor before
+        # the backward pass (HaLoRA's clean pass), as aihwkit's graph keeps the forward's
+        view = tile.get_tensor_view(out.dim())
+        mapping, scales = tile.get_mapping_scales(), tile.out_scaling_alpha
+        gdc = getattr(tile.rpu_config, "drift_compensation", None) is not None
+        ctx.factors = [f for f in (None if scales is None else scales.detach().view(*view),
+                                   tile.alpha.detach() if gdc else None,
+                                   None if mapping is None else mapping.detach().view(view))
+                       if f is not None]
+        ctx.keep, ctx.weight = keep, tile.tile.weight.detach()
         ctx.save_for_backward(x)
         return tile._periphery(out)
 
@@ -149,23 +158,17 @@ class _TileForward(torch.autograd.Function):
         if ctx.zero:
             return None, None
         (x,) = ctx.saved_tensors
-        keep, tile = ctx.keep, ctx.tile
+        keep = ctx.keep
         # periphery, in the reverse order of aihwkit's products: out scales, GDC, mapping scales
-        view = tile.get_tensor_view(grad.dim())
-        if tile.out_scaling_alpha is not None:
-            grad = grad * tile.out_scaling_alpha.view(*view)
-        if getattr(tile.rpu_config, "drift_compensation", None) is not None:
-            grad = grad * tile.alpha
-        mapping = tile.get_mapping_scales()
-        if mapping is not None:
-            grad = grad * mapping.view(view)
+        for factor in ctx.factors:
+            grad = grad * factor
         scale = keep["scale"]
         rescale = 1.0 / scale                         # out *= 1 / scale
         g_rescale = (grad * keep["before_rescale"]).sum(-1, keepdim=True)
         grad = grad * rescale
         if keep["out_mask"] is not None:
             grad = grad * keep["out_mask"]
-        grad = grad @ tile.tile.weight               # straight through quantiser and noise
+        grad = grad @ ctx.weight                      # straight through quantiser and noise
         if keep["in_mask"] is not None:
             grad = grad * keep["in_mask"]
         g_scale = (grad * x).sum(-1, keepdim=True) + g_rescale * -(rescale * rescale)

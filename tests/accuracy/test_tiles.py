@@ -85,6 +85,27 @@ def test_forward_and_input_gradient_equal_aihwkit(n_in, n_out, out_bound):
         assert not torch.equal(fast(x0), y_fast)
 
 
+def test_gradient_uses_the_forward_weights_when_they_are_swapped_before_backward():
+    """HaLoRA's clean pass swaps the reference weights and GDC factor in and out around its
+    forward; the backward pass must see the ones the forward used, as aihwkit's graph does."""
+    import torch
+
+    grads = []
+    for layer in _pair(24, 20):
+        tile = next(layer.analog_tiles())
+        saved_w, saved_alpha = tile.tile.weight.data.clone(), tile.alpha
+        tile.tile.set_weights(tile.reference_combined_weights)
+        tile.alpha = torch.ones_like(saved_alpha)
+        x = _input(24).requires_grad_(True)
+        torch.manual_seed(3)
+        y = layer(x)
+        tile.tile.set_weights(saved_w)
+        tile.alpha = saved_alpha
+        y.sum().backward()
+        grads.append(x.grad)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
 def test_drift_readout_and_compensation_equal_aihwkit():
     import torch
 
