@@ -23,8 +23,7 @@ options, other drift compensations) is aihwkit's own code.
 
 from __future__ import annotations
 
-import math
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from aihwkit.inference.compensation.drift import GlobalDriftCompensation
@@ -182,8 +181,9 @@ class _TileForward(torch.autograd.Function):
 
 
 class FastInferenceTile(TorchInferenceTile):
-    """``TorchInferenceTile`` whose eval-mode forward pass and drift-compensation read-out run
-    :func:`noisy_mvm` (same results, fewer passes); anything else is aihwkit's."""
+    """``TorchInferenceTile`` whose eval-mode forward pass (with or without the input's gradient)
+    and drift-compensation read-out run :func:`noisy_mvm` (same results, fewer passes); anything
+    else is aihwkit's."""
 
     def _fast_ok(self) -> bool:
         return (not self.training and not self.analog_bias and not self.in_trans
