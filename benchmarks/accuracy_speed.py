@@ -10,8 +10,9 @@ fresh process (its wall time includes start-up and imports; peak memory = the pr
 Targets on the 2-core CPU machine: <= 60 s and <= 5 s. Then the floor, in a third process: the
 digital model through the same work (a forward + backward pass per training step on the same
 batches, one evaluation of the same sentences per draw, drift time and variant), and the ratio of
-the analog training + drift evaluation time to it. ``load_avg_1min``: the machine's load when the
-run ended (the CPU may be shared); ``CODESIGN_TORCH_THREADS`` sets torch's threads (default 1).
+the analog training + drift evaluation time to it. ``load_avg_1min_start`` / ``load_avg_1min``: the
+machine's load when the run started / ended (the CPU may be shared); ``CODESIGN_TORCH_THREADS``
+sets torch's threads (default: the cores the load leaves free, at least 1).
 
 --must-show: trainable parameters for ranks 1, 2, 4, 8, 16 (linear in rank) and peak training
 memory of AHWA-LoRA vs full AHWA (same 8 steps, batch and Gaussian noise, each in its own process).
@@ -115,6 +116,7 @@ def at(series: dict, label: str) -> float:
 
 
 def default_speed() -> dict:
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as cache:
         first = run_child({"cache": cache})
         second = run_child({"cache": cache})
@@ -123,7 +125,7 @@ def default_speed() -> dict:
     floor_s = floor["train_s"] + floor["eval_s"]
     work_s = (first.get("train_seconds") or 0) + (first.get("eval_seconds") or 0)
     return {"benchmark": "accuracy_speed", "default_eval_s": first["process_s"],
-            "load_avg_1min": os.getloadavg()[0],
+            "load_avg_1min_start": load_start, "load_avg_1min": os.getloadavg()[0],
             "torch_threads": os.environ.get("CODESIGN_TORCH_THREADS", "default"),
             "train_s": first.get("train_seconds"), "drift_eval_s": first.get("eval_seconds"),
             "floor_train_s": floor["train_s"], "floor_eval_s": floor["eval_s"],

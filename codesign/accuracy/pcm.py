@@ -82,10 +82,23 @@ class PairDriftPCM(PCMLikeNoiseModel):
                      drift_noise_parameters[0], prepared)
             self._prepared[key] = entry
         sign, g, nu, q_s, scale = entry[2]
+        # in place, the same products in the same order as g (t/t0)^-nu + |g_d| q_s sig randn,
+        # clamped at 0, signed, scaled back (g >= 0, so |g_d| = g_d)
         t = t_inference + self.t_0
-        g_drift = g * torch.exp(nu * -math.log(t / self.t_0)) if t > self.t_0 else g
+        if t > self.t_0:
+            g_drift = nu * -math.log(t / self.t_0)
+            g_drift.exp_()
+            g_drift.mul_(g)
+        else:
+            g_drift = g.clone()
         if t > 0:
             sig = self.read_noise_scale * math.sqrt(
                 math.log((t + self.t_read) / (2 * self.t_read)))
-            g_drift = g_drift + g_drift.abs() * (q_s * sig) * torch.randn_like(g)
-        return sign * g_drift.clamp(min=0.0) / scale
+            spread = q_s * sig
+            spread.mul_(g_drift)
+            noise = torch.randn_like(g)
+            noise.mul_(spread)
+            g_drift.add_(noise)
+        g_drift.clamp_(min=0.0)
+        g_drift.mul_(sign)
+        return g_drift.div_(scale)

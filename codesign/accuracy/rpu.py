@@ -4,7 +4,8 @@ Authors' settings (../shared/paper-notes.md section 3): digital bias; weight sca
 column-wise; learned column-wise output scaling; ADD_NORMAL training modifier; CHANNELWISE_SYMMETRIC
 remap; forward out_noise; LAYER_GAUSSIAN clip at 3 sigma; inp_res / out_res = 1 / (2^bits - 2);
 PCMLikeNoiseModel(g_max) (as :class:`codesign.accuracy.pcm.PairDriftPCM`: the same model, a
-faster drift step); GlobalDriftCompensation. Tile size = AimcTileSpec rows x cols
+faster drift step); GlobalDriftCompensation; tiles :class:`codesign.accuracy.tiles.FastInferenceTile`
+(aihwkit's ``TorchInferenceTile`` with the same results in fewer passes). Tile size = AimcTileSpec rows x cols
 (mapping.max_input_size / max_output_size: a larger layer is split over several tiles whose partial
 sums are added digitally).
 """
@@ -66,8 +67,10 @@ def build_rpu_config(aimc: "AimcTileSpec", noise: "NoiseSettings", *,
                                                     WeightRemapType)
 
     from codesign.accuracy.pcm import PairDriftPCM
+    from codesign.accuracy.tiles import FastInferenceTile
 
     cfg = TorchInferenceRPUConfig()
+    cfg.tile_class = FastInferenceTile
     cfg.mapping.digital_bias = True
     cfg.mapping.weight_scaling_omega = 1.0
     cfg.mapping.weight_scaling_columnwise = True
