@@ -241,3 +241,21 @@ def test_the_dominated_pruner_stops_only_settings_beaten_in_every_objective(mine
     assert trial.should_prune() is prune
     trial.report(mine[0], 8)                 # nobody else reached step 8: no evidence
     assert trial.should_prune() is False
+
+
+@pytest.mark.parametrize("name,cls", [
+    ("none", optuna.pruners.NopPruner), ("median", optuna.pruners.MedianPruner),
+    ("successive_halving", optuna.pruners.SuccessiveHalvingPruner),
+    ("hyperband", optuna.pruners.HyperbandPruner)])
+def test_each_pruner_name_is_the_optuna_pruner_at_the_checkpoints(name, cls):
+    from codesign.ledger import DominatedPruner, make_pruner
+
+    search = SearchSettings(pruner=name)
+    pruner = make_pruner(search, search.rungs(40), 40)
+    assert isinstance(pruner, cls)
+    if name in ("successive_halving", "hyperband"):       # the first rung is the first checkpoint
+        study = optuna.create_study(direction="maximize", pruner=pruner)
+        trial = study.ask()
+        trial.report(0.5, 9)
+        assert trial.should_prune() is False               # below the first checkpoint: no rung
+    assert isinstance(make_pruner(SearchSettings(pruner="dominated"), (10,), 40), DominatedPruner)

@@ -4,10 +4,11 @@ Authors' settings (../shared/paper-notes.md section 3): digital bias; weight sca
 column-wise; learned column-wise output scaling; ADD_NORMAL training modifier; CHANNELWISE_SYMMETRIC
 remap; forward out_noise; LAYER_GAUSSIAN clip at 3 sigma; inp_res / out_res = 1 / (2^bits - 2);
 PCMLikeNoiseModel(g_max) (as :class:`codesign.accuracy.pcm.PairDriftPCM`: the same model, a
-faster drift step); GlobalDriftCompensation; tiles :class:`codesign.accuracy.tiles.FastInferenceTile`
-(aihwkit's ``TorchInferenceTile`` with the same results in fewer passes). Tile size = AimcTileSpec rows x cols
-(mapping.max_input_size / max_output_size: a larger layer is split over several tiles whose partial
-sums are added digitally).
+faster drift step); GlobalDriftCompensation; tiles
+:class:`codesign.accuracy.tiles.FastInferenceTile` (aihwkit's ``TorchInferenceTile`` with the same
+results in fewer passes). Tile size = AimcTileSpec rows x cols (mapping.max_input_size /
+max_output_size: a larger layer is split over several tiles whose partial sums are added
+digitally).
 """
 
 from __future__ import annotations
