@@ -514,6 +514,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             bar.n = min(now["counted"], target)
             bar.refresh()
     except KeyboardInterrupt:
+        stop_stray_heartbeats()
         requeued = requeue_interrupted(study, current[-1:])
         raise KeyboardInterrupt(
             f"trial {requeued[0]} re-queued; run the same command to resume" if requeued
@@ -524,6 +525,27 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             close_storage(ledger.storage)
     return RunSummary(study, storage, url, added, now["COMPLETE"] + now["PRUNED"],
                       failures_in_a_row >= max_failures)
+
+
+def stop_stray_heartbeats() -> int:
+    """Stop the trial heartbeat threads still beating in this process; returns how many.
+
+    Optuna starts a trial's heartbeat thread (not a daemon) just before the block whose exit
+    stops it; a Ctrl-C in between leaves it beating forever, and the interpreter waits for it at
+    exit (seen: a worker that printed "interrupted" and never exited). After an interrupt no trial
+    of this process runs, so every such thread is stopped: each is a thread named after Optuna's
+    ``_record_heartbeat`` whose arguments end with its stop event."""
+    import threading
+
+    stopped = 0
+    for thread in threading.enumerate():
+        if thread is threading.current_thread() or "_record_heartbeat" not in thread.name:
+            continue
+        for arg in getattr(thread, "_args", ()):
+            if isinstance(arg, threading.Event):
+                arg.set()
+                stopped += 1
+    return stopped
 
 
 def requeue_interrupted(study, numbers: list[int]) -> list[int]:

@@ -171,3 +171,21 @@ def test_four_workers_on_postgres_all_exit_0_with_an_exact_count(tmp_path, pg_ur
 @pytest.mark.slow
 def test_six_workers_on_postgres_repeatedly(tmp_path, pg_url):
     _stress(tmp_path, pg_url, n_workers=6, n_trials=10, rounds=4)
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_an_interrupt_stops_a_heartbeat_thread_left_beating(tmp_path):
+    # Optuna starts a trial's (non-daemon) heartbeat thread before the block that stops it: a
+    # Ctrl-C in between left a worker unable to exit. The interrupt path stops such threads.
+    from optuna.storages._heartbeat import get_heartbeat_thread
+
+    from codesign.study import make_storage, stop_stray_heartbeats
+
+    storage = make_storage(f"sqlite:///{tmp_path / 'hb.db'}", heartbeat_s=1)
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    beating = get_heartbeat_thread(trial._trial_id, storage)
+    beating.start()                                        # ... and never joined
+    assert stop_stray_heartbeats() == 1
+    beating._thread.join(timeout=5)
+    assert not beating._thread.is_alive()
