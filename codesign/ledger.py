@@ -201,7 +201,7 @@ class Ledger:
         (:func:`codesign.study.trial_slot_lock` of the storage's URL)."""
         import optuna
 
-        self.search, self.steps, self.lock = search, steps, lock
+        self.search, self.lock = search, lock
         self.name = ledger_name(study_name)
         self.rungs = search.rungs(steps) if search.prunes else ()
         self.storage = storage
@@ -276,7 +276,7 @@ class Ledger:
                 self.get("checkpoint", f"{key}@{rung}", cache.checkpoint_dir(cache_dir, key, rung))
 
     def fetch_result(self, cache_dir: Path, key: str) -> None:
-        path = Path(cache_dir) / "results" / f"{key}.json"
+        path = cache.result_path(cache_dir, key)
         if not path.is_file():
             self.get("result", key, path)
 
@@ -447,8 +447,6 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
         if result is None:
             raise RuntimeError("the ledger's training job ended without a result")
         return result, training
-    if training.status == "pruned":               # pragma: no cover - pruned claims return above
-        raise AssertionError("unreachable")
     if not ledger.fetch_adapter(cache_dir, training.adapter_key):
         raise RuntimeError(
             f"the adapters of this setting were trained (ledger trial {training.ledger_trial}) "
@@ -465,6 +463,6 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
 
 def _share_result(ledger: Ledger, cache_dir: Path, result, settings, aimc, adapter_key: str) -> None:
     key = cache.result_key(adapter_key, settings, aimc)
-    path = Path(cache_dir) / "results" / f"{key}.json"
+    path = cache.result_path(cache_dir, key)
     if path.is_file() and ledger._artifact("result", key) is None:
         ledger.put("result", key, path)

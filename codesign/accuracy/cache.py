@@ -133,8 +133,12 @@ def save_adapter_atomic(cache_dir: Path, key: str, write, meta: dict,
     return final
 
 
+def result_path(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / "results" / f"{key}.json"
+
+
 def load_result(cache_dir: Path, key: str) -> dict | None:
-    path = Path(cache_dir) / "results" / f"{key}.json"
+    path = result_path(cache_dir, key)
     if not path.is_file():
         return None
     try:
@@ -144,5 +148,5 @@ def load_result(cache_dir: Path, key: str) -> dict | None:
 
 
 def save_result(cache_dir: Path, key: str, data: dict) -> None:
-    write_atomic(Path(cache_dir) / "results" / f"{key}.json",
+    write_atomic(result_path(cache_dir, key),
                  json.dumps(data, indent=1, default=str))

@@ -302,6 +302,13 @@ class _Planned:
     proxy: dict = dataclasses.field(default_factory=dict)
     computed: int = 0
 
+    def add(self, report) -> None:
+        """Account one trained segment (a train.TrainReport)."""
+        self.seconds += report.seconds
+        self.peak_bytes = max(self.peak_bytes, report.peak_bytes)
+        self.computed += len(report.losses)
+        self.losses += report.losses
+
 
 def proxy_accuracy(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
                    at: str) -> float:
@@ -341,10 +348,7 @@ def _train_planned(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
         else:
             report = train(built.model, built.task, settings, built.device, progress=progress,
                            state=state, until=rung)
-            out.seconds += report.seconds
-            out.peak_bytes = max(out.peak_bytes, report.peak_bytes)
-            out.computed += len(report.losses)
-            out.losses += report.losses
+            out.add(report)
             if report.status != "ok":
                 out.status, out.reason = report.status, report.reason
                 return out
@@ -371,10 +375,7 @@ def _train_planned(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
         return out
     report = train(built.model, built.task, settings, built.device, progress=progress,
                    state=state)
-    out.seconds += report.seconds
-    out.peak_bytes = max(out.peak_bytes, report.peak_bytes)
-    out.computed += len(report.losses)
-    out.losses += report.losses
+    out.add(report)
     out.status, out.reason = report.status, report.reason
     return out
 
