@@ -205,11 +205,11 @@ class Ledger:
         self.name = ledger_name(study_name)
         self.rungs = search.rungs(steps) if search.prunes else ()
         self.storage = storage
+        self.store = artifact_store(artifacts)       # first: a bad location creates nothing
         self.study = optuna.create_study(
             study_name=self.name, storage=self.storage, load_if_exists=True,
             direction=direction, sampler=optuna.samplers.RandomSampler(seed=0),
             pruner=make_pruner(search, self.rungs, steps))
-        self.store = artifact_store(artifacts)
 
     # -- reading the ledger ------------------------------------------------------------------
     def records(self) -> list:

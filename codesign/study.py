@@ -462,13 +462,14 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
            else default_storage(out_dir, cfg.name))
     preflight(loaded)
     storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
+    # first: a bad search.artifacts is refused before the study is created
+    ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)
     # reproducible for one worker (seed + trials held); distinct streams for workers that join a
     # running study (+ process id); config.study.StudyConfig.seed says the same
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
     seed = (cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)) % 2**32
     study = open_study(loaded, storage, seed)
-    ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
     study_id = storage.get_study_id_from_name(cfg.name)

@@ -259,3 +259,24 @@ def test_each_pruner_name_is_the_optuna_pruner_at_the_checkpoints(name, cls):
         trial.report(0.5, 9)
         assert trial.should_prune() is False               # below the first checkpoint: no rung
     assert isinstance(make_pruner(SearchSettings(pruner="dominated"), (10,), 40), DominatedPruner)
+
+
+def test_a_bad_artifact_store_is_one_line_exit_2_and_creates_no_study(tmp_path, capsys):
+    pytest.importorskip("aihwkit")
+    from codesign.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    path, _ = _write(tmp_path, "badstore", search={"artifacts": str(blocker / "artifacts")},
+                     search_space={"rank": {"choices": [2]}})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("codesign run: error: search.artifacts: cannot create") and "\n" not in err
+    assert optuna.get_all_study_names(f"sqlite:///{out / 'badstore' / 'study.db'}") == []
+    assert blocker.read_text() == "not a folder"
+    path, _ = _write(tmp_path, "bads3", search={"artifacts": "s3://bucket/with/prefix"},
+                     search_space={"rank": {"choices": [2]}})
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("codesign run: error: search.artifacts:") and "\n" not in err
