@@ -35,7 +35,7 @@ from typing import Any
 from codesign.accuracy.rpu import train_integration_ns
 from codesign.files import write_atomic
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 def _plain(obj: Any) -> Any:

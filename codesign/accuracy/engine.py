@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
 
-from codesign.accuracy import cache, convert, lora as lora_mod, roles
+from codesign.accuracy import cache, convert, lora as lora_mod, roles, rows
 from codesign.accuracy.rpu import train_integration_ns
 from codesign.accuracy.settings import AccuracyResult, AccuracySettings, WorkloadSpec
 from codesign.errors import InputError
@@ -130,6 +130,8 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     else:
         convert.unfreeze_analog(model)
     model = model.to(device)
+    if task.pad_free:
+        rows.install(model, convert.analog_layers(model))
     model.eval()
     return Built(model, task, device, analog_names, adapter_names, digital, by_name)
 
@@ -428,6 +430,9 @@ class MultiTaskModel:
         torch.manual_seed(self.settings.training.seed)
         self.model.add_adapter(name, lora_mod.lora_config(lora, targets,
                                                           self.built.task.head_modules()))
+        from codesign.accuracy.dropout import use_bits_dropout
+
+        use_bits_dropout(self.model)
         if folder is not None:
             lora_mod.load_adapter_weights(self.model, Path(folder), adapter=name)
         convert.freeze_analog(self.model)

@@ -29,6 +29,9 @@ class Task:
     metric: str = ""
     #: model loader kind: encoder, classification or qa
     kind: str = "encoder"
+    #: the loss and the metric read real tokens only (padding's outputs are never used), so the
+    #: analog layers may skip padded rows (:mod:`codesign.accuracy.rows`)
+    pad_free: bool = True
 
     def __init__(self, spec: WorkloadSpec):
         self.spec = spec

@@ -68,6 +68,8 @@ def load_squad_rows(source: Path | None, n_train: int, n_eval: int):
 class SquadTask(Task):
     kind = "qa"
     metric = "squad_f1"
+    #: the span loss normalises start/end logits over every position, padding included
+    pad_free = False
 
     def __init__(self, spec, source: Path | None):
         super().__init__(spec)
