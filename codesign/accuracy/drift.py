@@ -3,7 +3,14 @@
 For draw d the tiles are programmed once (seed = evaluation.seed + d: programming noise and drift
 exponents), then drifted to every drift time in order (read noise, GDC) and the metric is taken for
 each variant (e.g. adapters off = 'analog before training', adapters on = 'after'), so that the
-variants of one draw see the same devices (a paired comparison).
+variants of one draw see the same devices (a paired comparison). Within a draw every evaluation
+(each variant, each drift time) also sees the same output noise: the first evaluation's draws are
+recorded and replayed to the others (common random numbers,
+:class:`~codesign.accuracy.tiles.NoiseTape`). Each value keeps its distribution (a draw is one
+chip: its programming, drift and read noise are its own; output noise is the same law at every
+read), draws stay independent of each other, differences between variants or drift times are
+measured with less noise, and the output noise is drawn once per chip instead of once per
+evaluation.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Callable
 from codesign.accuracy import convert
 from codesign.accuracy.metrics import summarize
 from codesign.accuracy.settings import EvaluationSettings, drift_seconds
+from codesign.accuracy.tiles import NoiseTape, shared_output_noise
 
 
 def evaluate_series(model, task, evaluation: EvaluationSettings, device,
@@ -36,12 +44,14 @@ def evaluate_series(model, task, evaluation: EvaluationSettings, device,
         with torch.no_grad():
             for d in range(evaluation.n_draws):
                 convert.program(model, seed=evaluation.seed + d)
+                tape = NoiseTape()
                 for label in evaluation.drift_times:
                     convert.drift(model, drift_seconds(label))
                     for k, (variant, ctx) in enumerate(variants.items()):
                         torch.manual_seed(evaluation.seed * 7919 + d * 101 + k)
-                        with ctx():
+                        with ctx(), shared_output_noise(tape):
                             values[variant][label].append(task.evaluate(model, device))
+                        tape.rewind()
                     if bar is not None:
                         bar.update(1)
     finally:

@@ -19,10 +19,16 @@ management, input / output quantisation, output noise), so the results are ident
 
 Everything else (tiles in train mode, weights that train, input ranges, other noise and bound
 options, other drift compensations) is aihwkit's own code.
+
+Output-noise draws come from the calling thread's tile stream (:mod:`codesign.accuracy.rng`) or,
+inside :func:`shared_output_noise`, from a :class:`NoiseTape` that hands passes over the same
+inputs' shapes the same draws (the drift evaluation's common random numbers).
 """
 
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
 from typing import Optional, Tuple
 
 import torch
@@ -30,6 +36,8 @@ from aihwkit.inference.compensation.drift import GlobalDriftCompensation
 from aihwkit.simulator.parameters.enums import BoundManagementType, NoiseManagementType
 from aihwkit.simulator.tiles.inference_torch import TorchInferenceTile
 from torch import Tensor
+
+from codesign.accuracy.rng import randn_like
 
 
 def _quantize_step(res: float, bound: float) -> float:
@@ -63,7 +71,10 @@ def noisy_mvm(weight: Tensor, x: Optional[Tensor], io, one_hot: bool = False,
     if one_hot:
         nm = torch.ones((1, 1), dtype=weight.dtype, device=weight.device)
     else:
-        nm, argmax = x.abs().max(dim=-1, keepdim=True)
+        if keep is None:                              # the abs-max alone, no indices
+            nm, argmax = x.abs().amax(dim=-1, keepdim=True), None
+        else:
+            nm, argmax = x.abs().max(dim=-1, keepdim=True)
         if io.inp_noise <= 0.0 and bool((nm == 0.0).all()):
             return x.new_zeros(x.shape[:-1] + (weight.shape[0],))
         zero_rows = nm <= 0.0
@@ -80,8 +91,10 @@ def noisy_mvm(weight: Tensor, x: Optional[Tensor], io, one_hot: bool = False,
         bm_res = (1 / bm_res if bm_res > 1.0 else bm_res) * 2.0 * io.inp_bound
     reduction = 0.5
     passed = False
+    rounds = -1
     while not passed:
         reduction *= 2.0
+        rounds += 1
         scale = 1.0
         scale /= nm                                   # a new tensor: 1 / abs-max, as aihwkit
         if b_management:
@@ -99,9 +112,7 @@ def noisy_mvm(weight: Tensor, x: Optional[Tensor], io, one_hot: bool = False,
         else:
             out = prepared @ weight.T
         if io.out_noise > 0.0:
-            noise = torch.randn_like(out)
-            noise.mul_(io.out_noise)
-            out += noise
+            out += _output_noise(out, io.out_noise, one_hot, rounds)
         if out_step > 0:
             out.div_(out_step).round_().mul_(out_step)
         mask = _inside_mask(out, out_bound)
@@ -114,6 +125,52 @@ def noisy_mvm(weight: Tensor, x: Optional[Tensor], io, one_hot: bool = False,
                     before_rescale=out.clone())
     out *= 1.0 / scale
     return out
+
+
+class NoiseTape:
+    """Output-noise draws shared by passes over inputs of the same shapes (common random numbers,
+    :func:`shared_output_noise`): the k-th noisy MVM of a pass (and each of its bound-management
+    rounds) takes the draw stored for that MVM and round, drawing and storing it the first time
+    or when the shape differs. :meth:`rewind` starts the next pass."""
+
+    def __init__(self):
+        self.draws: dict[tuple[int, int], tuple[Tensor, float]] = {}
+        self.call = -1
+
+    def noise(self, out: Tensor, std: float, round_: int = 0) -> Tensor:
+        if round_ == 0:
+            self.call += 1
+        key = (self.call, round_)
+        entry = self.draws.get(key)
+        if entry is None or entry[0].shape != out.shape:
+            noise = torch.randn_like(out).mul_(std)
+            self.draws[key] = (noise, std)
+            return noise
+        noise, recorded = entry
+        return noise if recorded == std else noise * (std / recorded)
+
+    def rewind(self) -> None:
+        self.call = -1
+
+
+_TAPE: ContextVar[Optional[NoiseTape]] = ContextVar("codesign_noise_tape", default=None)
+
+
+@contextlib.contextmanager
+def shared_output_noise(tape: NoiseTape):
+    """Within: tiles' output noise of MVMs (not drift read-outs) is taken from ``tape``."""
+    token = _TAPE.set(tape)
+    try:
+        yield tape
+    finally:
+        _TAPE.reset(token)
+
+
+def _output_noise(out: Tensor, std: float, one_hot: bool, round_: int) -> Tensor:
+    tape = None if one_hot else _TAPE.get()
+    if tape is None:
+        return randn_like(out).mul_(std)
+    return tape.noise(out, std, round_)
 
 
 def _inside_mask(values: Tensor, bound: float) -> Optional[Tensor]:
@@ -217,14 +274,25 @@ class FastInferenceTile(TorchInferenceTile):
         with torch.no_grad():
             return self._periphery(noisy_mvm(self.tile.weight, x_input, self.rpu_config.forward))
 
+    def _fast_readout(self, exact_reference: bool = False) -> bool:
+        dc = getattr(self.rpu_config, "drift_compensation", None)
+        return (dc is not None and not exact_reference and not self.in_trans
+                and not self.out_trans
+                and type(dc).get_readout_tensor is GlobalDriftCompensation.get_readout_tensor
+                and self.tile.out_noise_values is None and supported(self.rpu_config.forward))
+
+    def tile_streams(self) -> bool:
+        """Whether programming, drift and read-out draw only from :func:`rng.randn_like`, so
+        that :func:`codesign.accuracy.rng.for_each_tile` may run tiles in parallel."""
+        dc = getattr(self.rpu_config, "drift_compensation", None)
+        model = getattr(self.rpu_config, "noise_model", None)
+        return ((dc is None or self._fast_readout()) and hasattr(model, "tile_streams")
+                and model.tile_streams())
+
     @torch.no_grad()
     def _forward_drift_readout_tensor(self, reset_if: bool = False,
                                       exact_reference: bool = False) -> Optional[Tensor]:
-        dc = getattr(self.rpu_config, "drift_compensation", None)
-        if (dc is None or exact_reference or self.in_trans or self.out_trans
-                or type(dc).get_readout_tensor is not GlobalDriftCompensation.get_readout_tensor
-                or self.tile.out_noise_values is not None
-                or not supported(self.rpu_config.forward)):
+        if not self._fast_readout(exact_reference):
             return super()._forward_drift_readout_tensor(reset_if, exact_reference)
         self.tile.set_config(self.rpu_config)
         return noisy_mvm(self.tile.weight, None, self.rpu_config.forward, one_hot=True)
