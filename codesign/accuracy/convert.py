@@ -92,19 +92,31 @@ def set_tiles_mode(model, training: bool) -> None:
         layer.train(training)
 
 
+def _each_tile(model, fn) -> None:
+    """``fn(tile)`` for every tile: each tile with its own random stream, two at a time on a
+    multi-core CPU (:func:`codesign.accuracy.rng.for_each_tile`) when every draw of the tiles'
+    programming and drift comes from those streams; otherwise in turn from torch's global one."""
+    from codesign.accuracy.rng import for_each_tile
+
+    tiles = list(analog_tiles(model))
+    if all(getattr(t, "tile_streams", lambda: False)() for t in tiles):
+        for_each_tile(tiles, fn)
+    else:
+        for tile in tiles:
+            fn(tile)
+
+
 def program(model, seed: int) -> None:
     """Program every tile from its reference (clean) weights: programming noise, drift exponents."""
     import torch
 
     torch.manual_seed(seed)
-    for tile in analog_tiles(model):
-        tile.program_weights(from_reference=True)
+    _each_tile(model, lambda tile: tile.program_weights(from_reference=True))
 
 
 def drift(model, seconds: float) -> None:
     """Drift the programmed tiles to ``seconds`` after programming (plus read noise, then GDC)."""
-    for tile in analog_tiles(model):
-        tile.drift_weights(float(seconds))
+    _each_tile(model, lambda tile: tile.drift_weights(float(seconds)))
 
 
 def restore_reference(model) -> None:
