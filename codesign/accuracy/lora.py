@@ -35,7 +35,11 @@ def apply_lora(model, lora: "LoraSpec", targets: list[str], heads: Iterable[str]
         # peft reads transformers' deprecated `is_gradient_checkpointing` (harmless FutureWarning)
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
                                 category=FutureWarning)
-        return get_peft_model(model, lora_config(lora, targets, heads))
+        model = get_peft_model(model, lora_config(lora, targets, heads))
+    from codesign.accuracy.dropout import use_bits_dropout
+
+    use_bits_dropout(model)
+    return model
 
 
 def count_params(model) -> tuple[int, int]:
