@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
 
-from codesign.accuracy import cache, convert, lora as lora_mod, roles, rows
+from codesign.accuracy import cache, convert, lora as lora_mod, roles
 from codesign.accuracy.rpu import train_integration_ns
 from codesign.accuracy.settings import AccuracyResult, AccuracySettings, WorkloadSpec
 from codesign.errors import InputError
@@ -131,6 +131,8 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         convert.unfreeze_analog(model)
     model = model.to(device)
     if task.pad_free:
+        from codesign.accuracy import rows
+
         rows.install(model, convert.analog_layers(model))
     model.eval()
     return Built(model, task, device, analog_names, adapter_names, digital, by_name)
