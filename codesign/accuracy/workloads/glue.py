@@ -122,7 +122,10 @@ class GlueTask(Task):
 
     def train_batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
         a, b = TEXT_COLUMNS[self.task]
-        lengths = [len(r[a]) + (len(r[b]) if b else 0) for r in self.train_rows]
+        rows = self.train_rows
+        ids = self.tokenizer([r[a] for r in rows], [r[b] for r in rows] if b else None,
+                             truncation=True, max_length=self.spec.max_seq_len)["input_ids"]
+        lengths = [len(x) for x in ids]                   # tokens: what padding depends on
         for idx in self.index_batches(len(self.train_rows), batch_size, seed, lengths):
             yield self._encode([self.train_rows[i] for i in idx])
 
