@@ -15,6 +15,7 @@ generator, :mod:`codesign.accuracy.rng`). Tests compare the laws with aihwkit's
 (tests/accuracy/test_pcm.py). Other converters, or g_min > 0, fall back to aihwkit's own
 implementation.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,13 +62,11 @@ class PairDriftPCM(PCMLikeNoiseModel):
         the drift exponent of the device each weight drifts with, its 1/f amplitude q_s)."""
         import torch
 
-        conv = self.g_converter
-        scale = (conv.g_max - conv.g_min) / weights.abs().max().clamp(min=1e-7)
-        g_signed = weights * scale
-        g = g_signed.abs().clamp(max=conv.g_max)
-        nu_one = nu[0] if nu[0] is nu[1] else torch.where(g_signed >= 0, nu[0], nu[1])
+        (g_pos, g_neg), params = self.g_converter.convert_to_conductances(weights)
+        g = g_pos + g_neg                              # g_min = 0: one of the pair is 0
+        nu_one = nu[0] if nu[0] is nu[1] else torch.where(g_neg == 0, nu[0], nu[1])
         q_s = (0.0088 / ((g / self.g_max) ** 0.65).clamp(min=1e-3)).clamp(max=0.2)
-        return torch.sign(g_signed).mul_(g).div_(scale), nu_one, q_s
+        return (g_pos - g_neg).div_(params["scale_ratio"]), nu_one, q_s
 
     @no_grad()
     def apply_programming_noise_to_conductance(self, g_target: Tensor) -> Tensor:
@@ -115,18 +114,14 @@ class PairDriftPCM(PCMLikeNoiseModel):
 
         if not self._fast():
             return super().apply_programming_noise(weights)
-        conv = self.g_converter
-        scale = conv.g_max / weights.abs().max().clamp(min=_ZERO_CLIP)
-        g_signed = weights * scale
-        g_pos = g_signed.clamp(min=0.0, max=conv.g_max)
-        g_neg = (-g_signed).clamp(min=0.0, max=conv.g_max)
+        (g_pos, g_neg), params = self.g_converter.convert_to_conductances(weights)
         programmed = (self.apply_programming_noise_to_conductance(g_pos)
                       .sub_(self.apply_programming_noise_to_conductance(g_neg)))
         # target of the device drifting: g_pos + g_neg (one is 0) unless programming flipped the
         # sign, then 0 (sign arithmetic: a bool-mask torch.where is 10x slower on this CPU)
-        used = (g_pos + g_neg).mul_(torch.mul(programmed, g_signed).sign_().clamp_(min=0.0))
+        used = (g_pos + g_neg).mul_(torch.mul(programmed, weights).sign_().clamp_(min=0.0))
         nu = self.generate_drift_coefficients(used)
-        return programmed.div_(scale), [nu, nu]
+        return programmed.div_(params["scale_ratio"]), [nu, nu]
 
     @no_grad()
     def apply_drift_noise(self, weights: Tensor, drift_noise_parameters, t_inference: float
