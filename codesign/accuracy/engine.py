@@ -430,11 +430,7 @@ class MultiTaskModel:
         if not targets:
             raise InputError(f"lora.placement: {lora.placement!r} matches no linear layer")
         torch.manual_seed(self.settings.training.seed)
-        self.model.add_adapter(name, lora_mod.lora_config(lora, targets,
-                                                          self.built.task.head_modules()))
-        from codesign.accuracy.dropout import use_bits_dropout
-
-        use_bits_dropout(self.model)
+        lora_mod.add_adapter(self.model, name, lora, targets, self.built.task.head_modules())
         if folder is not None:
             lora_mod.load_adapter_weights(self.model, Path(folder), adapter=name)
         convert.freeze_analog(self.model)

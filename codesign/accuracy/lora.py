@@ -36,10 +36,21 @@ def apply_lora(model, lora: "LoraSpec", targets: list[str], heads: Iterable[str]
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
                                 category=FutureWarning)
         model = get_peft_model(model, lora_config(lora, targets, heads))
+    _bits_dropout(model)
+    return model
+
+
+def add_adapter(model, name: str, lora: "LoraSpec", targets: list[str],
+                heads: Iterable[str] = ()) -> None:
+    """Another adapter called ``name`` on ``targets`` of a peft model (as :func:`apply_lora`)."""
+    model.add_adapter(name, lora_config(lora, targets, heads))
+    _bits_dropout(model)
+
+
+def _bits_dropout(model) -> None:
     from codesign.accuracy.dropout import use_bits_dropout
 
     use_bits_dropout(model)
-    return model
 
 
 def count_params(model) -> tuple[int, int]:
