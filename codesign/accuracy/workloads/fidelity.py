@@ -50,6 +50,7 @@ class FidelityTask(Task):
         self.eval_text = sents[:n_eval]
         self.train_text = sents[n_eval:n_eval + spec.n_train]
         self.tokenizer = None
+        self._encoded: dict[tuple[tuple[str, ...], int], list] = {}   # (texts, batch size)
         self.teacher_train = None
         self.teacher_eval = None
 
@@ -73,12 +74,16 @@ class FidelityTask(Task):
         return [len(x) for x in ids["input_ids"]]
 
     def _batches(self, texts, batch_size):
-        """Batches of texts sorted by token count (little padding), as (indices, encoded batch)."""
-        lengths = self._token_lengths(texts)
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        for k in range(0, len(order), batch_size):
-            idx = order[k:k + batch_size]
-            yield idx, self._encode([texts[i] for i in idx])
+        """Batches of texts sorted by token count (little padding), as (indices, encoded batch);
+        tokenised once per list (the evaluation set is embedded at every drift time and draw)."""
+        key = (tuple(texts), batch_size)
+        if key not in self._encoded:
+            lengths = self._token_lengths(texts)
+            order = sorted(range(len(texts)), key=lambda i: lengths[i])
+            self._encoded[key] = [(order[k:k + batch_size],
+                                   self._encode([texts[i] for i in order[k:k + batch_size]]))
+                                  for k in range(0, len(order), batch_size)]
+        return self._encoded[key]
 
     @staticmethod
     def embed(model, enc):
