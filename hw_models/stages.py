@@ -5,7 +5,9 @@ A linear layer is up to three pipeline stages per chunk of t tokens:
 
 * input transfer (networks only): the t x m inputs moved by DMA from the producer into the tiles;
 * tile: t MVMs (``aimc_ns``) and, with a single output buffer, the readout of the t x n outputs
-  into the PMCA TCDM (``readout_ns``); with two output buffers the readout is its own stage;
+  into the PMCA TCDM (``readout_ns``: ``aimc.output_bytes`` per output over the tile -> TCDM
+  port); with two output buffers the readout is its own stage, overlapped with the next chunk's
+  MVMs;
 * PMCA: the LoRA job (``lora_ns``, with the all-reduce of X A over a layer's tiles), the
   partial-sum accumulation and exchange of a layer split over row tiles, L2 traffic (overflow
   streaming; Q/K/V outputs written for attention) alongside it by the DMA, and the fused
@@ -75,9 +77,10 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
     pmcas = rt * ct
     n_tile = math.ceil(n / ct)  # outputs of one tile
     out_bytes = t * n_tile * e
+    read_bytes = t * n_tile * tile.output_bytes     # the tile's outputs in its readout format
     in_bytes = t * math.ceil(m / rt) * e if network else 0.0   # inputs of one tile
     aimc_ns = aimc.chunk_ns(t, tile)
-    readout = interconnect.readout_ns(out_bytes, pmca)
+    readout = interconnect.readout_ns(read_bytes, pmca)
     lora_cyc = snitch.lora_cycles(t, share, rank, pmca)
     xa_bytes = t * rank * e if rank > 0 else 0.0
     allreduce = interconnect.allreduce_ns(xa_bytes, pmcas, pmca)
@@ -94,10 +97,10 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
     core_flops = (t * share.n * (share.row_tiles - 1) + post_flops * t / pmcas
                   + 2 * snitch.lora_core_macs(t, share, rank, pmca))
     tx = math.ceil(t / share.col_tiles)
-    tcdm_traffic = out_bytes + (e * (tx * share.m + share.m * rank + 2 * t * rank
+    tcdm_traffic = read_bytes + (e * (tx * share.m + share.m * rank + 2 * t * rank
                                      + rank * share.n + 2 * t * share.n) if rank > 0 else 0)
     compute_pj = macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
-    moved = out_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
+    moved = read_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
     per_pmca_pj = (compute_pj + tcdm_traffic * pmca.tcdm_pj_per_byte
                    + moved * pmca.link_pj_per_byte + l2_bytes * pmca.l2_pj_per_byte)
     energy = aimc.layer_energy_pj(m, n, t, tile) + pmcas * per_pmca_pj
