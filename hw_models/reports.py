@@ -110,6 +110,8 @@ class NetworkReport:
     pmca_utilisation: float
     layers: list = field(default_factory=list)
     attention_tcdm_bytes: int = 0    #: peak TCDM working set of a cluster running attention
+    #: (K and V streamed: what it needs; kept K and V use spare TCDM, see attention_kv_resident)
+    attention_kv_resident: bool = False  #: K and V kept in the TCDM across query chunks
     tiles: int = 0                   #: AIMC tiles of the whole network (weights stationary)
     pmca_clusters: int = 0           #: PMCA clusters (one beside each tile)
     tcdm_total_bytes: int = 0        #: TCDM of all clusters, bytes
