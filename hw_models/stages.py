@@ -22,6 +22,7 @@ chunks; where the heads run, and whether K and V fit, is the plan's business
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ class LayerStage:
         return self.aimc_ns + (self.readout_ns if self.single_buffer else 0.0)
 
 
+@functools.lru_cache(maxsize=8192)
 def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
                 post_flops: float = 0.0, network: bool = False,
                 writeback: bool = False) -> LayerStage:
@@ -69,7 +71,8 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
 
     ``network``: the layer is part of a network, so its inputs are moved from the producer into
     its tiles (``input_ns``, its own pipeline stage). ``writeback``: its outputs go to the L2 for
-    attention (Q, K, V), by the DMA alongside the PMCA's work.
+    attention (Q, K, V), by the DMA alongside the PMCA's work. Pure: memoised (a layer and its
+    adapter-free baseline recur across the configurations of a grid).
     """
     tile, pmca = hw.aimc, hw.pmca
     rt, ct = aimc.tile_grid(m, n, tile)
