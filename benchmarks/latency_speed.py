@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/latency_speed.py
 
 * ``per_config_ms``: full MobileBERT, rank 8, all layers, t = 8, seq 320, SimPy engine, median of
-  25 cold runs (the latency memo cleared before each run: every run simulates, with and without
-  LoRA);
+  25 cold runs (the latency and stage memos cleared before each run: every run simulates, with
+  and without LoRA);
 * ``per_config_closed_form_ms``: the same with the closed-form engine;
 * ``naive_des_ms``: a naive SimPy run of the same network (one process per layer stage: input
   transfer, tile, PMCA; one event per chunk and stage, every block simulated), the yardstick of
@@ -31,11 +31,13 @@ import simpy  # noqa: E402
 
 import hw_models as H  # noqa: E402
 from hw_models.plan import build_plan  # noqa: E402
+from hw_models.stages import layer_stage  # noqa: E402
 from hw_models.system import _cached_latency  # noqa: E402
 
 
 def cold(network, hw, lora, engine):
     _cached_latency.cache_clear()
+    layer_stage.cache_clear()
     start = time.perf_counter()
     H.evaluate_network(network, hw, lora, seq_len=320, engine=engine)
     return (time.perf_counter() - start) * 1e3
@@ -75,6 +77,7 @@ def main() -> int:
     per_cf = statistics.median(cold(net, hw, lora, "closed_form") for _ in range(25))
     naive = statistics.median(naive_des_ms(net, hw, lora) for _ in range(5))
     _cached_latency.cache_clear()
+    layer_stage.cache_clear()
     grid = list(itertools.product((1, 2, 4, 8, 16), ("all", "qkv", "ffn"), (4, 6, 7, 8),
                                   (8, 16, 32, 64, 128), (64, 128, 256, 384, 512)))
     start = time.perf_counter()

@@ -120,12 +120,17 @@ def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
                  with_post: bool = False, network: bool = False,
                  writeback: bool = False) -> LayerReport:
     """A layer alone: stage times of a full chunk and seq_len tokens through its pipeline
-    (``with_post``, ``network``, ``writeback``: as in a network, see stages.layer_stage)."""
+    (``with_post``, ``network``, ``writeback``: as in a network, see stages.layer_stage), and the
+    same layer without its adapter (``aimc_only_ns``: overhead exactly 1.0 at rank 0)."""
     sizes = chunk_sizes(seq_len, hw.tokens)
     lp = linear_plan(layer, hw, rank, sizes, with_post, network, writeback)
     total = float(linear_done(lp, np.zeros(len(sizes)))[-1])
     full = lp.full
-    aimc_only = seq_len * aimc.mvm_ns(hw.aimc)
+    if rank > 0:     # the same layer without its adapter (rank 0: that is this very run)
+        lp0 = linear_plan(layer, hw, 0, sizes, with_post, network, writeback)
+        aimc_only = float(linear_done(lp0, np.zeros(len(sizes)))[-1])
+    else:
+        aimc_only = total
     energy = sum(st.energy_pj * sizes.count(st.t) for st in lp.stages)
     peak = max(st.tcdm_bytes for st in lp.stages)
     return LayerReport(
@@ -136,7 +141,7 @@ def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
         tcdm_fits=peak <= hw.pmca.tcdm_kib * 1024,
         l2_bytes=float(sum(st.l2_bytes * sizes.count(st.t) for st in lp.stages)),
         energy_pj=float(energy), tiles=full.pmcas, count=layer.count,
-        digital_ns=full.post_ns)
+        digital_ns=full.post_ns, tile_only_ns=seq_len * aimc.mvm_ns(hw.aimc))
 
 
 def layer_closed_form(m: int, n: int, hw: HardwareSpec, rank: int, seq_len: int = 320

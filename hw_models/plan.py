@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aimc
+from . import aimc, snitch
 from ._fields import SpecError
 from .specs import HardwareSpec, LoraSpec
-from .stages import LayerStage, chunk_sizes, head_ns, layer_stage
+from .stages import HeadCost, LayerStage, chunk_sizes, head_costs, kv_resident_bytes, layer_stage
 from .workload import AttentionOp, LinearLayer, Network
 
 
@@ -56,6 +56,8 @@ class AttentionPlan:
     op: AttentionOp
     head_ns: np.ndarray            #: one head of each query chunk on one cluster
     groups: tuple[Group, ...] = ((("", 1),),)  #: query chunk k runs on group k mod len(groups)
+    kv_resident: bool = False      #: K and V kept in the TCDM across a cluster's query chunks
+    costs: tuple[HeadCost, ...] = ()  #: one head of each query chunk: time, traffic, energy
 
     @property
     def name(self) -> str:
@@ -112,6 +114,43 @@ def mapping_clusters(op: AttentionOp, hw: HardwareSpec, block) -> list[str]:
     return out
 
 
+def kv_fits(op: AttentionOp, hw: HardwareSpec, groups: tuple[Group, ...], sizes: list[int],
+            reserved: dict[str, int]) -> bool:
+    """Whether every cluster running this attention can keep the whole K and V of its heads in
+    its TCDM beside what its own layer keeps there (``reserved``: the layer's LoRA working set,
+    by layer name; nothing for a dedicated cluster). Encoders only: a causal decoder's keys grow
+    with every chunk, and they are streamed."""
+    if op.causal:
+        return False
+    t, s = max(sizes), sum(sizes)
+    cap = hw.pmca.tcdm_kib * 1024
+    return all(reserved.get(owner, 0) + kv_resident_bytes(op, hw, t, s, heads) <= cap
+               for group in groups for owner, heads in group)
+
+
+def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
+                   sizes: list[int]) -> AttentionPlan:
+    """Where a block's attention runs (groups of clusters under ``hw.attention.mapping``), whether
+    its K and V stay in the TCDM, and one head's cost for each query chunk.
+
+    K and V are kept when they fit (:func:`kv_fits`, with each borrowed cluster's own LoRA working
+    set at the full chunk reserved): each cluster then loads its heads' K and V with its first
+    query chunk and reads only Q from the L2 for the others; otherwise they are streamed from the
+    L2 for every query chunk, in blocks of ``kv_block_keys`` keys."""
+    groups = attention_groups(op.heads, mapping_clusters(op, hw, block))
+    roles, t = lora.roles, max(sizes)
+    reserved = {}
+    for L in block:
+        if isinstance(L, LinearLayer):
+            rt, ct = aimc.tile_grid(L.m, L.n, hw.aimc)
+            rank = lora.rank if L.role in roles else 0
+            reserved[L.name] = snitch.tcdm_bytes(t, snitch.lora_share(L.m, L.n, rt, ct), rank,
+                                                 hw.pmca)
+    resident = kv_fits(op, hw, groups, sizes, reserved)
+    costs = head_costs(op, hw, sizes, len(groups), resident)
+    return AttentionPlan(op, np.array([c.ns for c in costs]), groups, resident, tuple(costs))
+
+
 def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int],
                 with_post: bool = True, network: bool = False,
                 writeback: bool = False) -> LinearPlan:
@@ -159,6 +198,5 @@ def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int,
         if isinstance(node, LinearLayer):
             block.append(plan_of(node))
         else:
-            groups = attention_groups(node.heads, mapping_clusters(node, hw, network.block))
-            block.append(AttentionPlan(node, head_ns(node, hw, sizes), groups))
+            block.append(attention_plan(node, hw, lora, network.block, sizes))
     return Plan(tuple(sizes), prologue, tuple(block), network.num_hidden_layers)

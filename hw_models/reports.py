@@ -32,8 +32,11 @@ class LayerReport:
 
     Times in ns, memory in bytes, energy in pJ. ``aimc_ns``/``pmca_ns`` are for one full chunk of
     ``tokens`` tokens; ``total_ns`` is ``seq_len`` tokens through the pipelined layer (readout
-    included); ``aimc_only_ns`` is the tile alone without LoRA (seq_len x MVM time, the paper's
-    baseline); ``energy_pj`` is seq_len tokens through one instance (x ``count`` in the network).
+    included); ``aimc_only_ns`` is the same layer and tokens without LoRA (its pipeline at rank 0,
+    readout included), so ``overhead`` is what the adapter adds and exactly 1.0 at rank 0;
+    ``tile_only_ns`` is the bare tiles, seq_len x MVM time (the AHWA-LoRA paper's "AIMC alone"
+    baseline, without the transfer into the PMCA: its overheads are ``total_ns / tile_only_ns``);
+    ``energy_pj`` is seq_len tokens through one instance (x ``count`` in the network).
     """
 
     name: str
@@ -59,6 +62,7 @@ class LayerReport:
     digital_ns: float = 0.0          #: fused post-ops per chunk (network only)
     aimc_utilisation: float = 0.0    #: tile busy / network latency (network only)
     pmca_utilisation: float = 0.0    #: PMCA busy / network latency (network only)
+    tile_only_ns: float = 0.0        #: seq_len x MVM time: the paper's baseline (no readout)
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -106,6 +110,8 @@ class NetworkReport:
     pmca_utilisation: float
     layers: list = field(default_factory=list)
     attention_tcdm_bytes: int = 0    #: peak TCDM working set of a cluster running attention
+    #: (K and V streamed: what it needs; kept K and V use spare TCDM, see attention_kv_resident)
+    attention_kv_resident: bool = False  #: K and V kept in the TCDM across query chunks
     tiles: int = 0                   #: AIMC tiles of the whole network (weights stationary)
     pmca_clusters: int = 0           #: PMCA clusters (one beside each tile)
     tcdm_total_bytes: int = 0        #: TCDM of all clusters, bytes

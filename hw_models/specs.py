@@ -71,9 +71,12 @@ class AimcTileSpec:
                   "linearised CCO ADC, 300 ps/LSB (Khaddam-Aljameh et al., IEEE JSSC 2022)",
         unit="ns", ge=0.01, le=100)
     mvm_overhead_ns: float = spec_field(
-        5.0, help="fixed time per MVM to latch and read out the ADC results. Derived: HERMES's "
-                  "~133 ns per 8-bit MVM (64 x 2 x 256 x 256 ops / 63.1 TOPS, Le Gallo et al. "
-                  "2023) minus its 128 ns PWM window", unit="ns", ge=0, le=1000)
+        5.0, help="fixed time per MVM to latch the converted outputs into the tile's output "
+                  "register, from which they are read out into the PMCA TCDM (readout: "
+                  "output_bytes per output over pmca.link_bytes_per_cycle, not part of this "
+                  "time). Derived: HERMES's ~133 ns per 8-bit MVM (64 x 2 x 256 x 256 ops / "
+                  "63.1 TOPS, Le Gallo et al. 2023) minus its 128 ns PWM window", unit="ns",
+        ge=0, le=1000)
     g_max_us: float = spec_field(
         25.0, help="PCM conductance of a weight at full scale (paper: G_max = 25 uS)", unit="uS",
         gt=0, le=1000)
@@ -117,6 +120,13 @@ class AimcTileSpec:
                 "previous chunk's outputs have been read out into the PMCA TCDM, so the readout is "
                 "on the tile's critical path (calibrated: this reproduces the paper's 1.05x at "
                 "512 ns, Li et al. 2026; 2 would hide the readout)", unit="buffers", ge=1, le=2)
+    output_bytes: int = spec_field(
+        2, help="readout format: bytes per output value moved from the tile into the PMCA TCDM "
+                "(readout time and link/TCDM energy). 2: FP16 outputs, the AHWA-LoRA paper's "
+                "setting, to which pmca.link_bytes_per_cycle is calibrated (Li et al. 2026: the "
+                "LoRA output is added to the tile output in FP16); 1: INT8, what HERMES's local "
+                "digital unit emits after its affine correction (Le Gallo et al. 2023)",
+        unit="B", choices=(1, 2, 4))
 
     @classmethod
     def paper(cls, **overrides) -> AimcTileSpec:
@@ -129,9 +139,15 @@ class AimcTileSpec:
     def hermes(cls, **overrides) -> AimcTileSpec:
         """An IBM HERMES core (Le Gallo et al., Nature Electronics 2023): 256 x 256 PCM, 8-bit
         PWM inputs at 1 ns per LSB (a 128 ns window), CCO ADCs at 300 ps/LSB counted during it
-        (Khaddam-Aljameh et al. 2022), ~5 ns readout: ~133 ns and 13.4 nJ per MVM."""
+        (Khaddam-Aljameh et al. 2022), ~5 ns latch: ~133 ns and 13.4 nJ per MVM.
+
+        Its outputs leave the core as INT8 (``output_bytes`` 1: the local digital unit's output)
+        from the latch while the next MVM integrates (``output_buffers`` 2): the measured ~133 ns
+        per MVM is the core's throughput with its outputs read out, so the readout into the PMCA
+        must not stall it again (256 B per MVM over the 16 B/cycle port: 16 ns, hidden behind
+        the next 133 ns MVM)."""
         return cls(**{"rows": 256, "cols": 256, "integration_ns": 128.0, "dac_kind": "pwm",
-                      "adc_kind": "cco", **overrides})
+                      "adc_kind": "cco", "output_bytes": 1, "output_buffers": 2, **overrides})
 
 
 @dataclass(frozen=True)

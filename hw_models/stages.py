@@ -5,19 +5,24 @@ A linear layer is up to three pipeline stages per chunk of t tokens:
 
 * input transfer (networks only): the t x m inputs moved by DMA from the producer into the tiles;
 * tile: t MVMs (``aimc_ns``) and, with a single output buffer, the readout of the t x n outputs
-  into the PMCA TCDM (``readout_ns``); with two output buffers the readout is its own stage;
+  into the PMCA TCDM (``readout_ns``: ``aimc.output_bytes`` per output over the tile -> TCDM
+  port); with two output buffers the readout is its own stage, overlapped with the next chunk's
+  MVMs;
 * PMCA: the LoRA job (``lora_ns``, with the all-reduce of X A over a layer's tiles), the
   partial-sum accumulation and exchange of a layer split over row tiles, L2 traffic (overflow
   streaming; Q/K/V outputs written for attention) alongside it by the DMA, and the fused
   element-wise post-ops (``post_ns``). ``pmca_ns`` (the contract figure) is all of it but the
   post-ops.
 
-Attention is costed per head of a query chunk on one cluster (:func:`head_cost`); where the heads
-run is the plan's business (:mod:`hw_models.plan`).
+Attention is costed per head of a query chunk on one cluster (:func:`head_cost`), with the
+head's K and V streamed from the L2 for the chunk or kept in the TCDM across the cluster's query
+chunks; where the heads run, and whether K and V fit, is the plan's business
+(:mod:`hw_models.plan`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -58,6 +63,7 @@ class LayerStage:
         return self.aimc_ns + (self.readout_ns if self.single_buffer else 0.0)
 
 
+@functools.lru_cache(maxsize=8192)
 def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
                 post_flops: float = 0.0, network: bool = False,
                 writeback: bool = False) -> LayerStage:
@@ -65,7 +71,8 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
 
     ``network``: the layer is part of a network, so its inputs are moved from the producer into
     its tiles (``input_ns``, its own pipeline stage). ``writeback``: its outputs go to the L2 for
-    attention (Q, K, V), by the DMA alongside the PMCA's work.
+    attention (Q, K, V), by the DMA alongside the PMCA's work. Pure: memoised (a layer and its
+    adapter-free baseline recur across the configurations of a grid).
     """
     tile, pmca = hw.aimc, hw.pmca
     rt, ct = aimc.tile_grid(m, n, tile)
@@ -75,9 +82,10 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
     pmcas = rt * ct
     n_tile = math.ceil(n / ct)  # outputs of one tile
     out_bytes = t * n_tile * e
+    read_bytes = t * n_tile * tile.output_bytes     # the tile's outputs in its readout format
     in_bytes = t * math.ceil(m / rt) * e if network else 0.0   # inputs of one tile
     aimc_ns = aimc.chunk_ns(t, tile)
-    readout = interconnect.readout_ns(out_bytes, pmca)
+    readout = interconnect.readout_ns(read_bytes, pmca)
     lora_cyc = snitch.lora_cycles(t, share, rank, pmca)
     xa_bytes = t * rank * e if rank > 0 else 0.0
     allreduce = interconnect.allreduce_ns(xa_bytes, pmcas, pmca)
@@ -94,10 +102,10 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
     core_flops = (t * share.n * (share.row_tiles - 1) + post_flops * t / pmcas
                   + 2 * snitch.lora_core_macs(t, share, rank, pmca))
     tx = math.ceil(t / share.col_tiles)
-    tcdm_traffic = out_bytes + (e * (tx * share.m + share.m * rank + 2 * t * rank
+    tcdm_traffic = read_bytes + (e * (tx * share.m + share.m * rank + 2 * t * rank
                                      + rank * share.n + 2 * t * share.n) if rank > 0 else 0)
     compute_pj = macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
-    moved = out_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
+    moved = read_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
     per_pmca_pj = (compute_pj + tcdm_traffic * pmca.tcdm_pj_per_byte
                    + moved * pmca.link_pj_per_byte + l2_bytes * pmca.l2_pj_per_byte)
     energy = aimc.layer_energy_pj(m, n, t, tile) + pmcas * per_pmca_pj
@@ -121,30 +129,51 @@ def key_counts(op: AttentionOp, sizes: list[int]) -> list[int]:
     return [int(end) if op.causal else seq for end in ends]
 
 
+#: how a cluster gets a head's K and V for a query chunk (see :func:`head_cost`)
+KV_MODES = ("stream", "load", "resident")
+
+
 @dataclass(frozen=True)
 class HeadCost:
     """One attention head of a query chunk (t queries, s keys) on one cluster."""
 
     ns: float             #: compute and DMA streaming, overlapped
     compute_ns: float     #: Q K^T and P V on RedMule (or the cores), softmax on the cores
-    dma_bytes: float      #: Q, K, V in from the L2 and the output back
+    dma_bytes: float      #: Q (and K, V unless resident) in from the L2 and the output back
     energy_pj: float
-    tcdm_bytes: int       #: working set in the TCDM (Q, output, scores, two K/V blocks)
+    tcdm_bytes: int       #: working set in the TCDM (Q, output, scores, and K/V blocks or all)
 
 
-def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int) -> HeadCost:
+def kv_resident_bytes(op: AttentionOp, hw: HardwareSpec, t: int, s: int, heads: int = 1) -> int:
+    """TCDM working set of a cluster that keeps the whole K and V of its ``heads`` heads (s keys
+    each) and works on one head of a t-query chunk at a time: Q, output and scores of that head,
+    plus 2 s d elements per head held, bytes."""
+    d, e = op.head_dim, hw.pmca.bytes_per_element
+    return int(e * (2 * t * d + t * s + heads * 2 * s * d))
+
+
+def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int, kv: str = "stream") -> HeadCost:
     """Time, traffic, energy and working set of one head of a t-query, s-key chunk on a cluster.
 
-    The cluster streams the head's K and V from the L2 in blocks of ``kv_block_keys`` keys
-    (double-buffered) and keeps Q, the output and the t x s scores in its TCDM; what of that
-    overflows the TCDM is streamed through the L2 as well."""
+    ``kv``: ``stream`` (the cluster streams the head's K and V from the L2 in blocks of
+    ``kv_block_keys`` keys, double-buffered, for this chunk; Q, the output and the t x s scores
+    stay in the TCDM; what of that overflows the TCDM is streamed through the L2 as well),
+    ``load`` (the first query chunk of a cluster that keeps K and V: it loads them whole and
+    keeps them for its later chunks) or ``resident`` (K and V are already in the TCDM: only Q
+    comes in and the output goes back)."""
     pmca = hw.pmca
     d, e = op.head_dim, pmca.bytes_per_element
     cyc = (snitch.gemm_cycles(t, d, s, pmca) + snitch.gemm_cycles(t, s, d, pmca)
            + snitch.vector_cycles(op.softmax_flops * t * s, pmca))
     compute = cyc / pmca.clock_ghz
-    ws = int(e * (2 * t * d + t * s + 4 * min(s, hw.attention.kv_block_keys) * d))
-    dma = float(e * (2 * t * d + 2 * s * d)) + interconnect.overflow_bytes(ws, pmca)
+    if kv == "stream":
+        ws = int(e * (2 * t * d + t * s + 4 * min(s, hw.attention.kv_block_keys) * d))
+    elif kv in ("load", "resident"):
+        ws = kv_resident_bytes(op, hw, t, s)
+    else:
+        raise ValueError(f"kv: must be one of {', '.join(KV_MODES)}; got {kv!r}")
+    kv_bytes = 0.0 if kv == "resident" else float(e * 2 * s * d)
+    dma = float(e * 2 * t * d) + kv_bytes + interconnect.overflow_bytes(ws, pmca)
     macs = snitch.gemm_padded_macs(t, d, s, pmca) + snitch.gemm_padded_macs(t, s, d, pmca)
     core_flops = op.softmax_flops * t * s + 2 * (snitch.gemm_core_macs(t, d, s, pmca)
                                                  + snitch.gemm_core_macs(t, s, d, pmca))
@@ -156,17 +185,16 @@ def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int) -> HeadCost:
                     dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws)
 
 
-def head_costs(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> list[HeadCost]:
-    """:func:`head_cost` of each query chunk (computed once per distinct chunk and key count)."""
-    memo: dict[tuple[int, int], HeadCost] = {}
+def head_costs(op: AttentionOp, hw: HardwareSpec, sizes: list[int], groups: int = 1,
+               kv_resident: bool = False) -> list[HeadCost]:
+    """:func:`head_cost` of each query chunk (computed once per distinct chunk, key count and
+    K/V mode). Chunk k runs on group k mod ``groups``; with ``kv_resident`` each group's clusters
+    load their heads' K and V with their first chunk and keep them for the others."""
+    memo: dict[tuple[int, int, str], HeadCost] = {}
     out = []
-    for t, s in zip(sizes, key_counts(op, sizes)):
-        if (t, s) not in memo:
-            memo[(t, s)] = head_cost(op, hw, t, s)
-        out.append(memo[(t, s)])
+    for k, (t, s) in enumerate(zip(sizes, key_counts(op, sizes))):
+        kv = ("load" if k < groups else "resident") if kv_resident else "stream"
+        if (t, s, kv) not in memo:
+            memo[(t, s, kv)] = head_cost(op, hw, t, s, kv)
+        out.append(memo[(t, s, kv)])
     return out
-
-
-def head_ns(op: AttentionOp, hw: HardwareSpec, sizes: list[int]) -> np.ndarray:
-    """Time of one head of each query chunk on one cluster, ns."""
-    return np.array([c.ns for c in head_costs(op, hw, sizes)])

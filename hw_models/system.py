@@ -23,10 +23,10 @@ from ._fields import SpecError
 from .area import with_size
 from .closed_form import (attention_ready, block_closed_form, chain, closed_form_done,
                           layer_report, node_done, node_inputs, run_blocks)
-from .plan import AttentionPlan, LinearPlan, Plan, build_plan, check_run
+from .plan import AttentionPlan, LinearPlan, Plan, attention_plan, build_plan, check_run
 from .reports import NetworkReport
 from .specs import AimcTileSpec, HardwareSpec, LoraSpec
-from .stages import chunk_sizes, head_costs
+from .stages import chunk_sizes, head_cost, key_counts
 from .workload import Network
 
 ENGINES = ("des", "closed_form")
@@ -307,11 +307,12 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
         chunks_busy_pmca = (rep.pmca_ns + rep.digital_ns) * (seq_len / hw.tokens)
         layers.append(dataclasses.replace(rep, aimc_utilisation=chunks_busy_aimc / total,
                                           pmca_utilisation=chunks_busy_pmca / total))
-    ops = network.digital_ops
-    costs = [(op, head_costs(op, hw, sizes)) for op in ops]
-    attn_energy = sum(op.heads * op.count * sum(c.energy_pj for c in cs) for op, cs in costs)
-    attn_ns = sum(op.heads * op.count * sum(c.ns for c in cs) for op, cs in costs)
-    attn_tcdm = max((c.tcdm_bytes for _, cs in costs for c in cs), default=0)
+    plans = [attention_plan(op, hw, lora, network.block, sizes) for op in network.digital_ops]
+    attn_energy = sum(p.op.heads * p.op.count * sum(c.energy_pj for c in p.costs) for p in plans)
+    attn_ns = sum(p.op.heads * p.op.count * sum(c.ns for c in p.costs) for p in plans)
+    # the working set attention needs (K and V streamed); kept K and V only use spare TCDM
+    attn_tcdm = max((head_cost(p.op, hw, t, s).tcdm_bytes for p in plans
+                     for t, s in set(zip(sizes, key_counts(p.op, sizes)))), default=0)
     n_inst = sum(L.count for L in layers)
     aimc_ns = sum(L.aimc_ns * L.count for L in layers)
     pmca_ns = sum(L.pmca_ns * L.count for L in layers)
@@ -327,5 +328,6 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
         adapter_params=network.adapter_params(lora.rank, roles), attention_ns=attn_ns,
         aimc_utilisation=sum(L.aimc_utilisation * L.count for L in layers) / n_inst,
         pmca_utilisation=sum(L.pmca_utilisation * L.count for L in layers) / n_inst,
-        layers=layers, attention_tcdm_bytes=int(attn_tcdm))
+        layers=layers, attention_tcdm_bytes=int(attn_tcdm),
+        attention_kv_resident=any(p.kv_resident for p in plans))
     return with_size(report, network, hw)   # tiles, area, chips; energy_pj gains the leakage

@@ -124,3 +124,12 @@ def test_tile_preset_and_attention_mapping(capsys):
     qkv = run_json(capsys, "--model", "mobilebert", "--attention", "qkv")
     upstream = run_json(capsys, "--model", "mobilebert", "--attention", "upstream")
     assert qkv["total_ns"] > upstream["total_ns"]    # 3 clusters for 4 heads: two rounds
+
+
+def test_hermes_layer_without_adapter(capsys):
+    """Issue 21, item 6: ~130 ns per MVM at steady state and overhead exactly 1.0 at rank 0."""
+    for engine in ("des", "closed_form"):
+        out = run_json(capsys, "--tile", "hermes", "--layer", "256x256", "--rank", "0",
+                       "--engine", engine)
+        assert out["total_ns"] / 320 == pytest.approx(130, rel=0.10)
+        assert out["overhead"] == 1.0 and out["aimc_only_ns"] == out["total_ns"]

@@ -79,7 +79,9 @@ def test_layer_total_matches_equal_chunk_formula():
     r = layer_closed_form(512, 128, hw, 8, seq_len=320)
     tile = r.aimc_ns + r.readout_ns                 # one output buffer: readout on the tile
     assert r.total_ns == pytest.approx(equal_chunks_makespan([tile, r.pmca_ns], 40))
-    assert r.aimc_only_ns == 320 * 512
+    assert r.tile_only_ns == 320 * 512              # the paper's baseline: bare tiles
+    # without the adapter: the same 40 chunks through the tile (readout included), no PMCA work
+    assert r.aimc_only_ns == pytest.approx(40 * tile)
     assert r.overhead == pytest.approx(r.total_ns / r.aimc_only_ns)
     assert r.ratio == pytest.approx(r.pmca_ns / r.aimc_ns)
 
@@ -88,6 +90,19 @@ def test_rank_zero_is_the_aimc_baseline():
     r = layer_closed_form(512, 128, HardwareSpec(aimc=AimcTileSpec.paper(), tokens=8), 0)
     assert r.pmca_ns == 0 and r.ratio == 0
     assert r.total_ns == pytest.approx(40 * (8 * 256 + 8 * 128 * 2 / 16))
+    assert r.aimc_only_ns == r.total_ns and r.overhead == 1.0
+    assert r.tile_only_ns == 320 * 256
+
+
+def test_readout_format_sets_readout_time_and_traffic():
+    """Readout = t x n outputs x output_bytes over the 16 B/cycle port: INT8 halves FP16's."""
+    fp16 = layer_closed_form(512, 128, HardwareSpec(aimc=AimcTileSpec(), tokens=8), 0)
+    int8 = layer_closed_form(512, 128, HardwareSpec(aimc=AimcTileSpec(output_bytes=1), tokens=8),
+                             0)
+    assert fp16.readout_ns == 8 * 128 * 2 / 16 and int8.readout_ns == 8 * 128 / 16
+    assert int8.total_ns == pytest.approx(40 * (8 * 269 + 64))
+    # half the bytes over the link (2 pJ/B) and into the TCDM (1.25 pJ/B) per chunk
+    assert fp16.energy_pj - int8.energy_pj == pytest.approx(320 * 128 * (2.0 + 1.25))
 
 
 def test_overflow_is_streamed_not_an_error():

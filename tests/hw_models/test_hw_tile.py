@@ -31,6 +31,26 @@ def test_hermes_core_figures_a_reader_knows():
     assert aimc.tops_per_watt(tile) == pytest.approx(9.76, rel=0.01)
 
 
+@pytest.mark.parametrize("seq_len", [320, 4096])
+def test_hermes_preset_runs_at_its_measured_mvm_rate(seq_len):
+    """At steady state a HERMES core in the pipeline (no adapter) takes ~130 ns per MVM, as
+    measured: its 5 ns latch is in the MVM and the INT8 readout of the latched outputs (256 B,
+    16 ns over the 16 B/cycle port) overlaps the next MVM instead of being added after it."""
+    hw = H.HardwareSpec(aimc=AimcTileSpec.hermes(), tokens=8)
+    r = H.layer_closed_form(256, 256, hw, 0, seq_len=seq_len)
+    per_mvm = r.total_ns / seq_len
+    assert per_mvm == pytest.approx(130, rel=0.10)
+    assert per_mvm == pytest.approx(aimc.mvm_ns(hw.aimc), rel=0.01)
+    assert r.readout_ns == 8 * 256 * 1 / 16
+    # energy per MVM: the core's measured 13.4 nJ plus moving 256 INT8 outputs over the link
+    # (2 pJ/B) into the TCDM (1.25 pJ/B), which HERMES itself does not do
+    assert r.energy_pj / seq_len == pytest.approx(aimc.mvm_energy_pj(hw.aimc) + 256 * 3.25)
+    # the double count this replaces: an FP16 readout on the tile's critical path, 165 ns
+    old = H.HardwareSpec(aimc=AimcTileSpec.hermes(output_bytes=2, output_buffers=1), tokens=8)
+    assert H.layer_closed_form(256, 256, old, 0, seq_len=seq_len).total_ns / seq_len \
+        == pytest.approx(133 + 32, rel=0.01)
+
+
 def test_default_tile_breakdown_by_hand():
     b = aimc.mvm_breakdown(AimcTileSpec())     # 512 x 512, 256 ns, 8-bit PWM in, 8-bit SAR out
     assert (b.encode_ns, b.integrate_ns, b.convert_ns, b.overhead_ns) == (0, 256, 8, 5)
