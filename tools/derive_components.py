@@ -43,17 +43,17 @@ PACKAGES = ("hwcomponents", "hwcomponents-adc", "hwcomponents-cacti", "hwcompone
 #: 14 nm (HERMES's, Le Gallo et al. 2023).
 NODES_NM = (14, 22)
 #: ADC resolutions (hwcomponents-adc requires >= 4 bits) and conversion periods: one conversion
-#: per column per MVM at integration windows of 1 .. 1024 ns (128/256/512 ns among them).
+#: per column per MVM at integration windows of 1 .. 1024 ns in powers of 2 (128/256/512 ns among
+#: them), then in powers of 4 up to 2^20 ns, past the 1e6 ns the tile spec allows.
 ADC_BITS = tuple(range(4, 17))
-ADC_PERIODS_NS = tuple(2 ** k for k in range(11))
+ADC_PERIODS_NS = tuple(2 ** k for k in range(11)) + tuple(2 ** k for k in range(12, 21, 2))
 #: SRAM series (banks, port width in bits) -> sizes in KiB. 32 x 64-bit banks: a Snitch cluster's
 #: TCDM (Zaruba et al. 2021); 16 x 32-bit: a PULP cluster's; 1/4/16 x 64-bit: an L2.
+_TCDM_KIB = tuple(2 ** k for k in range(4, 13))     # 16 .. 4096 KiB
+_L2_KIB = tuple(2 ** k for k in range(7, 15))       # 128 KiB .. 16 MiB
 SRAM_SERIES: dict[tuple[int, int], tuple[int, ...]] = {
-    (32, 64): (32, 64, 128, 256, 512, 1024),
-    (16, 32): (32, 64, 128, 256, 512, 1024),
-    (1, 64): (128, 256, 512, 1024, 2048, 4096),
-    (4, 64): (128, 256, 512, 1024, 2048, 4096),
-    (16, 64): (128, 256, 512, 1024, 2048, 4096),
+    (32, 64): _TCDM_KIB, (16, 32): _TCDM_KIB, (1, 64): _L2_KIB, (4, 64): _L2_KIB,
+    (16, 64): _L2_KIB,
 }
 #: Aladdin's 32-bit logic cells (40 nm, Shao et al. ISCA 2014) as scaled by hwcomponents-library.
 LOGIC_CELLS = {"adder": ("AladdinAdder", "add"), "multiplier": ("AladdinMultiplier", "multiply"),
