@@ -177,17 +177,18 @@ def _adc_value(bits: float, node_nm: float, rate_hz: float, name: str) -> float:
 def adc_energy_pj(bits: float, node_nm: float, rate_hz: float) -> float:
     """Energy of one conversion of one ADC, pJ, at `bits` resolution (ENOB, 4..16; the fit has
     no figures below 4 bit), node_nm (14 or 22) and `rate_hz` conversions per second of that ADC
-    (1e9 / 2^20 .. 1e9: one conversion per column per MVM of a t ns window is 1e9 / t). Source: hwcomponents-adc (Andrulis et
-    al. 2024, fitted to Murmann's ADC survey): e.g. 0.36 pJ at 8 bit, 14 nm, 1 / 256 ns and 0.85 pJ
-    at 22 nm. The total per conversion: the library itself charges 80 % of it per conversion and
-    20 % as leakage at that rate. Flat in rate below ~100 MHz at <= 10 bit."""
+    (1e9 / 2^20 .. 1e9: one conversion per column per MVM of a t ns window is 1e9 / t).
+    Source: hwcomponents-adc (Andrulis et al. 2024, fitted to Murmann's ADC survey): e.g. 0.36 pJ
+    at 8 bit, 14 nm, 1 / 256 ns and 0.85 pJ at 22 nm. The total per conversion: the library
+    itself charges 80 % of it per conversion and 20 % as leakage at that rate. Flat in rate
+    below ~100 MHz at <= 10 bit."""
     return _adc_value(bits, node_nm, rate_hz, "energy_per_conversion")
 
 
 def adc_area_um2(bits: float, node_nm: float, rate_hz: float) -> float:
     """Area of one ADC, um^2, at `bits` (4..16), node_nm (14, 22) and `rate_hz` (1e9 / 2^20 ..
-    1e9; the fit's area grows with the rate). Source: hwcomponents-adc (Andrulis et al. 2024, fitted to
-    Murmann's ADC survey): e.g. 606 um^2 at 8 bit, 14 nm, 1 / 256 ns."""
+    1e9; the fit's area grows with the rate). Source: hwcomponents-adc (Andrulis et al. 2024,
+    fitted to Murmann's ADC survey): e.g. 606 um^2 at 8 bit, 14 nm, 1 / 256 ns."""
     return _adc_value(bits, node_nm, rate_hz, "area")
 
 
