@@ -119,10 +119,21 @@ def _fmt(values: Any) -> str:
     return ", ".join(f"{v:g}" for v in sorted(set(values)))
 
 
+def _number(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{what}: must be a number, got {value!r}") from None
+
+
 def _node(node_nm: float, available: Any, what: str) -> float:
-    node = float(node_nm)
-    if node not in set(available):
-        raise SpecError(f"{what} node_nm: must be one of {_fmt(available)} (the nodes "
+    nodes = set(available)
+    try:
+        node = float(node_nm)
+    except (TypeError, ValueError):
+        node = math.nan
+    if node not in nodes:
+        raise SpecError(f"{what} node_nm: must be one of {_fmt(nodes)} (the nodes "
                         f"{DATA_FILE.name} tabulates; scale() converts between nodes), "
                         f"got {node_nm!r}")
     return node
@@ -155,21 +166,22 @@ def provenance(component: str) -> str:
 
 # -- ADC -------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4096)
 def _adc_value(bits: float, node_nm: float, rate_hz: float, name: str) -> float:
     t = _tables()
     node = _node(node_nm, (k[0] for k in t.adc), "adc")
     all_bits = sorted(b for n, b in t.adc if n == node)
-    b = float(bits)
+    b = _number(bits, "adc bits")
     if not (math.isfinite(b) and all_bits[0] <= b <= all_bits[-1]):
         raise SpecError(f"adc bits: must be between {all_bits[0]} and {all_bits[-1]} "
                         f"(hwcomponents-adc's range), got {bits!r}")
     lo = int(math.floor(b))
     hi = min(lo + 1, all_bits[-1])
-    unit = "Hz"
-    v_lo = _interp_loglog(t.adc[(node, lo)], float(rate_hz), name, "adc rate_hz", unit)
+    rate = _number(rate_hz, "adc rate_hz")
+    v_lo = _interp_loglog(t.adc[(node, lo)], rate, name, "adc rate_hz", "Hz")
     if hi == lo or b == lo:
         return v_lo
-    v_hi = _interp_loglog(t.adc[(node, hi)], float(rate_hz), name, "adc rate_hz", unit)
+    v_hi = _interp_loglog(t.adc[(node, hi)], rate, name, "adc rate_hz", "Hz")
     w = b - lo
     return math.exp((1 - w) * math.log(v_lo) + w * math.log(v_hi))
 
@@ -199,6 +211,7 @@ def sram_configs() -> list[tuple[float, int, int]]:
     return sorted(_tables().sram)
 
 
+@functools.lru_cache(maxsize=1024)
 def sram(kib: float, node_nm: float, banks: int = 32, width_bits: int = 64) -> SramFigures:
     """CACTI figures of an SRAM of `kib` KiB in `banks` banks with `width_bits`-wide ports at
     node_nm, interpolated log-log between tabulated sizes. Tabulated (sram_configs()): 32 x 64-bit
@@ -208,14 +221,14 @@ def sram(kib: float, node_nm: float, banks: int = 32, width_bits: int = 64) -> S
     on 0.78 mm^2."""
     t = _tables()
     node = _node(node_nm, (k[0] for k in t.sram), "sram")
-    key = (node, int(banks), int(width_bits))
+    key = (node, banks, width_bits)
     if key not in t.sram:
         have = sorted({(b, w) for n, b, w in t.sram if n == node})
         raise SpecError(f"sram banks/width_bits: must be one of "
                         f"{', '.join(f'{b} x {w}-bit' for b, w in have)}, "
                         f"got {banks} x {width_bits}-bit")
     s = t.sram[key]
-    x = float(kib)
+    x = _number(kib, "sram kib")
 
     def get(name: str) -> float:
         return _interp_loglog(s, x, name, "sram kib", "KiB")
