@@ -129,7 +129,7 @@ def load_study(source: StudySource, overrides: Sequence[str] | Mapping[str, Any]
         if isinstance(source, Mapping):
             return config.study_from_dict(apply_overrides(dict(source), texts))
         if isinstance(source, (str, os.PathLike)):
-            return config.load_study(source, texts)
+            return config.load_study(Path(source), texts)
     raise InputError(f"study: expected a path to a study YAML file or a mapping, "
                      f"got {type(source).__name__}")
 
