@@ -265,3 +265,15 @@ def test_hw_models_builds_the_plans_network_latency_takes():
         hw_models.plan_layer(0, 128, hw, 8)
     with pytest.raises(hw_models.SpecError, match=r"^tokens: must be <= seq_len"):
         hw_models.plan_layer(512, 128, hw, 8, seq_len=4)
+
+
+def test_the_readme_python_example_runs(tmp_path):
+    """The README's "Python API" example, as written, in a fresh interpreter (no file written)."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Python API"):]
+    code = section[section.index("```python\n") + 10:section.index("\n```", section.index("```python"))]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "latency_us" in proc.stdout and list(tmp_path.iterdir()) == []
