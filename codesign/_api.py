@@ -12,9 +12,10 @@ Rules every function here keeps:
   the argument or field (``storage: ...``, ``n_trials: ...``, ``hardware.aimc.adc_bits: ...``),
   never a command-line flag.
 * No call changes the process's global state: log levels and handlers, ``warnings`` filters,
-  environment variables stay as the caller set them (Optuna's per-trial INFO lines are held back
-  during :func:`run_study` only, and its level restored after). Importing ``codesign`` imports
-  neither Optuna, pandas nor matplotlib.
+  environment variables and torch's thread count stay as the caller set them (Optuna's
+  per-trial INFO lines are held back during :func:`run_study` only, and its level restored
+  after; the accuracy model's offline-hub variables and thread count are put back after each
+  call). Importing ``codesign`` imports neither Optuna, pandas nor matplotlib.
 * ``storage=None`` (or ``"sqlite:///:memory:"``) keeps a study in this process's memory: no file,
   no lock.
 """
@@ -173,7 +174,7 @@ def run_study(study: StudySource, storage: str | None = None, n_trials: int | No
     _check_int("heartbeat_s", heartbeat_s, 1, 3600)
     _check_int("max_failures", max_failures, 1, 10**6)
     url = _storage_url(storage, loaded)
-    with _python_errors(), _quiet_optuna():
+    with _python_errors(), _quiet_optuna(), _settings_restored(loaded.needs_accuracy):
         summary = study_module.run_study(loaded, Path(out), n_trials=n_trials, storage_url=url,
                                          progress=progress, heartbeat_s=heartbeat_s,
                                          max_failures=max_failures)
@@ -333,7 +334,8 @@ def evaluate_point(point: DesignPoint | Mapping[str, Any] | StudySource, accurac
         from codesign.cli.accuracy import default_cache_dir
 
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        outcome = evaluators.accuracy_outcome(design, cache, progress=progress)
+        with _settings_restored(torch_threads=True):
+            outcome = evaluators.accuracy_outcome(design, cache, progress=progress)
     if not outcome.ok:
         raise RuntimeError(f"accuracy: {outcome.result.reason or outcome.result.status}")
     after, before = evaluators.series_with_draws(outcome.result.to_dict())
@@ -470,3 +472,26 @@ def _quiet_optuna() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(before)
+
+
+@contextlib.contextmanager
+def _settings_restored(torch_threads: bool) -> Iterator[None]:
+    """Put back what the accuracy model sets for the whole process while it runs (the command
+    line wants it so): environment variables (``HF_HUB_OFFLINE``, ``HF_HUB_DISABLE_TELEMETRY``)
+    and, with ``torch_threads``, torch's intra-op thread count (``CODESIGN_TORCH_THREADS``)."""
+    environ = dict(os.environ)
+    threads = None
+    if torch_threads:
+        import torch
+
+        threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        for key, value in environ.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+        if threads is not None and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)

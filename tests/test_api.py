@@ -277,3 +277,32 @@ def test_the_readme_python_example_runs(tmp_path):
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "latency_us" in proc.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_the_accuracy_models_process_settings_are_put_back(monkeypatch):
+    """What the accuracy model sets for the whole process while it runs (engine.build:
+    HF_HUB_OFFLINE; models: HF_HUB_DISABLE_TELEMETRY; CODESIGN_TORCH_THREADS) is undone after a
+    Python call, exactly as the model sets it (its own functions, called inside the guard)."""
+    import os
+
+    import torch
+
+    from codesign._api import _settings_restored
+    from codesign.accuracy import engine
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("CODESIGN_TORCH_THREADS", "1")
+    monkeypatch.setenv("CODESIGN_API_PROBE", "before")
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)                               # a count the model changes
+    try:
+        with _settings_restored(torch_threads=True):
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")    # as engine.build does
+            os.environ["CODESIGN_API_PROBE"] = "during"
+            engine._threads()                              # torch.set_num_threads(1)
+            assert torch.get_num_threads() == 1
+        assert "HF_HUB_OFFLINE" not in os.environ
+        assert os.environ["CODESIGN_API_PROBE"] == "before"
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(original)
