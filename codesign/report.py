@@ -1,4 +1,9 @@
-"""A study report: one self-contained HTML file with the figures, the front, the pick and settings.
+"""A study report: one self-contained HTML file with the pick, the front, the figures and settings.
+
+The page reads top-down as a reader asks: the picked configuration and its latency/energy
+breakdown (from the hardware model), then the Pareto front it was picked from (table and plot),
+then the study's summary, the other figures and the settings; the picked full design point and
+the study's resolved settings are collapsed (``<details>``).
 
 :func:`report_content` gathers everything from the storage and the results folder (figures drawn
 to PNG + SVG under ``<folder>/figures/``); :func:`render_html` turns that content into a page that
@@ -52,6 +57,10 @@ class ReportContent:
     picked: dict | None = None
     picked_path: str | None = None
     dashboard: str = ""
+    #: the picked point's latency/energy/memory breakdown: (group, item, value, share) rows
+    breakdown: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: where the breakdown comes from, or why there is none
+    breakdown_note: str = ""
 
 
 def load_picked(folder: Path, study_name: str) -> dict | None:
@@ -123,6 +132,7 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     versions = package_versions()
     if versions.get("codesign") in (None, "not installed"):
         versions["codesign"] = __version__  # run from a checkout
+    breakdown, note = picked_breakdown(loaded, picked) if picked else ([], "")
     db = storage_url if storage_url.startswith("sqlite:///") else None
     dashboard = (f"optuna-dashboard {db}" if db else
                  f"optuna-dashboard '{redact(storage_url)}'  (with the real password)")
@@ -134,7 +144,76 @@ def report_content(study, loaded, storage_url: str, folder: Path,
         figures=figures, skipped=figs.skipped,
         settings_yaml=yaml.safe_dump(settings, sort_keys=False), versions=versions,
         picked=picked, picked_path=str(folder / "picked.yaml") if picked else None,
-        dashboard=dashboard)
+        dashboard=dashboard, breakdown=breakdown, breakdown_note=note)
+
+
+def picked_breakdown(loaded, picked: dict) -> tuple[list[tuple[str, str, str, str]], str]:
+    """(rows of :func:`breakdown_rows`, a note saying what they are) for the picked
+    configuration: the study's fixed design with the picked parameters, through the hardware
+    model; ([], why) when the model cannot evaluate it."""
+    import hw_models
+
+    from codesign import evaluators
+    from codesign.errors import INPUT_ERRORS
+    from codesign.figures import design_for_models
+
+    design = design_for_models(loaded, picked)
+    w = design.workload
+    try:
+        report = hw_models.evaluate_network(evaluators.network(w.network), design.hardware,
+                                            design.lora, seq_len=w.seq_len)
+    except INPUT_ERRORS as exc:
+        return [], f"The hardware model cannot evaluate it: {exc}"
+    return breakdown_rows(report), (
+        f"From the hardware model (hw_models, discrete-event engine): {report.network}, "
+        f"{report.seq_len} tokens in chunks of {report.tokens}, LoRA rank {report.rank}.")
+
+
+def breakdown_rows(report) -> list[tuple[str, str, str, str]]:
+    """A network report (:class:`hw_models.NetworkReport`) as (group, item, value, share of the
+    group's total) rows: where the latency goes (with and without the adapters, the per-chunk
+    AIMC and PMCA stage times), where the energy goes (per layer role, attention, leakage) and
+    the memory and silicon it needs. Pure."""
+    total_ns, base_ns = report.total_ns, report.aimc_only_ns
+    rows = [
+        ("latency", f"whole network, {report.seq_len} tokens (pipelined)",
+         f"{total_ns / 1e3:,.1f} us", "100%"),
+        ("latency", "the same network without adapters", f"{base_ns / 1e3:,.1f} us",
+         _share(base_ns, total_ns)),
+        ("latency", f"added by the LoRA adapters (overhead {report.overhead:.3f}x)",
+         f"{(total_ns - base_ns) / 1e3:,.1f} us", _share(total_ns - base_ns, total_ns)),
+        ("latency", f"one chunk of {report.tokens} tokens on the AIMC tiles (all layers)",
+         f"{report.aimc_ns / 1e3:,.2f} us", ""),
+        ("latency", f"its LoRA work on the PMCAs (ratio {report.ratio:.2f} of the AIMC time)",
+         f"{report.pmca_ns / 1e3:,.2f} us", ""),
+        ("latency", "attention work on the PMCAs, summed over heads and blocks (in parallel)",
+         f"{report.attention_ns / 1e3:,.1f} us", ""),
+    ]
+    energy = report.energy_pj
+    roles: dict[str, float] = {}
+    for layer in report.layers:
+        roles[layer.role] = roles.get(layer.role, 0.0) + layer.energy_pj * layer.count
+    rows.append(("energy", "whole network", f"{energy / 1e6:,.2f} uJ", "100%"))
+    for role, pj in roles.items():
+        rows.append(("energy", f"{role} layers (AIMC tiles and their PMCAs)",
+                     f"{pj / 1e6:,.2f} uJ", _share(pj, energy)))
+    attention = report.dynamic_energy_pj - sum(roles.values())
+    rows.append(("energy", "attention", f"{attention / 1e6:,.2f} uJ", _share(attention, energy)))
+    rows.append(("energy", f"static (leakage of {report.area_mm2:,.1f} mm2 over the latency)",
+                 f"{report.static_energy_pj / 1e6:,.2f} uJ",
+                 _share(report.static_energy_pj, energy)))
+    rows += [
+        ("memory", "peak TCDM working set of a cluster",
+         f"{report.tcdm_bytes / 1024:,.1f} KiB", "fits" if report.tcdm_fits else "does NOT fit"),
+        ("memory", "adapter parameters", f"{report.adapter_params:,}", ""),
+        ("silicon", f"{report.tiles:,} AIMC tiles on {report.chips} chip(s)",
+         f"{report.area_mm2:,.1f} mm2", ""),
+    ]
+    return rows
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else ""
 
 
 def write_report(study, loaded, storage_url: str, folder: Path, path: Path | None = None,
@@ -170,6 +249,8 @@ code{background:#f0f2f5;padding:0 .25rem;border-radius:3px}
 nav a{margin-right:.9rem;font-size:.9rem}
 .files{font-size:.78rem;color:#666}
 ul.skipped{font-size:.85rem;color:#555}
+table.breakdown td.text{min-width:24rem}table.breakdown tr.group th{text-align:left}
+details{margin:.5rem 0 1rem}summary{cursor:pointer;color:#264d80;font-size:.9rem}
 """
 
 
@@ -216,9 +297,9 @@ def _kv(pairs) -> str:
 
 
 def render_html(c: ReportContent) -> str:
-    """The report page (pure: the same content gives the same page)."""
+    """The report page (pure: the same content gives the same page). Top-down: the pick and its
+    breakdown, the front (table and plot), the summary, the other figures, the settings."""
     picked_trial = int(c.picked["trial"]) if c.picked and "trial" in c.picked else None
-    headers = {col: f"{col} ({'max' if d == 'maximize' else 'min'})" for col, d, _ in c.objectives}
     parts = [
         "<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
@@ -228,57 +309,18 @@ def render_html(c: ReportContent) -> str:
         f"<p class=\"meta\">codesign {_esc(c.versions.get('codesign', ''))} &middot; generated "
         f"{_esc(c.generated)} &middot; study file {_esc(c.source or '(inline)')} &middot; "
         f"storage <code>{_esc(c.storage)}</code></p>",
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#picked\">Picked</a>"
-        "<a href=\"#front\">Front</a><a href=\"#figures\">Figures</a>"
+        "<nav><a href=\"#picked\">Picked</a><a href=\"#front\">Front</a>"
+        "<a href=\"#summary\">Summary</a><a href=\"#figures\">Figures</a>"
         "<a href=\"#settings\">Settings</a></nav>",
-        "<h2 id=\"summary\">Summary</h2>", _kv(c.summary),
-        "<h2 id=\"picked\">Picked configuration</h2>",
     ]
-    if c.picked:
-        p = c.picked
-        parts.append(f"<p>Trial <b>#{_esc(p.get('trial'))}</b>: {_esc(p.get('why', ''))}.</p>")
-        if p.get("requirements"):
-            parts.append("<p>Requirements: " + ", ".join(
-                f"<code>{_esc(r)}</code>" for r in p["requirements"]) + "</p>")
-        parts.append(_kv([(k, _fmt(v)) for k, v in (p.get("params") or {}).items()]
-                         + [(f"-> {k}", _fmt(v)) for k, v in (p.get("objectives") or {}).items()]))
-        parts.append(f"<p class=\"files\">From {_esc(c.picked_path)} (the file to hand on). "
-                     "Its full design point:</p>")
-        parts.append(f"<pre>{_esc(yaml.safe_dump(p.get('design', {}), sort_keys=False))}</pre>")
-    else:
-        parts.append("<p>No configuration picked yet: run <code>codesign pick "
-                     f"{_esc(c.source or 'STUDY.yaml')} --require ...</code>, then this report "
-                     "again.</p>")
-    parts.append("<h2 id=\"front\">Pareto front</h2>")
-    if c.front_rows:
-        parts.append(f"<p>{len(c.front_rows)} non-dominated feasible trial(s), as Optuna's "
-                     "<code>best_trials</code>" + (" (the picked one highlighted)"
-                                                   if picked_trial is not None else "") + ".</p>")
-        parts.append(_table(c.front_columns, c.front_rows, picked_trial, headers))
-    else:
-        parts.append("<p>No feasible complete trial yet.</p>")
-    parts.append("<h2 id=\"figures\">Figures</h2>")
-    for group, heading in (("study", "From the trials"),
-                           ("model", "From the hardware model")):
-        shown = [f for f in c.figures if f.group == group]
-        if not shown:
-            continue
-        parts.append(f"<h3>{heading}</h3>")
-        for f in shown:
-            data = base64.b64encode(f.png).decode("ascii")
-            files = (" <span class=\"files\">(files: " + ", ".join(_esc(x) for x in f.files)
-                     + ")</span>") if f.files else ""
-            parts.append(
-                f"<figure id=\"fig-{_esc(f.stem)}\"><img alt=\"{_esc(f.title)}\" "
-                f"src=\"data:image/png;base64,{data}\"><figcaption><b>{_esc(f.title)}.</b> "
-                f"{_esc(f.caption)}{files}</figcaption></figure>")
-    if c.skipped:
-        parts.append("<p>Not shown for this study:</p><ul class=\"skipped\">" + "".join(
-            f"<li>{_esc(k)}: {_esc(v)}</li>" for k, v in c.skipped.items()) + "</ul>")
+    parts += _picked_section(c)
+    parts += _front_section(c, picked_trial)
+    parts += ["<h2 id=\"summary\">Summary</h2>", _kv(c.summary)]
+    parts += _figures_section(c)
     parts += [
         "<h2 id=\"settings\">Study settings</h2>",
-        "<p>The study as it ran (every default filled in, the search space inline):</p>",
-        f"<pre>{_esc(c.settings_yaml)}</pre>",
+        "<details><summary>The study as it ran (every default filled in, the search space "
+        f"inline)</summary><pre>{_esc(c.settings_yaml)}</pre></details>",
         "<h3>Package versions</h3>", _kv(sorted(c.versions.items())),
         "<h3>Explore interactively</h3>",
         f"<p>The same study in optuna-dashboard (<code>pip install optuna-dashboard</code>):</p>"
@@ -286,3 +328,82 @@ def render_html(c: ReportContent) -> str:
         "</main></body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _picked_section(c: ReportContent) -> list[str]:
+    """The picked configuration: why, its parameters and objectives, its latency/energy
+    breakdown, and its full design point collapsed."""
+    parts = ["<h2 id=\"picked\">Picked configuration</h2>"]
+    if not c.picked:
+        return parts + ["<p>No configuration picked yet: run <code>codesign pick "
+                        f"{_esc(c.source or 'STUDY.yaml')} --require ...</code>, then this "
+                        "report again.</p>"]
+    p = c.picked
+    parts.append(f"<p>Trial <b>#{_esc(p.get('trial'))}</b>: {_esc(p.get('why', ''))}.</p>")
+    if p.get("requirements"):
+        parts.append("<p>Requirements: " + ", ".join(
+            f"<code>{_esc(r)}</code>" for r in p["requirements"]) + "</p>")
+    parts.append(_kv([(k, _fmt(v)) for k, v in (p.get("params") or {}).items()]
+                     + [(f"-> {k}", _fmt(v)) for k, v in (p.get("objectives") or {}).items()]))
+    parts.append("<h3 id=\"breakdown\">Where its latency and energy go</h3>")
+    if c.breakdown_note:
+        parts.append(f"<p class=\"meta\">{_esc(c.breakdown_note)}</p>")
+    if c.breakdown:
+        parts.append(_breakdown_table(c.breakdown))
+    parts.append(f"<details><summary>Its full design point (from {_esc(c.picked_path)}, the "
+                 "file to hand on)</summary>"
+                 f"<pre>{_esc(yaml.safe_dump(p.get('design', {}), sort_keys=False))}</pre>"
+                 "</details>")
+    return parts
+
+
+def _breakdown_table(rows: list[tuple[str, str, str, str]]) -> str:
+    out = ["<table class=\"breakdown\"><tbody>"]
+    group = None
+    for g, item, value, share in rows:
+        if g != group:
+            out.append(f"<tr class=\"group\"><th colspan=\"3\">{_esc(g)}</th></tr>")
+            group = g
+        out.append(f"<tr><td class=\"text\">{_esc(item)}</td><td>{_esc(value)}</td>"
+                   f"<td>{_esc(share)}</td></tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _front_section(c: ReportContent, picked_trial: int | None) -> list[str]:
+    """The Pareto front: its table (the picked row highlighted) and the Pareto plot."""
+    headers = {col: f"{col} ({'max' if d == 'maximize' else 'min'})" for col, d, _ in c.objectives}
+    parts = ["<h2 id=\"front\">Pareto front</h2>"]
+    if c.front_rows:
+        parts.append(f"<p>{len(c.front_rows)} non-dominated feasible trial(s), as Optuna's "
+                     "<code>best_trials</code>" + (" (the picked one highlighted)"
+                                                   if picked_trial is not None else "") + ".</p>")
+        parts.append(_table(c.front_columns, c.front_rows, picked_trial, headers))
+    else:
+        parts.append("<p>No feasible complete trial yet.</p>")
+    parts += [_figure_html(f) for f in c.figures if f.stem == "pareto"]
+    return parts
+
+
+def _figures_section(c: ReportContent) -> list[str]:
+    parts = ["<h2 id=\"figures\">Figures</h2>"]
+    for group, heading in (("study", "From the trials"),
+                           ("model", "From the hardware model")):
+        shown = [f for f in c.figures if f.group == group and f.stem != "pareto"]
+        if not shown:
+            continue
+        parts.append(f"<h3>{heading}</h3>")
+        parts += [_figure_html(f) for f in shown]
+    if c.skipped:
+        parts.append("<p>Not shown for this study:</p><ul class=\"skipped\">" + "".join(
+            f"<li>{_esc(k)}: {_esc(v)}</li>" for k, v in c.skipped.items()) + "</ul>")
+    return parts
+
+
+def _figure_html(f: ReportFigure) -> str:
+    data = base64.b64encode(f.png).decode("ascii")
+    files = (" <span class=\"files\">(files: " + ", ".join(_esc(x) for x in f.files)
+             + ")</span>") if f.files else ""
+    return (f"<figure id=\"fig-{_esc(f.stem)}\"><img alt=\"{_esc(f.title)}\" "
+            f"src=\"data:image/png;base64,{data}\"><figcaption><b>{_esc(f.title)}.</b> "
+            f"{_esc(f.caption)}{files}</figcaption></figure>")

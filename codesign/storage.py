@@ -9,13 +9,20 @@
   database, an unknown scheme.
 * :func:`readonly_url` turns a SQLite URL into one that SQLite opens read-only, so that reading
   commands (pareto, pick, plot, report) never change a byte of the database they read.
+* :func:`memory_url` / :func:`memory_storage`: a study kept in this process's memory (Optuna's
+  ``InMemoryStorage``), for Python calls only (``codesign.run_study(..., storage=None)``): no
+  file, no lock. The command line still refuses in-memory URLs, whose results would be lost when
+  the command ends.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import uuid
+import weakref
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 from codesign.errors import InputError
@@ -51,6 +58,45 @@ def secrets(url: str) -> list[str]:
     found += [m.group(2).strip("'\"") for m in _PARAM.finditer(url)]
     pieces = {p for s in found for p in [s, *s.split("@")] if len(p) >= 2}
     return sorted(pieces, key=len, reverse=True)
+
+
+#: the URL a Python caller writes for a study kept in memory (SQLAlchemy's spelling)
+MEMORY_SQLITE = SQLITE + ":memory:"
+#: prefix of the internal URLs of in-memory storages (never written by a user: see memory_url)
+_MEMORY = "inmemory://"
+#: the live in-memory storages by URL: every opener of one URL (the study and its training
+#: ledger) gets the same storage; it lives while a study object holds it
+_MEMORY_STORAGES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+
+def is_memory_request(url: str) -> bool:
+    """Whether a user's URL asks for an in-memory database (``sqlite:///:memory:`` and the like)."""
+    return is_sqlite(url) and (url.split("?", 1)[0] in ("sqlite://", SQLITE, MEMORY_SQLITE)
+                               or "mode=memory" in url)
+
+
+def memory_url() -> str:
+    """A new, unique URL naming an in-memory storage (see :func:`memory_storage`)."""
+    return f"{_MEMORY}{uuid.uuid4().hex}"
+
+
+def is_memory(url: str) -> bool:
+    """Whether ``url`` is one that :func:`memory_url` made."""
+    return url.startswith(_MEMORY)
+
+
+def memory_storage(url: str):
+    """The Optuna ``InMemoryStorage`` of a :func:`memory_url`, created on first use; no file, no
+    lock (one process: Optuna's storage serialises its threads itself), no heartbeat."""
+    from optuna.storages import InMemoryStorage
+
+    if not is_memory(url):
+        raise ValueError(f"not an in-memory storage URL: {url!r}")
+    storage = _MEMORY_STORAGES.get(url)
+    if storage is None:
+        storage = InMemoryStorage()
+        _MEMORY_STORAGES[url] = storage
+    return storage
 
 
 def is_sqlite(url: str) -> bool:

@@ -28,7 +28,8 @@ from codesign.config import LoadedStudy, direction, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
 from codesign.metrics import METRICS
 from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
-from codesign.storage import check_url, is_sqlite, readonly_url, redact, sqlite_path
+from codesign.storage import (check_url, is_memory, is_sqlite, memory_storage, readonly_url, redact,
+                              sqlite_path)
 
 #: how often a failed (killed or interrupted) trial is re-queued with the same parameters
 MAX_RETRY = 2
@@ -62,10 +63,12 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
     ``readonly``: for commands that only read a study: SQLite opens the file read-only (nothing
     created, converted or written), PostgreSQL runs read-only transactions, no heartbeat runs.
     ``retry=False``: a stale trial is only marked failed (the training ledger's claims: the
-    setting is claimed again by whoever needs it)."""
-    import optuna
+    setting is claimed again by whoever needs it). A :func:`codesign.storage.memory_url`: that
+    in-memory storage (Python calls only; no heartbeat)."""
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
+    if is_memory(url):
+        return memory_storage(url)
     check_url(url, must_exist=readonly)
     if is_sqlite(url) and not readonly:
         _prepare_sqlite(sqlite_path(url))
@@ -98,8 +101,6 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
             if readonly and "readonly" in reason.replace("-", "").replace(" ", "").lower():
                 reason = "it holds no codesign study (reading never adds Optuna's tables)"
             raise InputError(f"--storage: cannot open {redact(url)}: {reason}") from None
-        finally:
-            optuna.logging.set_verbosity(optuna.logging.WARNING)
     raise AssertionError("unreachable")
 
 

@@ -6,12 +6,15 @@ Public API::
     layer_closed_form(m, n, hw, rank, seq_len=320) -> LayerReport
     load_network(name_or_path) -> Network
     evaluate_network(network, hw, lora, seq_len=320, engine="des") -> NetworkReport
+    plan_network(network, hw, lora, seq_len=320) -> Plan; plan_layer(m, n, hw, rank, seq_len=320)
+    network_latency(plan, engine="des") -> ns
     HardwareSpec, AimcTileSpec, PmcaSpec, AttentionSpec, ChipSpec, LoraSpec, SpecError
     spec_field, check_value, validate: documented, bounded dataclass fields (codesign uses them too)
 """
 
 from ._fields import SpecError, check_value, spec_field, validate
 from .closed_form import layer_closed_form
+from .plan import Plan, plan_layer, plan_network
 from .reports import CONTRACT_KEYS, LayerReport, NetworkReport
 from .specs import (PLACEMENTS, ROLES, AimcTileSpec, AttentionSpec, ChipSpec, HardwareSpec,
                     LoraSpec, PmcaSpec, roles)
@@ -23,5 +26,5 @@ __all__ = [
     "HardwareSpec", "LayerReport",
     "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "PLACEMENTS", "PmcaSpec",
     "ROLES", "SpecError", "check_value", "evaluate_network", "layer_closed_form", "load_network",
-    "network_latency", "roles", "spec_field", "validate",
+    "Plan", "network_latency", "plan_layer", "plan_network", "roles", "spec_field", "validate",
 ]

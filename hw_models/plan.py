@@ -168,6 +168,12 @@ def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int
 
 @dataclass(frozen=True)
 class Plan:
+    """A network laid out for :func:`hw_models.network_latency`: the chunks' token counts, the
+    prologue's layers, one encoder/decoder block's nodes and how many blocks repeat it.
+
+    Build one with :func:`plan_network` (a whole network) or :func:`plan_layer` (one linear
+    layer on its own)."""
+
     sizes: tuple[int, ...]
     prologue: tuple[LinearPlan, ...]
     block: tuple
@@ -200,3 +206,29 @@ def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int,
         else:
             block.append(attention_plan(node, hw, lora, network.block, sizes))
     return Plan(tuple(sizes), prologue, tuple(block), network.num_hidden_layers)
+
+
+def plan_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int = 320) -> Plan:
+    """The :class:`Plan` of a whole network (``seq_len`` tokens in chunks of ``hw.tokens``) for
+    one hardware point and adapter; SpecError on a sequence the pipeline cannot run.
+
+    Example::
+
+        plan = plan_network(load_network("minilm-l6"), HardwareSpec(), LoraSpec(rank=8))
+        network_latency(plan, "des")   # ns
+    """
+    return build_plan(network, hw, lora, seq_len)
+
+
+def plan_layer(m: int, n: int, hw: HardwareSpec, rank: int, seq_len: int = 320) -> Plan:
+    """The :class:`Plan` of one ``m`` x ``n`` linear layer (m inputs, n outputs) on its own,
+    with a rank-``rank`` adapter (0: none), ``seq_len`` tokens in chunks of ``hw.tokens``.
+    ``network_latency(plan_layer(...))`` is the layer's pipelined latency (ns); SpecError on a
+    bad size, rank or sequence."""
+    for name, value in (("m", m), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(f"{name}: must be a positive integer, got {value!r}")
+    check_run(hw, seq_len, rank)
+    sizes = chunk_sizes(seq_len, hw.tokens)
+    layer = linear_plan(LinearLayer(f"{m}x{n}", "other", m, n), hw, rank, sizes)
+    return Plan(tuple(sizes), (layer,), (), 0)

@@ -121,6 +121,51 @@ def test_report_front_table_picked_row_and_settings(report):
     assert "Study settings" in page and "search_space:" in page and "n_draws: 2" in page
 
 
+def test_report_puts_the_pick_and_its_breakdown_first_then_the_front(report):
+    """The picked point, its latency/energy breakdown, its design point collapsed, then the front
+    (table and plot), then the summary, the other figures and the settings (collapsed)."""
+    _, _, page, _ = report
+    order = [page.index(marker) for marker in (
+        '<h2 id="picked">', 'id="breakdown"', '<table class="breakdown">',
+        "<details><summary>Its full design point", '<h2 id="front">', '<table class="front">',
+        'id="fig-pareto"', '<h2 id="summary">', '<h2 id="figures">', '<h2 id="settings">')]
+    assert order == sorted(order)
+    breakdown = re.search(r'<table class="breakdown">.*?</table>', page, re.S).group(0)
+    for text in ("whole network, 64 tokens (pipelined)", "added by the LoRA adapters",
+                 "attention", "static (leakage", "peak TCDM working set"):
+        assert text in breakdown, text
+    assert "minilm-l6, 64 tokens in chunks of 8, LoRA rank 8" in page
+    # the design point (and the settings) only inside closed <details>
+    design = page.index("hardware:\n  tokens: 8")
+    assert page.rfind("<details>", 0, design) > page.rfind("</details>", 0, design)
+    assert "<details open" not in page
+
+
+def test_breakdown_rows_add_up():
+    """Latency: without adapters + added = total; energy: layer roles + attention + leakage =
+    total (shares sum to 100%), for a real hardware-model report."""
+    import hw_models
+
+    from codesign.report import breakdown_rows
+
+    report = hw_models.evaluate_network(hw_models.load_network("minilm-l6"),
+                                        hw_models.HardwareSpec(tokens=8),
+                                        hw_models.LoraSpec(rank=8), seq_len=64)
+    rows = breakdown_rows(report)
+    latency = [r for r in rows if r[0] == "latency"]
+    assert latency[0][3] == "100%"
+    assert float(latency[1][3].rstrip("%")) + float(latency[2][3].rstrip("%")) == \
+        pytest.approx(100.0, abs=0.11)
+    energy = [r for r in rows if r[0] == "energy"]
+    parts = [float(r[3].rstrip("%")) for r in energy[1:]]
+    assert {r[1].split(" layers")[0] for r in energy if " layers" in r[1]} == \
+        {layer.role for layer in report.layers}
+    assert sum(parts) == pytest.approx(100.0, abs=0.1 * len(parts))
+    assert all(p > 0 for p in parts)
+    assert float(energy[0][2].split()[0].replace(",", "")) == pytest.approx(
+        report.energy_pj / 1e6, abs=0.006)
+
+
 def test_render_without_pick_or_front_says_so():
     from codesign.report import ReportContent, render_html
 
@@ -156,9 +201,14 @@ def test_report_renders_in_headless_chromium(report):
     _, folder, page, tmp = report
     # a copy with a probe that writes each image's load state and natural size into the DOM
     probe = ("<script>window.addEventListener('load', () => {const r = [...document.images].map("
-             "i => [i.complete, i.naturalWidth, i.naturalHeight]); const p = "
-             "document.createElement('pre'); p.id = 'probe'; p.textContent = JSON.stringify(r); "
-             "document.body.appendChild(p);});</script>")
+             "i => [i.complete, i.naturalWidth, i.naturalHeight]); const top = s => "
+             "document.querySelector(s).getBoundingClientRect().top; const l = {breakdown: "
+             "top('table.breakdown'), front: top('table.front'), design: document.querySelector("
+             "'#picked ~ details').getBoundingClientRect().height, summary: document."
+             "querySelector('#picked ~ details summary').getBoundingClientRect().height}; "
+             "const p = "
+             "document.createElement('pre'); p.id = 'probe'; p.textContent = JSON.stringify("
+             "{images: r, layout: l}); document.body.appendChild(p);});</script>")
     probed = tmp / "probed.html"
     probed.write_text(page.replace("</body>", probe + "</body>"))
     profile = tmp / "profile"
@@ -170,9 +220,13 @@ def test_report_renders_in_headless_chromium(report):
                          capture_output=True, text=True, timeout=90, cwd=tmp)
     found = re.search(r'<pre id="probe">(.*?)</pre>', run.stdout, re.S)
     assert found, "the page did not load (no probe output):\n" + run.stderr[-1000:]
-    sizes = json.loads(found.group(1))
+    probed_out = json.loads(found.group(1))
+    sizes, layout = probed_out["images"], probed_out["layout"]
     assert len(sizes) == len(re.findall(r"<img ", page)) >= 5
     assert all(complete and w > 300 and h > 200 for complete, w, h in sizes), sizes
+    # as laid out: the breakdown above the front table, the design point collapsed (not drawn)
+    assert 0 < layout["breakdown"] < layout["front"], layout
+    assert 0 < layout["design"] < layout["summary"] + 5, layout
     assert "Pareto front" in run.stdout and "Study settings" in run.stdout
 
 

@@ -16,6 +16,8 @@ from codesign.errors import INPUT_ERRORS, NotAvailable
 
 #: subcommand modules, in the order ``--help`` lists them
 SUBCOMMANDS = ("latency", "accuracy", "run", "pareto", "pick", "plot", "report")
+#: the subcommands that open an Optuna storage
+STUDY_COMMANDS = ("run", "pareto", "pick", "plot", "report")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command in STUDY_COMMANDS:
+        _quiet_optuna()
     try:
         return int(args.func(args) or 0)
     except INPUT_ERRORS as exc:
@@ -59,3 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         detail = f": {exc}" if str(exc) else ""
         print(f"codesign {args.command}: interrupted{detail}", file=sys.stderr)
         return 130
+
+
+def _quiet_optuna() -> None:
+    """Optuna's INFO lines (a study created, each trial finished) off for this process: the
+    command prints its own summary. Done here, at the process's edge: library calls
+    (:mod:`codesign`'s Python API) leave Optuna's logging as their caller set it."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -206,13 +206,9 @@ def _print_decode(d) -> None:
 
 
 def _layer_des_total(m, n, hw, rank, seq_len) -> float:
-    from hw_models import LinearLayer, network_latency
-    from hw_models.plan import Plan, linear_plan
-    from hw_models.stages import chunk_sizes
+    from hw_models import network_latency, plan_layer
 
-    sizes = chunk_sizes(seq_len, hw.tokens)
-    lp = linear_plan(LinearLayer(f"{m}x{n}", "other", m, n), hw, rank, sizes)
-    return network_latency(Plan(tuple(sizes), (lp,), (), 0), "des")
+    return network_latency(plan_layer(m, n, hw, rank, seq_len), "des")
 
 
 def _hw_line(hw) -> str:

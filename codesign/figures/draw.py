@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from codesign.files import write_atomic
-from codesign.figures.data import (DriftData, HypervolumeData, ParallelData, ParetoData,
-                                   RankSweepData, value_text)
+from codesign.figures.data import (DriftData, HypervolumeData, PanelData, ParallelData,
+                                   ParetoData, RankSweepData, value_text)
 from codesign.figures.models import LayerLatencyData, TcdmData, TokensSweepData
 
 GREY = "0.72"
@@ -42,46 +42,51 @@ def draw_pareto(data: ParetoData):
     rows = -(-n // cols)
     fig = _figure(5.0 * cols, 4.0 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
-    colors = palette(data.color_values) if data.color_by else {}
     for ax, panel in zip(axes.flat, data.panels):
-        if panel.others:
-            ax.scatter([p[0] for p in panel.others], [p[1] for p in panel.others], s=16, c=GREY,
-                       label="dominated", zorder=1)
-        if panel.infeasible:
-            ax.scatter([p[0] for p in panel.infeasible], [p[1] for p in panel.infeasible], s=18,
-                       marker="x", c="0.5", label="infeasible", zorder=1)
-        if panel.pruned:
-            ax.scatter([p[0] for p in panel.pruned], [p[1] for p in panel.pruned], s=14,
-                       marker="v", facecolors="none", edgecolors="0.55", linewidths=0.7,
-                       label="pruned (accuracy at its last checkpoint)", zorder=1)
-        if panel.front_line:
-            ax.plot(*zip(*panel.front_line), c="0.25", lw=0.8, alpha=0.6, zorder=2)
-        if panel.front:
-            if colors:
-                for value in data.color_values:
-                    pts = [p for p in panel.front if p[3] == value]
-                    if pts:
-                        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=42,
-                                   color=colors[value], edgecolors="black", linewidths=0.5,
-                                   label=f"front, {data.color_by}={value_text(value)}", zorder=3)
-            else:
-                ax.scatter([p[0] for p in panel.front], [p[1] for p in panel.front], s=42,
-                           c="tab:blue", edgecolors="black", linewidths=0.5,
-                           label="Pareto front", zorder=3)
-            if len(panel.front) <= 25:
-                for x, y, k, _ in panel.front:
-                    ax.annotate(f"#{k}", (x, y), textcoords="offset points", xytext=(4, 3),
-                                fontsize=7)
-        ax.set_xlabel(panel.x_label, fontsize=8)
-        ax.set_ylabel(panel.y_label, fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:  # a study without trials has nothing to label
-            ax.legend(fontsize=7)
+        draw_pareto_panel(ax, panel, data)
     for ax in list(axes.flat)[len(data.panels):]:
         ax.axis("off")
     fig.suptitle(data.title, fontsize=10)
     return fig
+
+
+def draw_pareto_panel(ax, panel: PanelData, data: ParetoData) -> None:
+    """One panel of :func:`draw_pareto` into the matplotlib Axes ``ax`` (``data``: its colours)."""
+    colors = palette(data.color_values) if data.color_by else {}
+    if panel.others:
+        ax.scatter([p[0] for p in panel.others], [p[1] for p in panel.others], s=16, c=GREY,
+                   label="dominated", zorder=1)
+    if panel.infeasible:
+        ax.scatter([p[0] for p in panel.infeasible], [p[1] for p in panel.infeasible], s=18,
+                   marker="x", c="0.5", label="infeasible", zorder=1)
+    if panel.pruned:
+        ax.scatter([p[0] for p in panel.pruned], [p[1] for p in panel.pruned], s=14,
+                   marker="v", facecolors="none", edgecolors="0.55", linewidths=0.7,
+                   label="pruned (accuracy at its last checkpoint)", zorder=1)
+    if panel.front_line:
+        ax.plot(*zip(*panel.front_line), c="0.25", lw=0.8, alpha=0.6, zorder=2)
+    if panel.front:
+        if colors:
+            for value in data.color_values:
+                pts = [p for p in panel.front if p[3] == value]
+                if pts:
+                    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=42,
+                               color=colors[value], edgecolors="black", linewidths=0.5,
+                               label=f"front, {data.color_by}={value_text(value)}", zorder=3)
+        else:
+            ax.scatter([p[0] for p in panel.front], [p[1] for p in panel.front], s=42,
+                       c="tab:blue", edgecolors="black", linewidths=0.5,
+                       label="Pareto front", zorder=3)
+        if len(panel.front) <= 25:
+            for x, y, k, _ in panel.front:
+                ax.annotate(f"#{k}", (x, y), textcoords="offset points", xytext=(4, 3),
+                            fontsize=7)
+    ax.set_xlabel(panel.x_label, fontsize=8)
+    ax.set_ylabel(panel.y_label, fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:  # a study without trials has nothing to label
+        ax.legend(fontsize=7)
 
 
 def draw_hypervolume(data: HypervolumeData):
