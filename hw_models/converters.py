@@ -11,10 +11,11 @@ Kinds (hw_models.specs.DAC_KINDS, ADC_KINDS):
   cycle; ``cco``: a current-controlled oscillator counted during the integration window, which must
   hold 2^bits steps (HERMES-core, Khaddam-Aljameh et al., IEEE JSSC 2022).
 
-ADC energy per conversion is the larger of the two figures of merit that bound published
-converters (Murmann, ADC Performance Survey): Walden, FoM_W x 2^bits (x2 per bit, technology
-limited) and Schreier, 10^((6.02 bits + 1.76 - FoM_S) / 10) / 2 (x4 per bit, thermal-noise
-limited). The figures of merit do not depend on the architecture, so every kind uses them.
+ADC energy per conversion (:func:`conversion_pj`): a CCO, HERMES's measured special case, costs
+``cco_fj_per_step`` per counted step (2^bits at full scale). SAR, ramp and flash converters cost
+the larger of the two figures of merit that bound published converters (Murmann, ADC Performance
+Survey): Walden, FoM_W x 2^bits (x2 per bit, technology limited) and Schreier,
+10^((6.02 bits + 1.76 - FoM_S) / 10) / 2 (x4 per bit, thermal-noise limited).
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ def schreier_pj(bits: int, fom_db: float) -> float:
 def adc_energy_pj(bits: int, fom_walden_fj: float, fom_schreier_db: float) -> float:
     """Energy of one conversion, pJ: the larger of the Walden and Schreier bounds."""
     return max(walden_pj(bits, fom_walden_fj), schreier_pj(bits, fom_schreier_db))
+
+
+def conversion_pj(tile) -> float:
+    """Energy of one conversion of one column by the tile's converter kind, pJ (see the module
+    docstring); ``tile`` is an :class:`~hw_models.specs.AimcTileSpec`."""
+    if tile.adc_kind == "cco":
+        return tile.cco_fj_per_step * 1e-3 * 2.0 ** tile.adc_bits
+    if tile.adc_kind in ("sar", "ramp", "flash"):
+        return adc_energy_pj(tile.adc_bits, tile.adc_fom_walden_fj, tile.adc_fom_schreier_db)
+    raise ValueError(f"adc_kind: unknown converter {tile.adc_kind!r}")
 
 
 def dac_energy_pj(kind: str, bits: int, pj_at_8_bit: float) -> float:

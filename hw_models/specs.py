@@ -22,7 +22,9 @@ class AimcTileSpec:
     """One analog PCM crossbar tile and its converters.
 
     One MVM is input encoding + integration + conversion (+ a fixed latch/readout time); its
-    energy is array + DACs + ADCs + periphery (hw_models.aimc.mvm_breakdown). The defaults are the
+    energy is array + input encoding + integration-window periphery + conversion + per-column
+    digital + readout (hw_models.aimc.mvm_breakdown), charged for the rows and columns a layer
+    uses. The defaults are the
     paper's 512 x 512 tile at 256 ns with explicit converters (PWM inputs, SAR ADCs);
     :meth:`paper` hides the conversion in the integration time as the AHWA-LoRA paper assumes,
     :meth:`hermes` is IBM HERMES's 256 x 256 core.
@@ -105,13 +107,33 @@ class AimcTileSpec:
                     "bit): energy per conversion = 10^((6.02 bits + 1.76 - FoM) / 10) / 2. "
                     "Murmann's survey: state of the art ~185 dB, 175 dB typical", unit="dB",
         ge=120, le=200)
-    periphery_pj_per_col: float = spec_field(
-        45.0, help="energy per MVM and output column of everything but array, DACs and ADCs "
-                   "(local digital unit: affine scaling, accumulation, control, clocking). "
-                   "Derived: HERMES's 13.4 nJ per 8-bit 256 x 256 core MVM (2 x 256 x 256 ops "
-                   "/ 9.76 TOPS/W, Le Gallo et al. 2023) minus this model's array, DAC and ADC "
-                   "energy for that core, / 256 columns (hw_models.validation)", unit="pJ",
-        ge=0, le=1e4)
+    window_uw_per_col: float = spec_field(
+        136.9, help="power per column drawn while the integration window is open (column "
+                    "integrator / current sensing, bias and references, the window's clocking); "
+                    "an MVM's share is this x the window (x the planes of bit-serial inputs), so "
+                    "a shorter integration saves it. Derived: 35 % (an assumption, "
+                    "hw_models.calibration.HERMES_SPLIT) of what HERMES's 13.4 nJ per 8-bit "
+                    "256 x 256 core MVM (2 x 256^2 ops / 9.76 TOPS/W, Le Gallo et al. 2023) "
+                    "leaves after this model's array and DAC energy, over 256 columns and its "
+                    "128 ns window", unit="uW", ge=0, le=1e6)
+    cco_fj_per_step: float = spec_field(
+        78.25, help="energy per step (oscillation counted) of a CCO ADC with its support circuits; "
+                    "a conversion counts 2^bits steps at full scale. HERMES's measured special "
+                    "case (Khaddam-Aljameh et al., IEEE JSSC 2022). Derived: 40 % (an assumption, "
+                    "hw_models.calibration.HERMES_SPLIT) of HERMES's per-column remainder (see "
+                    "window_uw_per_col) / 2^8 steps", unit="fJ/step", ge=0, le=1e6)
+    digital_pj_per_col: float = spec_field(
+        10.02, help="energy per MVM and used column of the tile's local digital unit (affine "
+                    "scaling, offset and partial-sum arithmetic of one output) at 8-bit outputs; "
+                    "scales with adc_bits / 8 (its datapath width) and with the planes of "
+                    "bit-serial inputs (shift-and-add). Derived: 20 % (an assumption, "
+                    "hw_models.calibration.HERMES_SPLIT) of HERMES's per-column remainder (see "
+                    "window_uw_per_col)", unit="pJ", ge=0, le=1e4)
+    readout_pj_per_bit: float = spec_field(
+        0.313, help="energy per output bit latched and driven out of the tile (output latch, "
+                    "core-edge drivers); an MVM reads adc_bits per used column. Derived: 5 % (an "
+                    "assumption, hw_models.calibration.HERMES_SPLIT) of HERMES's per-column "
+                    "remainder (see window_uw_per_col) / 8 bits", unit="pJ/bit", ge=0, le=1e4)
     output_buffers: int = spec_field(
         1, help="output latches of the tile: with 1 the next chunk's integration waits until the "
                 "previous chunk's outputs have been read out into the PMCA TCDM, so the readout is "

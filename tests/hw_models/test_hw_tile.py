@@ -40,9 +40,13 @@ def test_default_tile_breakdown_by_hand():
     assert b.array_pj == pytest.approx(watts * 0.25 * 256e-9 * 1e12)
     assert b.dac_pj == pytest.approx(512 * 0.2)
     assert b.adc_pj == pytest.approx(512 * 20e-3 * 2 ** 8)        # Walden: 20 fJ x 2^8 per column
-    assert b.periphery_pj == pytest.approx(512 * 45.0)
-    assert b.total_pj == pytest.approx(b.array_pj + b.dac_pj + b.adc_pj + b.periphery_pj)
-    assert aimc.layer_energy_pj(768, 3072, 8, AimcTileSpec()) == pytest.approx(8 * 12 * b.total_pj)
+    assert b.window_pj == pytest.approx(512 * 136.9e-6 * 256e-9 * 1e12)   # 136.9 uW x 256 ns
+    assert b.digital_pj == pytest.approx(512 * 10.02)
+    assert b.readout_pj == pytest.approx(512 * 8 * 0.313)
+    assert b.total_pj == pytest.approx(b.array_pj + b.dac_pj + b.window_pj + b.adc_pj
+                                       + b.digital_pj + b.readout_pj)
+    # 1024 x 3072 fills its 2 x 6 tiles: 12 full MVMs per token
+    assert aimc.layer_energy_pj(1024, 3072, 8, AimcTileSpec()) == pytest.approx(8 * 12 * b.total_pj)
 
 
 def test_paper_preset_hides_conversion_in_the_integration_time():
