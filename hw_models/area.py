@@ -15,7 +15,9 @@ each with its L2. Area model (constants and their sources in :class:`~hw_models.
 Leakage: logic density x (AIMC periphery + cores + RedMulE) + SRAM leakage x (TCDM + L2 KiB); the
 PCM crossbar is non-volatile and leaks nothing. ``static_power_mw`` is everything on; the static
 energy lets an idle tile's periphery draw only ``chip.aimc_idle_leakage_share`` of its leakage
-(power gating; 1 by default: none).
+and an idle cluster's logic ``chip.cluster_idle_leakage_share`` of its own (power gating; 1 by
+default: none), each gated unit paying ``chip.wakeup_break_even_ns`` of its gated leakage per
+chunk to wake up (:func:`gated_static_energy_pj`).
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ def static_energy_pj(power_mw: float, latency_ns: float, idle_tile_ns: float = 0
                      hw: HardwareSpec | None = None) -> float:
     """Leakage energy over ``latency_ns``, pJ (mW x ns = pJ): ``power_mw`` all the time, less the
     gated part of the AIMC periphery's leakage over ``idle_tile_ns`` (tile-nanoseconds in which a
-    tile does not integrate; ``chip.aimc_idle_leakage_share`` of it is still drawn)."""
+    tile does not integrate; ``chip.aimc_idle_leakage_share`` of it is still drawn). No wake-up
+    cost: see :func:`gated_static_energy_pj` for the network's figure."""
     energy = power_mw * latency_ns
     if hw is not None and idle_tile_ns:
         periph_mw = hw.chip.logic_leakage_mw_per_mm2 * tile_area_mm2(hw)["aimc_periphery"]
@@ -126,10 +129,42 @@ def static_energy_pj(power_mw: float, latency_ns: float, idle_tile_ns: float = 0
     return energy
 
 
+def gated_leakage_mw(hw: HardwareSpec) -> tuple[float, float]:
+    """(tile, cluster) leakage that power gating removes from one idle unit, mW: the gated share
+    of a tile's periphery leakage and of a cluster's logic (cores, RedMulE) leakage."""
+    c = hw.chip
+    tile = c.logic_leakage_mw_per_mm2 * tile_area_mm2(hw)["aimc_periphery"]
+    parts = cluster_area_mm2(hw)
+    cluster = c.logic_leakage_mw_per_mm2 * (parts["pmca_cores"] + parts["redmule"])
+    return ((1.0 - c.aimc_idle_leakage_share) * tile,
+            (1.0 - c.cluster_idle_leakage_share) * cluster)
+
+
+def gated_static_energy_pj(power_mw: float, latency_ns: float, idle_tile_ns: float,
+                           idle_cluster_ns: float, wakeups: tuple[float, float],
+                           hw: HardwareSpec) -> float:
+    """Leakage energy over ``latency_ns`` with power gating, pJ: ``power_mw`` all the time, less
+    the gated leakage (:func:`gated_leakage_mw`) over the idle unit-nanoseconds of tiles and
+    clusters, plus ``wakeups`` (tile, cluster wake-ups) x ``chip.wakeup_break_even_ns`` x that
+    gated leakage. With no gating (shares 1) it is ``power_mw x latency_ns``."""
+    tile_mw, cluster_mw = gated_leakage_mw(hw)
+    wake = hw.chip.wakeup_break_even_ns
+    return (power_mw * latency_ns - tile_mw * (idle_tile_ns - wake * wakeups[0])
+            - cluster_mw * (idle_cluster_ns - wake * wakeups[1]))
+
+
 def idle_tile_ns(layers, latency_ns: float) -> float:
     """Tile-nanoseconds in which the network's tiles do not integrate, from the layer reports'
     ``aimc_utilisation`` (busy share of ``latency_ns``), ``tiles`` and ``count``."""
     return sum(L.tiles * L.count * (1.0 - L.aimc_utilisation) * latency_ns for L in layers)
+
+
+def idle_cluster_ns(layers, clusters: int, latency_ns: float, attention_ns: float) -> float:
+    """Cluster-nanoseconds in which the network's PMCA clusters have no work: all clusters over
+    ``latency_ns`` less each layer's PMCA busy time (``pmca_utilisation``) and the clusters'
+    attention time ``attention_ns`` (summed over heads)."""
+    busy = sum(L.tiles * L.count * L.pmca_utilisation * latency_ns for L in layers)
+    return max(0.0, clusters * latency_ns - busy - attention_ns)
 
 
 def network_size(network: Network, hw: HardwareSpec) -> tuple[int, int, dict[str, float], float]:
@@ -142,10 +177,14 @@ def network_size(network: Network, hw: HardwareSpec) -> tuple[int, int, dict[str
 
 def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> NetworkReport:
     """``report`` with its size, area, chip and static-energy fields filled in; its
-    ``energy_pj`` (dynamic) gains the leakage energy over ``total_ns``."""
+    ``energy_pj`` (dynamic) gains the leakage energy over ``total_ns`` (with power gating where
+    ``hw.chip`` asks for it, :func:`gated_static_energy_pj`)."""
     tiles, clusters, parts, power = network_size(network, hw)
-    static = static_energy_pj(power, report.total_ns,
-                              idle_tile_ns(report.layers, report.total_ns), hw)
+    chunks = math.ceil(report.seq_len / report.tokens)
+    static = gated_static_energy_pj(
+        power, report.total_ns, idle_tile_ns(report.layers, report.total_ns),
+        idle_cluster_ns(report.layers, clusters, report.total_ns, report.attention_ns),
+        (tiles * chunks, clusters * chunks), hw)
     return dataclasses.replace(
         report, tiles=tiles, pmca_clusters=clusters,
         tcdm_total_bytes=clusters * hw.pmca.tcdm_kib * 1024, area_mm2=sum(parts.values()),

@@ -163,7 +163,9 @@ class PmcaSpec:
     clock_ghz: float = spec_field(
         1.0, help="cluster clock, RedMulE included. 1 GHz is the Snitch cluster's (Zaruba et al. "
                   "2021, 22FDX); RedMulE's published maximum is 666 MHz (Tortorella et al. 2022, "
-                  "22 nm), so 1 GHz assumes a faster corner for it. The calibrated cycle constants "
+                  "22 nm), so 1 GHz assumes a faster corner for it (its energy: "
+                  "redmule_energy_scale). The paper's three PMCA/AIMC ratios admit no "
+                  "non-negative fit below ~0.9 GHz. The calibrated cycle constants "
                   "(offload_cycles, redmule_tile_cycles, link_bytes_per_cycle) were fitted at 1 GHz "
                   "to the paper's time ratios: at another clock every PMCA time scales by "
                   "1 / clock_ghz and the paper's figures are no longer reproduced",
@@ -215,16 +217,31 @@ class PmcaSpec:
     bytes_per_element: int = spec_field(2, help="activation/adapter element size (FP16)",
                                         unit="B", choices=(1, 2, 4))
     redmule_pj_per_mac: float = spec_field(
-        2.91, help="RedMule energy per (padded) FP16 MAC: 688 GFLOPS/W (Tortorella et al. 2022) "
-                   "-> 1.45 pJ/FLOP, 2 FLOP per MAC", unit="pJ", ge=0, le=1e6)
+        2.91, help="RedMulE energy per (padded) FP16 MAC at its one published energy point, "
+                   "cluster level: 43.5 mW at 688 GFLOPS/W (Tortorella et al., DATE 2022) -> "
+                   "1.45 pJ/FLOP, 2 FLOP per MAC; that point computes 29.9 GFLOPS, i.e. runs at "
+                   "~473 MHz (31.6 MAC/cycle). It is a whole-cluster efficiency, so it contains "
+                   "the cluster's TCDM traffic and idle cores: no TCDM energy is added for "
+                   "RedMulE's operands. Scaled to clock_ghz by redmule_energy_scale", unit="pJ",
+        ge=0, le=1e6)
+    redmule_energy_scale: float = spec_field(
+        1.0, help="RedMulE energy per operation at clock_ghz relative to its published point "
+                  "(~473 MHz): dynamic energy grows as V^2 when the voltage is raised for a "
+                  "faster clock. Assumption: 1 keeps the published energy (optimistic at 1 GHz); "
+                  "a 0.65 -> 0.8-0.9 V swing would give 1.5-1.9 (no RedMulE point above 666 MHz "
+                  "is published); benchmarks/sensitivity.py moves it over 1-2", unit="x",
+        ge=0.1, le=10)
     core_pj_per_flop: float = spec_field(
-        5.0, help="Snitch core energy per FP16 FLOP: ~100 GFLOPS/W FP64 for the Snitch cluster "
-                  "(Zaruba et al. 2021) -> 10 pJ per FPU issue, / 2 FP16 lanes of the 32-bit SIMD "
-                  "FPU (derivation; conservative: a 32-bit FPU issue costs less than a 64-bit one)",
+        5.0, help="Snitch core energy per FP16 FLOP, cluster level (TCDM operand traffic "
+                  "included): ~100 GFLOPS/W FP64 for the Snitch cluster at 1 GHz (Zaruba et al. "
+                  "2021) -> 10 pJ per FPU issue, / 2 FP16 lanes of the 32-bit SIMD FPU "
+                  "(derivation; conservative: a 32-bit FPU issue costs less than a 64-bit one)",
         unit="pJ", ge=0, le=1e6)
     tcdm_pj_per_byte: float = spec_field(
-        1.25, help="TCDM (SRAM bank) access energy: 10 pJ per 64-bit read of an 8 KiB SRAM, "
-                   "45 nm (Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0, le=1e6)
+        1.25, help="TCDM (SRAM bank) access energy, charged for data the readout or the DMA "
+                   "writes into or reads out of the TCDM (compute operands are in the cluster-"
+                   "level efficiencies): 10 pJ per 64-bit read of an 8 KiB SRAM, 45 nm "
+                   "(Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0, le=1e6)
     l2_pj_per_byte: float = spec_field(
         12.5, help="L2 SRAM access energy: 100 pJ per 64-bit read of a 1 MiB SRAM, 45 nm "
                    "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0, le=1e6)
@@ -427,9 +444,26 @@ class ChipSpec:
         unit="uW/KiB", ge=0)
     aimc_idle_leakage_share: float = spec_field(
         1.0, help="share of an AIMC tile's periphery leakage still drawn while the tile is idle "
-                  "(not integrating). 1: no power gating (default, conservative); 0: idle tiles "
-                  "fully gated, which loses no weights because PCM is non-volatile. PMCA "
-                  "clusters stay on (their TCDM holds the adapters)", unit="fraction", ge=0, le=1)
+                  "(not integrating): power gating of idle tiles. 1 (default): no gating, as on "
+                  "the measured chips this model is validated against (HERMES's 9.76 TOPS/W); "
+                  "0: idle tiles fully gated, which loses no weights because PCM is "
+                  "non-volatile; each gated tile pays wakeup_break_even_ns per chunk",
+        unit="fraction", ge=0, le=1)
+    cluster_idle_leakage_share: float = spec_field(
+        1.0, help="share of a PMCA cluster's logic leakage (cores, RedMulE) still drawn while it "
+                  "has no LoRA, accumulation, post-op or attention work: power gating of idle "
+                  "clusters. Their TCDM stays on (retentive: it holds the adapters). 1 "
+                  "(default): no gating (see aimc_idle_leakage_share); each gated cluster pays "
+                  "wakeup_break_even_ns per chunk", unit="fraction", ge=0, le=1)
+    wakeup_break_even_ns: float = spec_field(
+        100.0, help="energy of waking a power-gated tile periphery or cluster, as the time its "
+                    "ungated leakage would take to spend it (the break-even time: recharging "
+                    "the gated domain's capacitance, restoring state); charged once per chunk "
+                    "per gated unit. Assumption: ~100 cycles at 1 GHz, above the tens of cycles "
+                    "published for gated execution units (Hu et al., ISLPED 2004) since a tile "
+                    "periphery or a cluster is a larger domain; benchmarks/sensitivity.py moves "
+                    "it over 10-1000 ns",
+        unit="ns", ge=0, le=1e9)
 
     def __post_init__(self) -> None:
         validate(self)

@@ -1,0 +1,76 @@
+"""RedMulE energy counted once at one published point, TCDM energy only for data moved into or out
+of the TCDM (issue 21, item 7), and power gating of idle tiles and clusters with a wake-up cost
+(item 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+import hw_models as H
+from hw_models import snitch, stages
+from hw_models.area import gated_leakage_mw
+
+
+def test_redmule_published_point_is_688_gflops_per_watt_at_about_473_mhz():
+    p = H.PmcaSpec()
+    assert 2.0 / p.redmule_pj_per_mac * 1e3 == pytest.approx(688, rel=0.01)     # GFLOPS/W
+    gflops = 43.5e-3 * 688                                                     # 43.5 mW cluster
+    assert gflops / (2 * 31.6) == pytest.approx(0.473, rel=0.01)               # GHz
+
+
+def test_tcdm_energy_is_charged_only_for_bytes_moved_not_for_compute_operands():
+    hw = H.HardwareSpec()
+    more = dataclasses.replace(hw, pmca=dataclasses.replace(hw.pmca, tcdm_pj_per_byte=2.25))
+    m, n, t, r = 512, 128, 8, 8
+    a, b = (stages.layer_stage(m, n, x, r, t) for x in (hw, more))
+    out_bytes = t * n * hw.pmca.bytes_per_element      # the readout lands in the TCDM
+    assert b.energy_pj - a.energy_pj == pytest.approx(1.0 * (out_bytes + a.l2_bytes))
+    # the compute itself is the cluster-level efficiencies and nothing else
+    assert snitch.compute_pj(100.0, 10.0, hw.pmca) == pytest.approx(100 * 2.91 + 10 * 5.0)
+
+
+def test_redmule_energy_scale_moves_only_redmule_energy():
+    hw = H.HardwareSpec()
+    hot = dataclasses.replace(hw, pmca=dataclasses.replace(hw.pmca, redmule_energy_scale=2.0))
+    a, b = (stages.layer_stage(512, 128, x, 8, 128) for x in (hw, hot))
+    share = snitch.lora_share(512, 128, 1, 1)
+    macs = snitch.lora_padded_macs(128, share, 8, hw.pmca)
+    assert b.energy_pj - a.energy_pj == pytest.approx(macs * 2.91)
+    assert (a.lora_ns, a.pmca_ns) == (b.lora_ns, b.pmca_ns)        # energy only
+
+
+def _net(**chip):
+    net = H.load_network("minilm-l6")
+    return H.evaluate_network(net, H.HardwareSpec(chip=H.ChipSpec(**chip)), H.LoraSpec(rank=8),
+                              seq_len=128)
+
+
+def test_cluster_gating_saves_idle_logic_leakage_less_its_wake_ups():
+    on, off = _net(), _net(cluster_idle_leakage_share=0.0)
+    free = _net(cluster_idle_leakage_share=0.0, wakeup_break_even_ns=0.0)
+    assert off.total_ns == on.total_ns and off.dynamic_energy_pj == on.dynamic_energy_pj
+    assert free.static_energy_pj < off.static_energy_pj < on.static_energy_pj
+    hw = H.HardwareSpec(chip=H.ChipSpec(cluster_idle_leakage_share=0.0))
+    _, cluster_mw = gated_leakage_mw(hw)
+    wakeups = on.pmca_clusters * math.ceil(128 / 8)
+    assert off.static_energy_pj - free.static_energy_pj == pytest.approx(
+        cluster_mw * 100.0 * wakeups, rel=1e-9)
+    # the TCDM is retentive: gating the clusters never removes SRAM leakage
+    sram_mw = hw.chip.sram_leakage_uw_per_kib * on.pmca_clusters * 128 / 1e3
+    assert free.static_energy_pj > sram_mw * on.total_ns
+
+
+def test_gating_with_a_long_wake_up_can_cost_more_than_it_saves():
+    on = _net()
+    slow = _net(aimc_idle_leakage_share=0.0, cluster_idle_leakage_share=0.0,
+                wakeup_break_even_ns=1e6)
+    assert slow.static_energy_pj > on.static_energy_pj
+
+
+def test_energy_is_reported_with_and_without_leakage():
+    r = _net(aimc_idle_leakage_share=0.0, cluster_idle_leakage_share=0.0)
+    assert r.energy_pj == pytest.approx(r.dynamic_energy_pj + r.static_energy_pj)
+    assert 0 < r.static_energy_pj < r.static_power_mw * r.total_ns
