@@ -146,8 +146,9 @@ def hermes_split(window: float | None = None, conversion: float | None = None,
     CCO energy over 2^8 steps, digital at 8 bit, readout over 8 bits."""
     from . import aimc
 
-    shares = {"window": window, "conversion": conversion, "digital": digital}
-    shares = {k: HERMES_SPLIT[k][0] if v is None else float(v) for k, v in shares.items()}
+    given = {"window": window, "conversion": conversion, "digital": digital}
+    shares: dict[str, float] = {k: HERMES_SPLIT[k][0] if v is None else float(v)
+                                for k, v in given.items()}
     readout = 1.0 - sum(shares.values())
     if readout < 0:
         raise ValueError(f"hermes_split: shares must sum to <= 1, got {sum(shares.values()):g}")
