@@ -94,6 +94,10 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+#: the MVM energy parts as the tables name them
+PART_LABELS = {"array_pj": "array", "dac_pj": "input encoding",
+               "window_pj": "integration-window periphery", "adc_pj": "conversion",
+               "digital_pj": "per-column digital", "readout_pj": "readout", "total": "total"}
 #: where each MVM energy part's figure comes from (:func:`tile_breakdown_rows`)
 PART_SOURCES = {
     "array_pj": "physics: cells x G_max 25 uS x mean |w| 0.266 x (0.2 V)^2 x mean on-time "
@@ -137,5 +141,5 @@ def format_breakdown(rows: list[dict]) -> str:
                  for t in tiles]
         src = at[(tiles[0], part)]["source"] if part != "total" else \
             ", ".join(at[(t, part)]["source"] for t in tiles)
-        out.append(f"| {part.removesuffix('_pj')} | " + " | ".join(cells) + f" | {src} |")
+        out.append(f"| {PART_LABELS[part]} | " + " | ".join(cells) + f" | {src} |")
     return "\n".join(out)

@@ -95,8 +95,9 @@ def test_partly_used_tile_is_charged_for_what_it_uses():
 def test_breakdown_table_lists_every_part_with_a_source():
     rows = tile_breakdown_rows()
     table = format_breakdown(rows)
-    for part in aimc.ENERGY_PARTS:
-        assert part.removesuffix("_pj") in table
+    for label in ("array", "input encoding", "integration-window periphery", "conversion",
+                  "per-column digital", "readout"):
+        assert f"| {label} |" in table
     for tile in {r["tile"] for r in rows}:
         shares = [r["share"] for r in rows if r["tile"] == tile and r["part"] != "total"]
         assert sum(shares) == pytest.approx(1.0)
