@@ -67,6 +67,8 @@ ASSUMPTIONS = [
      "tens of cycles for gated units (Hu et al. 2004); larger domains longer"),
     ("RedMulE energy at 1 GHz", "pmca.redmule_energy_scale", 1.0, 2.0,
      "V^2 from the 473 MHz point, voltage at 1 GHz unpublished"),
+    ("link wire length", "pmca.link_mm", 0.5, 3.0, "~ the side of a tile + cluster pair"),
+    ("wire toggle activity", "pmca.wire_activity", 0.25, 1.0, "uncorrelated data: 0.5"),
     ("L2 port bandwidth", "pmca.l2_bytes_per_cycle", 8.0, 64.0, "one 128-bit port assumed"),
     ("K/V block", "attention.kv_block_keys", 16, 256, "a block that fits any TCDM"),
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .interconnect import link_pj_per_byte
 from .specs import PmcaSpec
 
 
@@ -166,5 +167,5 @@ def transfer_pj(link_bytes: float, l2_bytes: float, pmca: PmcaSpec,
     and the TCDM (``l2_over_link``: those bytes are also among ``link_bytes``). Every byte moved
     costs one TCDM access: it lands in or leaves the TCDM."""
     tcdm = link_bytes + (0.0 if l2_over_link else l2_bytes)
-    return (link_bytes * pmca.link_pj_per_byte + l2_bytes * pmca.l2_pj_per_byte
+    return (link_bytes * link_pj_per_byte(pmca) + l2_bytes * pmca.l2_pj_per_byte
             + tcdm * pmca.tcdm_pj_per_byte)

@@ -245,10 +245,21 @@ class PmcaSpec:
     l2_pj_per_byte: float = spec_field(
         12.5, help="L2 SRAM access energy: 100 pJ per 64-bit read of a 1 MiB SRAM, 45 nm "
                    "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0, le=1e6)
-    link_pj_per_byte: float = spec_field(
-        2.0, help="on-chip transfer energy (tile -> TCDM, DMA): ~0.25 pJ/bit/mm over ~1 mm of wire "
-                  "(Horowitz, ISSCC 2014: 64-bit over 1 mm ~ 15-20 pJ at 45 nm)", unit="pJ/B",
-        ge=0, le=1e6)
+    link_mm: float = spec_field(
+        1.0, help="wire length of an on-chip transfer (tile -> TCDM readout, DMA between "
+                  "neighbouring clusters or into the tiles). Assumption: ~ the side of one "
+                  "tile + cluster pair (1.5-2.4 mm^2 at the defaults, hw_models.area)",
+        unit="mm", ge=0, le=1000)
+    wire_ff_per_mm: float = spec_field(
+        200.0, help="capacitance of an on-chip signal wire per mm, repeaters included: ~0.2 "
+                    "pF/mm, nearly independent of the node (Ho, Mai and Horowitz, 'The future "
+                    "of wires', Proc. IEEE 2001)", unit="fF/mm", ge=0, le=1e5)
+    wire_vdd_v: float = spec_field(
+        0.8, help="supply (swing) of the on-chip wires: the nominal 0.8 V of 22FDX logic "
+                  "(GlobalFoundries 22FDX; the Snitch cluster's node)", unit="V", gt=0, le=5)
+    wire_activity: float = spec_field(
+        0.5, help="share of the wires that toggle per transferred bit: uncorrelated data "
+                  "toggles half of them (assumption)", unit="fraction", ge=0, le=1)
 
     def __post_init__(self) -> None:
         validate(self)

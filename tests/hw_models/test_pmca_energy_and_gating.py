@@ -42,6 +42,16 @@ def test_redmule_energy_scale_moves_only_redmule_energy():
     assert (a.lora_ns, a.pmca_ns) == (b.lora_ns, b.pmca_ns)        # energy only
 
 
+def test_link_energy_is_a_wire_model():
+    from hw_models.interconnect import link_pj_per_byte
+
+    # 8 bits x 0.5 toggling x 200 fF/mm x 1 mm x (0.8 V)^2 = 0.512 pJ per byte
+    assert link_pj_per_byte(H.PmcaSpec()) == pytest.approx(0.512)
+    assert link_pj_per_byte(H.PmcaSpec(link_mm=3.0)) == pytest.approx(3 * 0.512)
+    # the old 45 nm figure (Horowitz: 64 bit over 1 mm ~ 15-20 pJ) is 2-10x a wire model's
+    assert 2.0 < 2.0 / link_pj_per_byte(H.PmcaSpec()) < 10.0
+
+
 def _net(**chip):
     net = H.load_network("minilm-l6")
     return H.evaluate_network(net, H.HardwareSpec(chip=H.ChipSpec(**chip)), H.LoraSpec(rank=8),
