@@ -191,7 +191,8 @@ def test_area_and_chips_are_study_metrics():
                              point.lora, seq_len=point.workload.seq_len)
     assert m["area_mm2"] == pytest.approx(rep.area_mm2) and m["chips"] == rep.chips
     assert m["static_energy_uj"] == pytest.approx(rep.static_energy_pj / 1e6)
-    for name in ("area_mm2", "chips", "static_energy_uj"):
+    assert m["dynamic_energy_uj"] + m["static_energy_uj"] == pytest.approx(m["energy_uj"])
+    for name in ("area_mm2", "chips", "static_energy_uj", "dynamic_energy_uj"):
         assert METRICS[name].direction == "minimize"
     rule = parse_rule("chips<=1", "constraints[0]")
     assert rule.holds(m["chips"]) == (rep.chips <= 1)
