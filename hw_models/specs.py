@@ -384,8 +384,9 @@ class ChipSpec:
 
     Technology nodes: the AIMC figures are HERMES's (14 nm CMOS with back-end PCM); the PMCA
     figures are RedMulE's PULP cluster (22 nm FD-SOI). They are not scaled to one node unless
-    ``digital_area_scale`` says so (rule: ideal (L_target / L_source)^2, i.e. (14/22)^2 = 0.405
-    to bring the 22 nm digital areas to 14 nm). SRAM leakage is a 40 nm figure, not scaled.
+    ``digital_area_scale`` says so (published 22 -> 14 nm area scaling: 0.747, Stillmaker and
+    Baas 2017; the ideal (14/22)^2 = 0.405 overstates it). SRAM leakage is a 40 nm figure, not
+    scaled.
     """
 
     hermes_core_mm2: float = spec_field(
@@ -434,8 +435,10 @@ class ChipSpec:
         unit="mm^2/core", ge=0)
     digital_area_scale: float = spec_field(
         1.0, help="factor applied to the 22 nm PMCA areas (cores, RedMulE, TCDM, L2) to bring them "
-                  "to the AIMC node: 1 keeps 22 nm (conservative); ideal scaling to 14 nm is "
-                  "(14/22)^2 = 0.405", unit="x", gt=0)
+                  "to the AIMC node: 1 keeps 22 nm (conservative); published scaling to 14 nm "
+                  "is 0.747 (Stillmaker and Baas, Integration 2017, as hwcomponents.scaling "
+                  "applies it; quoted from issue 21), not the ideal (14/22)^2 = 0.405",
+        unit="x", gt=0)
     tiles_per_chip: int = spec_field(
         64, help="AIMC tiles (each with its PMCA) per chip: a HERMES-like chip holds 64 cores "
                  "(Le Gallo et al., Nature Electronics 2023)", unit="tiles", ge=1)
