@@ -98,7 +98,8 @@ class AimcTileSpec:
                   "Assumption: ~128 cycles of a ~1 fJ/cycle comparator plus a ~100 fF row line at "
                   "0.2 V", unit="pJ", ge=0, le=1000)
     adc_fom_walden_fj: float = spec_field(
-        20.0, help="ADC Walden figure of merit: energy per conversion = FoM x 2^bits. "
+        20.0, help="ADC Walden figure of merit of SAR, ramp and flash converters (a CCO: "
+                   "cco_fj_per_step): energy per conversion = FoM x 2^bits. "
                    "Assumption: published Nyquist ADCs in Murmann's ADC Performance Survey span "
                    "~1-100 fJ/conversion-step at 10 MS/s-1 GS/s; 20 is a mid value",
         unit="fJ/step", gt=0, le=1e5)
