@@ -8,7 +8,18 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup quickstart lint test test-system test-all bench clean-results
+.PHONY: setup quickstart lint test test-system test-all bench clean-results components
+
+# Component models (README, "Component models"): the field's hwcomponents packages need Python 3.12,
+# so they live in their own venv, .venv-hwc/ (pinned: tools/components-requirements.txt), and
+# `make components` rewrites hw_models/data/components.json from them (rebuilding the wheel's CACTI
+# binary from its sources when it does not run here). Not needed by setup/test: the data file is
+# committed. PYTHON312: a working python3.12 on PATH, else pyenv's 3.12.
+PYTHON312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12; do \
+    $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null \
+    && { command -v $$p; break; }; done)
+HWC_VENV  := .venv-hwc
+HWC_STAMP := $(HWC_VENV)/.setup-stamp
 
 setup: $(STAMP)
 
@@ -46,3 +57,13 @@ bench: setup
 
 clean-results:
 	rm -rf results/
+
+$(HWC_STAMP): tools/components-requirements.txt
+	@test -n "$(PYTHON312)" || { echo "components: needs Python 3.12 (python3.12 on PATH, or PYTHON312=/path/to/python3.12)"; exit 2; }
+	@test -x $(HWC_VENV)/bin/python || $(PYTHON312) -m venv $(HWC_VENV)
+	$(HWC_VENV)/bin/python -m pip install -q --upgrade pip
+	$(HWC_VENV)/bin/python -m pip install -q -r tools/components-requirements.txt
+	@touch $(HWC_STAMP)
+
+components: $(HWC_STAMP)
+	$(HWC_VENV)/bin/python tools/derive_components.py
