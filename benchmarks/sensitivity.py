@@ -52,16 +52,18 @@ ASSUMPTIONS = [
     ("DAC energy per row", "aimc.dac_pj", 0.05, 0.5, "comparator + row line, no figure"),
     ("mean input activity", "aimc.input_activity", 0.1, 0.5, "activations after LayerNorm"),
     ("read voltage", "aimc.read_voltage_v", 0.1, 0.3, "IBM's 0.2 V +- 0.1 V"),
-    ("ADC Walden FoM (SAR)", "aimc.adc_fom_walden_fj", 2.0, 100.0,
-     "Murmann survey: ~1-100 fJ/step"),
+    ("SAR energy: survey fit or FoM", "aimc.adc_model", "survey_fit", "fom",
+     "hwcomponents-adc fit vs Walden 20 fJ/step"),
     ("SAR bit cycle", "aimc.adc_cycle_ns", 0.1, 1.25, "Murmann survey: 0.1-1 GS/s 8-bit SAR"),
     ("crossbar share of core area", "chip.array_area_share", 0.3, 0.7, "HERMES: no split"),
     ("ADC share of periphery area", "chip.adc_area_share", 0.3, 0.7, "HERMES: no split"),
     ("DAC share of periphery area", "chip.dac_area_share", 0.05, 0.2, "no published split"),
-    ("logic leakage density", "chip.logic_leakage_mw_per_mm2", 2.0, 12.0,
-     "5 % of RedMulE's cluster; hwcomponents-library 8-12 mW/mm^2 at 22 nm (issue 21)"),
-    ("area per PMCA core", "chip.core_mm2", 0.5 * H.ChipSpec().core_mm2,
-     2.0 * H.ChipSpec().core_mm2, "Snitch assumed as large as the PULP cluster per core"),
+    ("logic leakage cell", "chip.logic_leakage_cell", "adder", "multiplier",
+     "hwcomponents-library: 8.0 / 11.6 mW/mm^2 at 22 nm"),
+    ("leakage x0.5 .. x1.5", "chip.leakage_scale", 0.5, 1.5,
+     "library cells and CACTI vs real macros (assumption)"),
+    ("area per PMCA core", "chip.core_mm2", round(0.5 * H.ChipSpec().core_mm2, 5),
+     round(2.0 * H.ChipSpec().core_mm2, 5), "Snitch as large as the PULP cluster per core"),
     ("L2 per chip", "chip.l2_kib", 512, 4096, "1 MiB assumed"),
     ("gating on, wake-up break-even", "gated.wakeup_break_even_ns", 10.0, 1000.0,
      "tens of cycles for gated units (Hu et al. 2004); larger domains longer"),
@@ -191,7 +193,7 @@ def table(result: dict) -> str:
         lo, hi = r["at_low"], r["at_high"]
         energy = ("-" if lo["pick_energy_change"] is None else
                   f"{lo['pick_energy_change']:+.1%} / {hi['pick_energy_change']:+.1%}")
-        out.append(f"| {r['assumption']} | {r['low']:g} - {r['high']:g} | {fr(lo)} / {fr(hi)} "
+        out.append(f"| {r['assumption']} | {r['low']} - {r['high']} | {fr(lo)} / {fr(hi)} "
                    f"| {pk(lo)} / {pk(hi)} | {energy} |")
     return "\n".join(out)
 

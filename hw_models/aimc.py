@@ -33,7 +33,7 @@ from .specs import AimcTileSpec
 ENERGY_ONLY_FIELDS = ("g_max_us", "read_voltage_v", "mean_conductance", "input_activity",
                       "dac_pj", "adc_fom_walden_fj", "adc_fom_schreier_db",
                       "window_uw_per_col", "cco_fj_per_step", "digital_pj_per_col",
-                      "readout_pj_per_bit")
+                      "readout_pj_per_bit", "adc_model")
 #: energy parts of an MVM, in report order (:class:`MvmBreakdown`)
 ENERGY_PARTS = ("array_pj", "dac_pj", "window_pj", "adc_pj", "digital_pj", "readout_pj")
 
@@ -116,12 +116,14 @@ def mvm_breakdown(tile: AimcTileSpec) -> MvmBreakdown:
     on_ns = planes * window * tile.input_activity
     array_pj = siemens * tile.read_voltage_v ** 2 * on_ns * 1e3       # W x ns = 1e3 pJ
     cols = tile.cols
+    total_ns = encode + planes * (t_int + convert) + tile.mvm_overhead_ns
+    rate_hz = planes * 1e9 / total_ns                  # conversions per second per column
     return MvmBreakdown(
         encode_ns=encode, integrate_ns=planes * t_int, convert_ns=planes * convert,
         overhead_ns=tile.mvm_overhead_ns, array_pj=array_pj,
         dac_pj=tile.rows * conv.dac_energy_pj(tile.dac_kind, tile.dac_bits, tile.dac_pj),
         window_pj=cols * planes * tile.window_uw_per_col * 1e-3 * window,    # uW x ns = 1e-3 pJ
-        adc_pj=cols * planes * conv.conversion_pj(tile),
+        adc_pj=cols * planes * conv.conversion_pj(tile, rate_hz),
         digital_pj=cols * planes * tile.digital_pj_per_col * tile.adc_bits / 8.0,
         readout_pj=cols * tile.adc_bits * tile.readout_pj_per_bit)
 

@@ -1,5 +1,5 @@
-"""Data movement: tile readout into the TCDM, cluster DMA, TCDM <-> L2 traffic. Times in ns;
-the energy of a transfer over the on-chip wires in pJ (:func:`link_pj_per_byte`, a wire model).
+"""Data movement: tile readout into the TCDM, cluster DMA, TCDM <-> L2 traffic. Times in ns (their
+energy: :mod:`hw_models.memory`).
 
 Pure functions of a :class:`~hw_models.specs.PmcaSpec` (bandwidths in B/cycle at ``clock_ghz``).
 """
@@ -48,10 +48,3 @@ def allreduce_ns(nbytes: float, parties: int, pmca: PmcaSpec) -> float:
         return 0.0
     return dma_ns(2.0 * (parties - 1) / parties * nbytes, pmca)
 
-
-def link_pj_per_byte(pmca: PmcaSpec) -> float:
-    """Energy of one byte over the on-chip link, pJ: a wire model, 8 bits x toggle activity x
-    C per mm x length x V^2 (0.5 x 200 fF/mm x 1 mm x 0.8^2 V^2 = 0.064 pJ per bit, 0.51 pJ/B at
-    the defaults; Horowitz's 45 nm ~2 pJ/B/mm is ~4x this at 0.9 V with full swing)."""
-    return 8.0 * pmca.wire_activity * pmca.wire_ff_per_mm * 1e-3 * pmca.link_mm * \
-        pmca.wire_vdd_v ** 2

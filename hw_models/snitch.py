@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .interconnect import link_pj_per_byte
+from .components import scale
 from .specs import PmcaSpec
 
 
@@ -153,19 +153,11 @@ def lora_core_macs(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> float
 
 def compute_pj(redmule_macs: float, core_flops: float, pmca: PmcaSpec) -> float:
     """Energy of a job's compute, pJ: RedMulE MACs at its published point scaled to the clock
-    (``redmule_pj_per_mac x redmule_energy_scale``) and core FLOPs. Both are cluster-level
+    (``redmule_pj_per_mac x redmule_energy_scale``) and core FLOPs, both quoted at 22 nm and
+    scaled to ``pmca.node_nm`` by Stillmaker & Baas (``components.scale``). Both are cluster-level
     efficiencies, so they contain the TCDM traffic of their operands (counted once: no TCDM
-    energy on top, see :func:`transfer_pj`)."""
-    return (redmule_macs * pmca.redmule_pj_per_mac * pmca.redmule_energy_scale
-            + core_flops * pmca.core_pj_per_flop)
+    energy on top, see :func:`hw_models.memory.transfer_pj`)."""
+    node = scale("energy", 22.0, pmca.node_nm)
+    return node * (redmule_macs * pmca.redmule_pj_per_mac * pmca.redmule_energy_scale
+                   + core_flops * pmca.core_pj_per_flop)
 
-
-def transfer_pj(link_bytes: float, l2_bytes: float, pmca: PmcaSpec,
-                l2_over_link: bool = False) -> float:
-    """Energy of data moved into or out of a cluster's TCDM, pJ: ``link_bytes`` over the on-chip
-    link (tile readout, DMA between clusters or into the tiles) and ``l2_bytes`` between the L2
-    and the TCDM (``l2_over_link``: those bytes are also among ``link_bytes``). Every byte moved
-    costs one TCDM access: it lands in or leaves the TCDM."""
-    tcdm = link_bytes + (0.0 if l2_over_link else l2_bytes)
-    return (link_bytes * link_pj_per_byte(pmca) + l2_bytes * pmca.l2_pj_per_byte
-            + tcdm * pmca.tcdm_pj_per_byte)

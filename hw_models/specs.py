@@ -54,6 +54,15 @@ class AimcTileSpec:
                     "after integrating), flash (one cycle), cco (current-controlled oscillator "
                     "counted during the integration window, HERMES-core: Khaddam-Aljameh et al., "
                     "IEEE JSSC 2022)", choices=ADC_KINDS)
+    adc_model: str = spec_field(
+        "survey_fit", help="energy and area of SAR, ramp and flash converters: survey_fit = "
+                           "hwcomponents-adc's fit to Murmann's ADC survey at the tile's 14 nm "
+                           "and its conversion rate (Andrulis et al., arXiv:2404.06553; 0.36 pJ "
+                           "and 606 um^2 at 8 bit, 1 / 256 ns; below its 4-bit floor x1/2 per "
+                           "bit, an assumption); fom = the larger of the Walden and Schreier "
+                           "figures of merit (adc_fom_*) and area x2 per bit. A CCO is always "
+                           "HERMES's measured case (cco_fj_per_step)",
+        choices=("survey_fit", "fom"))
     dac_lsb_ns: float = spec_field(
         1.0, help="shortest PWM pulse (one input LSB): one cycle of HERMES-core's 1 GHz main "
                   "clock (Khaddam-Aljameh et al., IEEE JSSC 2022); 8-bit signed inputs are then "
@@ -218,8 +227,9 @@ class PmcaSpec:
     bytes_per_element: int = spec_field(2, help="activation/adapter element size (FP16)",
                                         unit="B", choices=(1, 2, 4))
     redmule_pj_per_mac: float = spec_field(
-        2.91, help="RedMulE energy per (padded) FP16 MAC at its one published energy point, "
-                   "cluster level: 43.5 mW at 688 GFLOPS/W (Tortorella et al., DATE 2022) -> "
+        2.91, help="RedMulE energy per (padded) FP16 MAC at its one published energy point "
+                   "(22 nm; scaled to node_nm), cluster level: 43.5 mW at 688 GFLOPS/W "
+                   "(Tortorella et al., DATE 2022) -> "
                    "1.45 pJ/FLOP, 2 FLOP per MAC; that point computes 29.9 GFLOPS, i.e. runs at "
                    "~473 MHz (31.6 MAC/cycle). It is a whole-cluster efficiency, so it contains "
                    "the cluster's TCDM traffic and idle cores: no TCDM energy is added for "
@@ -233,34 +243,29 @@ class PmcaSpec:
                   "is published); benchmarks/sensitivity.py moves it over 1-2", unit="x",
         ge=0.1, le=10)
     core_pj_per_flop: float = spec_field(
-        5.0, help="Snitch core energy per FP16 FLOP, cluster level (TCDM operand traffic "
-                  "included): ~100 GFLOPS/W FP64 for the Snitch cluster at 1 GHz (Zaruba et al. "
+        5.0, help="Snitch core energy per FP16 FLOP at 22 nm (scaled to node_nm), cluster "
+                  "level (TCDM operand traffic included): ~100 GFLOPS/W FP64 for the Snitch "
+                  "cluster at 1 GHz (Zaruba et al. "
                   "2021) -> 10 pJ per FPU issue, / 2 FP16 lanes of the 32-bit SIMD FPU "
                   "(derivation; conservative: a 32-bit FPU issue costs less than a 64-bit one)",
         unit="pJ", ge=0, le=1e6)
-    tcdm_pj_per_byte: float = spec_field(
-        1.25, help="TCDM (SRAM bank) access energy, charged for data the readout or the DMA "
-                   "writes into or reads out of the TCDM (compute operands are in the cluster-"
-                   "level efficiencies): 10 pJ per 64-bit read of an 8 KiB SRAM, 45 nm "
-                   "(Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0, le=1e6)
-    l2_pj_per_byte: float = spec_field(
-        12.5, help="L2 SRAM access energy: 100 pJ per 64-bit read of a 1 MiB SRAM, 45 nm "
-                   "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0, le=1e6)
+    node_nm: float = spec_field(
+        22.0, help="technology node of the PMCA clusters and the chip's L2 (the digital side): "
+                   "22 is the node RedMulE's and the Snitch/PULP clusters' figures are "
+                   "published at; 14 scales their area, energy and leakage with Stillmaker & "
+                   "Baas (Integration 2017; 22 -> 14 nm: area 0.747, energy and leakage 0.47) "
+                   "and takes the memories from CACTI at 14 nm (hw_models.components)",
+        unit="nm", choices=(22.0, 14.0))
     link_mm: float = spec_field(
         1.0, help="wire length of an on-chip transfer (tile -> TCDM readout, DMA between "
                   "neighbouring clusters or into the tiles). Assumption: ~ the side of one "
                   "tile + cluster pair (1.5-2.4 mm^2 at the defaults, hw_models.area)",
         unit="mm", ge=0, le=1000)
-    wire_ff_per_mm: float = spec_field(
-        200.0, help="capacitance of an on-chip signal wire per mm, repeaters included: ~0.2 "
-                    "pF/mm, nearly independent of the node (Ho, Mai and Horowitz, 'The future "
-                    "of wires', Proc. IEEE 2001)", unit="fF/mm", ge=0, le=1e5)
-    wire_vdd_v: float = spec_field(
-        0.8, help="supply (swing) of the on-chip wires: the nominal 0.8 V of 22FDX logic "
-                  "(GlobalFoundries 22FDX; the Snitch cluster's node)", unit="V", gt=0, le=5)
     wire_activity: float = spec_field(
-        0.5, help="share of the wires that toggle per transferred bit: uncorrelated data "
-                  "toggles half of them (assumption)", unit="fraction", ge=0, le=1)
+        0.5, help="share of the link's wires that toggle per transferred bit (the wire energy "
+                  "itself: hwcomponents-library's 0.2 fF/um at 0.7 V, hw_models.memory). "
+                  "Assumption: uncorrelated data toggles half of them", unit="fraction", ge=0,
+        le=1)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -384,10 +389,9 @@ class ChipSpec:
     """Silicon area and leakage of a tile + PMCA pair, and the chip that holds the tiles.
 
     Technology nodes: the AIMC figures are HERMES's (14 nm CMOS with back-end PCM); the PMCA
-    figures are RedMulE's PULP cluster (22 nm FD-SOI). They are not scaled to one node unless
-    ``digital_area_scale`` says so (published 22 -> 14 nm area scaling: 0.747, Stillmaker and
-    Baas 2017; the ideal (14/22)^2 = 0.405 overstates it). SRAM leakage is a 40 nm figure, not
-    scaled.
+    figures are RedMulE's PULP cluster (22 nm FD-SOI), at ``pmca.node_nm`` with Stillmaker and
+    Baas's scaling (22 -> 14 nm area 0.747, not the ideal (14/22)^2 = 0.405); memories and leakage
+    densities come from the component data (hw_models.components, hw_models.memory).
     """
 
     hermes_core_mm2: float = spec_field(
@@ -421,42 +425,32 @@ class ChipSpec:
         0.07 / 32, help="RedMulE area per FMA block, 22 nm: a 32-FMA instance occupies 0.07 mm^2 "
                         "(Tortorella et al., DATE 2022); buffers and control assumed to scale "
                         "with the FMA count", unit="mm^2/FMA", ge=0)
-    sram_mm2_per_kib: float = spec_field(
-        round(600 * 0.022 ** 2 * 8192 / 1e6, 6),
-        help="SRAM (TCDM, L2) area per KiB, 22 nm: the CACTI rule of thumb of ~600 F^2 per "
-             "single-ported SRAM bit including its periphery (Greaves, Cambridge SoC D/M notes, "
-             "after CACTI), F = 22 nm -> 0.29 um^2/bit", unit="mm^2/KiB", gt=0)
     core_mm2: float = spec_field(
-        round((0.07 / 0.14 - 0.07 - 128 * 600 * 0.022 ** 2 * 8192 / 1e6) / 8, 5),
+        0.04071,
         help="area per PMCA compute core with its share of the cluster logic (FPU, interconnect, "
-             "I-cache, DMA core, peripherals), 22 nm. Derived: RedMulE's 0.07 mm^2 is 14 % of "
-             "its 8-core cluster (Tortorella et al., DATE 2022) -> 0.50 mm^2, minus RedMulE and "
-             "a 128 KiB TCDM at sram_mm2_per_kib, over 8 cores. Assumption: a Snitch cluster "
-             "(Zaruba et al. 2021, also 22 nm) is as large per core as that PULP cluster",
+             "I-cache, DMA core, peripherals), 22 nm (scaled to pmca.node_nm). Derived: "
+             "RedMulE's 0.07 mm^2 is 14 % of its 8-core cluster (Tortorella et al., DATE 2022) "
+             "-> 0.50 mm^2, minus RedMulE and a 128 KiB PULP TCDM (16 x 32-bit banks, CACTI at "
+             "22 nm via hwcomponents-cacti: 0.104 mm^2), over 8 cores. Assumption: a Snitch "
+             "cluster (Zaruba et al. 2021, also 22 nm) is as large per core as that PULP cluster",
         unit="mm^2/core", ge=0)
-    digital_area_scale: float = spec_field(
-        1.0, help="factor applied to the 22 nm PMCA areas (cores, RedMulE, TCDM, L2) to bring them "
-                  "to the AIMC node: 1 keeps 22 nm (conservative); published scaling to 14 nm "
-                  "is 0.747 (Stillmaker and Baas, Integration 2017, as hwcomponents.scaling "
-                  "applies it; quoted from issue 21), not the ideal (14/22)^2 = 0.405",
-        unit="x", gt=0)
     tiles_per_chip: int = spec_field(
         64, help="AIMC tiles (each with its PMCA) per chip: a HERMES-like chip holds 64 cores "
                  "(Le Gallo et al., Nature Electronics 2023)", unit="tiles", ge=1)
     l2_kib: int = spec_field(
-        1024, help="shared L2 SRAM per chip behind the PMCAs. Assumption: 1 MiB, the SRAM size "
-                   "pmca.l2_pj_per_byte is quoted for (Horowitz, ISSCC 2014)", unit="KiB", ge=0)
-    logic_leakage_mw_per_mm2: float = spec_field(
-        4.35, help="leakage power density of the digital logic (PMCA cores, RedMulE) and of the "
-                   "AIMC periphery. Assumption: 5 % of the 43.5 mW of RedMulE's 8-core cluster "
-                   "(Tortorella et al., DATE 2022) is leakage, over its 0.50 mm^2. Every tile and "
-                   "cluster leaks for the whole latency (no power gating of idle units; 0 models "
-                   "perfect gating)", unit="mW/mm^2", ge=0)
-    sram_leakage_uw_per_kib: float = spec_field(
-        108 / 512, help="SRAM retention leakage per KiB (TCDM, L2): Mr.Wolf's 512 kB fully "
-                        "retentive memory leaks 108 uW (Pullini et al., IEEE JSSC 2019, 40 nm), "
-                        "not scaled. The PCM array itself is non-volatile and leaks nothing",
-        unit="uW/KiB", ge=0)
+        1024, help="shared L2 SRAM per chip behind the PMCAs (4 x 64-bit banks; its energy, "
+                   "area and leakage from CACTI, hw_models.memory). Assumption: 1 MiB",
+        unit="KiB", ge=0)
+    logic_leakage_cell: str = spec_field(
+        "adder", help="library cell whose leakage density stands for the digital logic (PMCA "
+                      "cores and RedMulE at pmca.node_nm) and the AIMC periphery (14 nm): "
+                      "hwcomponents-library's Aladdin 32-bit cells scaled by Stillmaker & Baas: "
+                      "adder 7.97 mW/mm^2 at 22 nm and 5.50 at 14 nm, multiplier 11.6 and 8.03 "
+                      "(hw_models.components); SRAM leakage is CACTI's for each memory",
+        choices=("adder", "multiplier"))
+    leakage_scale: float = spec_field(
+        1.0, help="factor on every leakage figure: 1 = the component data; 0 = no leakage (an "
+                  "idealised chip, for comparisons)", unit="x", ge=0, le=100)
     aimc_idle_leakage_share: float = spec_field(
         1.0, help="share of an AIMC tile's periphery leakage still drawn while the tile is idle "
                   "(not integrating): power gating of idle tiles. 1 (default): no gating, as on "

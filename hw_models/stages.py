@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aimc, interconnect, snitch
+from . import aimc, interconnect, memory, snitch
 from .specs import HardwareSpec
 from .workload import AttentionOp
 
@@ -95,7 +95,7 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
                   + 2 * snitch.lora_core_macs(t, share, rank, pmca))
     moved = out_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
     per_pmca_pj = (snitch.compute_pj(macs, core_flops, pmca)
-                   + snitch.transfer_pj(moved, l2_bytes, pmca))
+                   + memory.transfer_pj(moved, l2_bytes, hw))
     energy = aimc.layer_energy_pj(m, n, t, tile) + pmcas * per_pmca_pj
     return LayerStage(t=t, aimc_ns=aimc_ns, readout_ns=readout,
                       lora_ns=lora_cyc / clk + allreduce, accum_ns=accum, l2_ns=l2,
@@ -145,7 +145,7 @@ def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int) -> HeadCost:
     core_flops = op.softmax_flops * t * s + 2 * (snitch.gemm_core_macs(t, d, s, pmca)
                                                  + snitch.gemm_core_macs(t, s, d, pmca))
     # Q, K, V and the output move between the L2 and the TCDM (and over the link) by DMA
-    energy = snitch.compute_pj(macs, core_flops, pmca) + snitch.transfer_pj(dma, dma, pmca,
+    energy = snitch.compute_pj(macs, core_flops, pmca) + memory.transfer_pj(dma, dma, hw,
                                                                         l2_over_link=True)
     return HeadCost(ns=interconnect.streamed_ns(compute, dma, pmca), compute_ns=compute,
                     dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws)

@@ -106,7 +106,7 @@ PART_SOURCES = {
     "window_pj": "HERMES 13.4 nJ (Le Gallo et al. 2023) x 35 % of its remainder (assumption, "
                  "HERMES_SPLIT), per column x window",
     "adc_pj": "cco: HERMES remainder x 40 % (assumption, HERMES_SPLIT) / 2^8 steps; sar/ramp/"
-              "flash: max(Walden 20 fJ/step, Schreier 175 dB), Murmann's ADC survey",
+              "flash: hwcomponents-adc's fit to Murmann's survey, 14 nm, at the MVM rate",
     "digital_pj": "HERMES remainder x 20 % (assumption, HERMES_SPLIT), per column x bits/8",
     "readout_pj": "HERMES remainder x 5 % (the rest of HERMES_SPLIT), per column x bits",
 }

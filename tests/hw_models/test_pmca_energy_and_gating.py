@@ -10,7 +10,7 @@ import math
 import pytest
 
 import hw_models as H
-from hw_models import snitch, stages
+from hw_models import aimc, memory, snitch, stages
 from hw_models.area import gated_leakage_mw
 
 
@@ -23,11 +23,19 @@ def test_redmule_published_point_is_688_gflops_per_watt_at_about_473_mhz():
 
 def test_tcdm_energy_is_charged_only_for_bytes_moved_not_for_compute_operands():
     hw = H.HardwareSpec()
-    more = dataclasses.replace(hw, pmca=dataclasses.replace(hw.pmca, tcdm_pj_per_byte=2.25))
     m, n, t, r = 512, 128, 8, 8
-    a, b = (stages.layer_stage(m, n, x, r, t) for x in (hw, more))
+    st = stages.layer_stage(m, n, hw, r, t)
+    share = snitch.lora_share(m, n, 1, 1)
+    macs = snitch.lora_padded_macs(t, share, r, hw.pmca)
+    flops = 2 * snitch.lora_core_macs(t, share, r, hw.pmca)
     out_bytes = t * n * hw.pmca.bytes_per_element      # the readout lands in the TCDM
-    assert b.energy_pj - a.energy_pj == pytest.approx(1.0 * (out_bytes + a.l2_bytes))
+    expect = (aimc.layer_energy_pj(m, n, t, hw.aimc) + snitch.compute_pj(macs, flops, hw.pmca)
+              + out_bytes * (memory.link_pj_per_byte(hw.pmca) + memory.tcdm_pj_per_byte(hw.pmca))
+              + st.l2_bytes * (memory.l2_pj_per_byte(hw) + memory.tcdm_pj_per_byte(hw.pmca)))
+    assert st.energy_pj == pytest.approx(expect)
+    # CACTI's 128 KiB TCDM and 1 MiB L2 at 22 nm, not Horowitz's 45 nm 1.25 / 12.5 pJ/B
+    assert memory.tcdm_pj_per_byte(hw.pmca) == pytest.approx(0.85, rel=0.01)
+    assert memory.l2_pj_per_byte(hw) == pytest.approx(2.48, rel=0.01)
     # the compute itself is the cluster-level efficiencies and nothing else
     assert snitch.compute_pj(100.0, 10.0, hw.pmca) == pytest.approx(100 * 2.91 + 10 * 5.0)
 
@@ -43,13 +51,12 @@ def test_redmule_energy_scale_moves_only_redmule_energy():
 
 
 def test_link_energy_is_a_wire_model():
-    from hw_models.interconnect import link_pj_per_byte
-
-    # 8 bits x 0.5 toggling x 200 fF/mm x 1 mm x (0.8 V)^2 = 0.512 pJ per byte
-    assert link_pj_per_byte(H.PmcaSpec()) == pytest.approx(0.512)
-    assert link_pj_per_byte(H.PmcaSpec(link_mm=3.0)) == pytest.approx(3 * 0.512)
-    # the old 45 nm figure (Horowitz: 64 bit over 1 mm ~ 15-20 pJ) is 2-10x a wire model's
-    assert 2.0 < 2.0 / link_pj_per_byte(H.PmcaSpec()) < 10.0
+    # hwcomponents-library's wire: 8 bits x 0.2 fF/um x 1000 um x (0.7 V)^2 = 0.784 pJ/B/mm at
+    # full swing, x 0.5 toggling x 1 mm = 0.392 pJ per byte
+    assert memory.link_pj_per_byte(H.PmcaSpec()) == pytest.approx(8 * 0.2 * (0.7 ** 2) * 0.5)
+    assert memory.link_pj_per_byte(H.PmcaSpec(link_mm=3.0)) == pytest.approx(3 * 0.392)
+    # the old 45 nm figure (Horowitz: 64 bit over 1 mm ~ 15-20 pJ) is 2.6-10x a wire model's
+    assert 2.6 < 2.0 / memory.link_pj_per_byte(H.PmcaSpec()) < 10.0
 
 
 def _net(**chip):
@@ -69,7 +76,7 @@ def test_cluster_gating_saves_idle_logic_leakage_less_its_wake_ups():
     assert off.static_energy_pj - free.static_energy_pj == pytest.approx(
         cluster_mw * 100.0 * wakeups, rel=1e-9)
     # the TCDM is retentive: gating the clusters never removes SRAM leakage
-    sram_mw = hw.chip.sram_leakage_uw_per_kib * on.pmca_clusters * 128 / 1e3
+    sram_mw = memory.tcdm(hw.pmca).leakage_mw * on.pmca_clusters
     assert free.static_energy_pj > sram_mw * on.total_ns
 
 

@@ -36,9 +36,13 @@ def test_hermes_split_reproduces_the_measured_13_4_nj_whatever_the_shares():
 
 
 def test_a_reader_knows_pj_per_conversion_and_tops_per_watt():
-    # HERMES's CCO: 78.25 fJ x 2^8 = 20.0 pJ per 8-bit conversion; SAR: Walden 20 fJ x 2^8
-    assert aimc.conv.conversion_pj(AimcTileSpec.hermes()) == pytest.approx(20.03, rel=1e-3)
-    assert aimc.conv.conversion_pj(AimcTileSpec()) == pytest.approx(5.12)
+    # HERMES's CCO: 78.25 fJ x 2^8 = 20.0 pJ per 8-bit conversion; SAR: the survey fit's 0.36 pJ
+    # at 14 nm and one conversion per 256 ns, Walden 20 fJ x 2^8 = 5.12 pJ by the figures of merit
+    assert aimc.conv.conversion_pj(AimcTileSpec.hermes(), 1e9 / 133) == pytest.approx(20.03,
+                                                                                   rel=1e-3)
+    assert aimc.conv.conversion_pj(AimcTileSpec(), 1e9 / 256) == pytest.approx(0.362, rel=0.01)
+    assert aimc.conv.conversion_pj(AimcTileSpec(adc_model="fom"), 1e9 / 256) == \
+        pytest.approx(5.12)
     assert aimc.tops_per_watt(AimcTileSpec.hermes()) == pytest.approx(9.76, rel=1e-3)
     assert 3.0 <= aimc.tops_per_watt(AimcTileSpec()) <= 20.0
 
@@ -56,9 +60,13 @@ def test_window_part_scales_with_the_integration_window_and_nothing_else_does():
 
 
 def test_conversion_scales_with_bits_by_converter_kind():
-    for kind, per_bit in (("sar", 2.0), ("ramp", 2.0), ("flash", 2.0), ("cco", 2.0)):
-        lo, hi = (aimc.mvm_breakdown(AimcTileSpec(adc_kind=kind, adc_bits=b)) for b in (7, 8))
-        assert hi.adc_pj / lo.adc_pj == pytest.approx(per_bit), kind
+    # CCO: 2^bits steps; SAR/ramp/flash by the figures of merit: Walden x2 per bit; by the
+    # survey fit (the default): nearly flat below 8 bit (7 -> 8 bit: x1.3)
+    for kind, model, per_bit in (("sar", "fom", 2.0), ("ramp", "fom", 2.0), ("flash", "fom", 2.0),
+                                 ("cco", "survey_fit", 2.0), ("sar", "survey_fit", 1.31)):
+        lo, hi = (aimc.mvm_breakdown(AimcTileSpec(adc_kind=kind, adc_bits=b, adc_model=model))
+                  for b in (7, 8))
+        assert hi.adc_pj / lo.adc_pj == pytest.approx(per_bit, rel=0.02), kind
         assert hi.digital_pj / lo.digital_pj == pytest.approx(8 / 7)
         assert hi.readout_pj / lo.readout_pj == pytest.approx(8 / 7)
         assert hi.window_pj == lo.window_pj
@@ -107,5 +115,7 @@ def test_breakdown_table_lists_every_part_with_a_source():
 def test_energy_only_fields_never_change_the_mvm_time():
     base = AimcTileSpec()
     for name in aimc.ENERGY_ONLY_FIELDS:
-        other = dataclasses.replace(base, **{name: getattr(base, name) * 0.5 + 0.01})
+        value = getattr(base, name)
+        new = "fom" if name == "adc_model" else value * 0.5 + 0.01
+        other = dataclasses.replace(base, **{name: new})
         assert aimc.mvm_ns(other) == aimc.mvm_ns(base), name
