@@ -117,8 +117,11 @@ def test_tcdm_and_clock_move_what_they_should():
     net, lora = "bert-base", H.LoraSpec(rank=8)
     small = _eval(net, _hw(t=64, tcdm_kib=32), lora, "des")
     big = _eval(net, _hw(t=64, tcdm_kib=512), lora, "des")
-    assert big.total_ns <= small.total_ns and big.energy_pj <= small.energy_pj
+    assert big.total_ns <= small.total_ns
     assert not small.tcdm_fits and big.tcdm_fits
+    # energy can go either way: a larger TCDM saves the overflow's L2 traffic, but each of its
+    # accesses and its leakage cost more (CACTI)
+    assert big.area_mm2 > small.area_mm2 and big.static_power_mw > small.static_power_mw
     slow = _eval(net, _hw(t=64, clock_ghz=0.5), lora, "des")
     fast = _eval(net, _hw(t=64, clock_ghz=1.0), lora, "des")
     assert fast.total_ns < slow.total_ns
