@@ -46,7 +46,8 @@ PUBLISHED = {
                                  "2025 via issue 21)",
     "t 8 -> 16 tokens": "TCDM grows with t: 8.2 -> 70 KiB for t 8 -> 128 (Li et al. 2026)",
     "rank 8 -> 16": "PMCA time ~ fixed + t 2 r (m + n) FLOP (Li et al. 2026, paper-notes s. 5)",
-    "TCDM 128 -> 256 KiB": "SRAM area and leakage ~ capacity (CACTI; Mr.Wolf 0.21 uW/KiB)",
+    "TCDM 128 -> 256 KiB": "SRAM area, energy and leakage at its size (CACTI via "
+                           "hwcomponents-cacti)",
     "gate idle tiles and clusters": "assumption (wake-up = 100 ns of leakage); PCM keeps its "
                                     "weights unpowered (Le Gallo et al. 2023)",
     "RedMulE energy x1.5 (1 GHz)": "688 GFLOPS/W at ~473 MHz (Tortorella et al. 2022); "
