@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import dataclasses
+import functools
 from dataclasses import asdict, dataclass
 
 from . import converters as conv
@@ -95,6 +96,7 @@ def tile_grid(m: int, n: int, tile: AimcTileSpec) -> tuple[int, int]:
     return math.ceil(m / tile.rows), math.ceil(n / tile.cols)
 
 
+@functools.lru_cache(maxsize=4096)
 def mvm_breakdown(tile: AimcTileSpec) -> MvmBreakdown:
     """Time and energy of one MVM per component (see the module docstring)."""
     t_int = tile.integration_ns

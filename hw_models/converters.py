@@ -22,6 +22,7 @@ thermal-noise limited).
 
 from __future__ import annotations
 
+import functools
 import math
 
 
@@ -85,6 +86,7 @@ def conversion_pj(tile, rate_hz: float) -> float:
     return survey_fit_pj(tile.adc_bits, rate_hz)
 
 
+@functools.lru_cache(maxsize=4096)
 def survey_fit_pj(bits: int, rate_hz: float) -> float:
     """hwcomponents-adc's energy per conversion at the tiles' 14 nm, pJ (0.36 pJ at 8 bit and
     1 / 256 ns); below the fit's 4-bit floor x1/2 per bit (assumption: the Walden slope)."""
