@@ -73,6 +73,8 @@ ASSUMPTIONS = [
     ("wire toggle activity", "pmca.wire_activity", 0.25, 1.0, "uncorrelated data: 0.5"),
     ("L2 port bandwidth", "pmca.l2_bytes_per_cycle", 8.0, 64.0, "one 128-bit port assumed"),
     ("K/V block", "attention.kv_block_keys", 16, 256, "a block that fits any TCDM"),
+    ("attention clusters (base: upstream)", "attention.mapping", "qkv", "block",
+     "the paper does not say which PMCAs run attention"),
 ]
 
 
