@@ -7,7 +7,7 @@ module only reads it (stdlib + numpy, pure functions, the file parsed once). Sou
 
 * ADC: hwcomponents-adc (Andrulis, Sze, Emer, arXiv:2404.06553, 2024: a fit to Murmann's ADC
   Performance Survey 1997-2023), energy per conversion and area vs bits (4..16) and conversion
-  rate (1 conversion per 1..1024 ns), at 14 and 22 nm.
+  rate (1 conversion per 1 ns .. 2^20 ns), at 14 and 22 nm.
 * SRAM: hwcomponents-cacti (CACTI 7), read/write energy per byte, area, leakage, cycle and access
   time for series of (banks, port width) over sizes, at 14 and 22 nm (14 nm: the package's
   scaling of its 22 nm CACTI run).
@@ -119,10 +119,21 @@ def _fmt(values: Any) -> str:
     return ", ".join(f"{v:g}" for v in sorted(set(values)))
 
 
+def _number(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{what}: must be a number, got {value!r}") from None
+
+
 def _node(node_nm: float, available: Any, what: str) -> float:
-    node = float(node_nm)
-    if node not in set(available):
-        raise SpecError(f"{what} node_nm: must be one of {_fmt(available)} (the nodes "
+    nodes = set(available)
+    try:
+        node = float(node_nm)
+    except (TypeError, ValueError):
+        node = math.nan
+    if node not in nodes:
+        raise SpecError(f"{what} node_nm: must be one of {_fmt(nodes)} (the nodes "
                         f"{DATA_FILE.name} tabulates; scale() converts between nodes), "
                         f"got {node_nm!r}")
     return node
@@ -155,39 +166,41 @@ def provenance(component: str) -> str:
 
 # -- ADC -------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4096)
 def _adc_value(bits: float, node_nm: float, rate_hz: float, name: str) -> float:
     t = _tables()
     node = _node(node_nm, (k[0] for k in t.adc), "adc")
     all_bits = sorted(b for n, b in t.adc if n == node)
-    b = float(bits)
+    b = _number(bits, "adc bits")
     if not (math.isfinite(b) and all_bits[0] <= b <= all_bits[-1]):
         raise SpecError(f"adc bits: must be between {all_bits[0]} and {all_bits[-1]} "
                         f"(hwcomponents-adc's range), got {bits!r}")
     lo = int(math.floor(b))
     hi = min(lo + 1, all_bits[-1])
-    unit = "Hz"
-    v_lo = _interp_loglog(t.adc[(node, lo)], float(rate_hz), name, "adc rate_hz", unit)
+    rate = _number(rate_hz, "adc rate_hz")
+    v_lo = _interp_loglog(t.adc[(node, lo)], rate, name, "adc rate_hz", "Hz")
     if hi == lo or b == lo:
         return v_lo
-    v_hi = _interp_loglog(t.adc[(node, hi)], float(rate_hz), name, "adc rate_hz", unit)
+    v_hi = _interp_loglog(t.adc[(node, hi)], rate, name, "adc rate_hz", "Hz")
     w = b - lo
     return math.exp((1 - w) * math.log(v_lo) + w * math.log(v_hi))
 
 
 def adc_energy_pj(bits: float, node_nm: float, rate_hz: float) -> float:
-    """Energy of one conversion of one ADC, pJ, at `bits` resolution (ENOB, 4..16), node_nm
-    (14 or 22) and `rate_hz` conversions per second of that ADC (1e6..1e9; one conversion per
-    column per MVM of a t ns integration window is 1e9 / t). Source: hwcomponents-adc (Andrulis et
-    al. 2024, fitted to Murmann's ADC survey): e.g. 0.36 pJ at 8 bit, 14 nm, 1 / 256 ns and 0.85 pJ
-    at 22 nm. The total per conversion: the library itself charges 80 % of it per conversion and
-    20 % as leakage at that rate. Flat in rate below ~100 MHz at <= 10 bit."""
+    """Energy of one conversion of one ADC, pJ, at `bits` resolution (ENOB, 4..16; the fit has
+    no figures below 4 bit), node_nm (14 or 22) and `rate_hz` conversions per second of that ADC
+    (1e9 / 2^20 .. 1e9: one conversion per column per MVM of a t ns window is 1e9 / t).
+    Source: hwcomponents-adc (Andrulis et al. 2024, fitted to Murmann's ADC survey): e.g. 0.36 pJ
+    at 8 bit, 14 nm, 1 / 256 ns and 0.85 pJ at 22 nm. The total per conversion: the library
+    itself charges 80 % of it per conversion and 20 % as leakage at that rate. Flat in rate
+    below ~100 MHz at <= 10 bit."""
     return _adc_value(bits, node_nm, rate_hz, "energy_per_conversion")
 
 
 def adc_area_um2(bits: float, node_nm: float, rate_hz: float) -> float:
-    """Area of one ADC, um^2, at `bits` (4..16), node_nm (14, 22) and `rate_hz` (1e6..1e9; the
-    fit's area grows with the rate). Source: hwcomponents-adc (Andrulis et al. 2024, fitted to
-    Murmann's ADC survey): e.g. 606 um^2 at 8 bit, 14 nm, 1 / 256 ns."""
+    """Area of one ADC, um^2, at `bits` (4..16), node_nm (14, 22) and `rate_hz` (1e9 / 2^20 ..
+    1e9; the fit's area grows with the rate). Source: hwcomponents-adc (Andrulis et al. 2024,
+    fitted to Murmann's ADC survey): e.g. 606 um^2 at 8 bit, 14 nm, 1 / 256 ns."""
     return _adc_value(bits, node_nm, rate_hz, "area")
 
 
@@ -198,23 +211,24 @@ def sram_configs() -> list[tuple[float, int, int]]:
     return sorted(_tables().sram)
 
 
+@functools.lru_cache(maxsize=1024)
 def sram(kib: float, node_nm: float, banks: int = 32, width_bits: int = 64) -> SramFigures:
     """CACTI figures of an SRAM of `kib` KiB in `banks` banks with `width_bits`-wide ports at
     node_nm, interpolated log-log between tabulated sizes. Tabulated (sram_configs()): 32 x 64-bit
-    banks (a Snitch TCDM) and 16 x 32-bit (a PULP TCDM) over 32..1024 KiB; 1, 4 and 16 x 64-bit
-    over 128..4096 KiB (an L2); at 14 and 22 nm. Source: hwcomponents-cacti (CACTI 7): e.g. a
+    banks (a Snitch TCDM) and 16 x 32-bit (a PULP TCDM) over 16..4096 KiB; 1, 4 and 16 x 64-bit
+    over 128..16384 KiB (an L2); at 14 and 22 nm. Source: hwcomponents-cacti (CACTI 7): e.g. a
     128 KiB 32-bank TCDM at 22 nm reads 0.84 pJ/B on 0.127 mm^2; a 1 MiB single-bank L2 2.9 pJ/B
     on 0.78 mm^2."""
     t = _tables()
     node = _node(node_nm, (k[0] for k in t.sram), "sram")
-    key = (node, int(banks), int(width_bits))
+    key = (node, banks, width_bits)
     if key not in t.sram:
         have = sorted({(b, w) for n, b, w in t.sram if n == node})
         raise SpecError(f"sram banks/width_bits: must be one of "
                         f"{', '.join(f'{b} x {w}-bit' for b, w in have)}, "
                         f"got {banks} x {width_bits}-bit")
     s = t.sram[key]
-    x = float(kib)
+    x = _number(kib, "sram kib")
 
     def get(name: str) -> float:
         return _interp_loglog(s, x, name, "sram kib", "KiB")

@@ -5,7 +5,7 @@ mW.
 
 The TCDM is a Snitch cluster's 32 banks of 64 bit, the L2 four banks of 64 bit (an assumption: a
 banked 1 MiB L2 behind 128-bit ports; CACTI gives 2.9 pJ/B for one bank, 2.5 for sixteen). Sizes
-outside CACTI's tabulated range (TCDM 32..1024 KiB, L2 128..4096 KiB) are extrapolated from the
+outside the tabulated range (TCDM 16..4096 KiB, L2 128 KiB..16 MiB) are extrapolated from the
 nearest tabulated size: area and leakage in proportion to the size, energy per byte held.
 """
 
@@ -25,14 +25,13 @@ TILE_NODE_NM = 14.0
 PMCA_REF_NODE_NM = 22.0
 TCDM_BANKS, TCDM_WIDTH = 32, 64
 L2_BANKS, L2_WIDTH = 4, 64
-_RANGE = {(TCDM_BANKS, TCDM_WIDTH): (32.0, 1024.0), (L2_BANKS, L2_WIDTH): (128.0, 4096.0),
-          (16, 32): (32.0, 1024.0)}
 
 
 @functools.lru_cache(maxsize=256)
 def sram(kib: float, node_nm: float, banks: int, width_bits: int) -> SramFigures:
     """CACTI figures of an SRAM (see the module docstring for sizes outside the table)."""
-    lo, hi = _RANGE[(banks, width_bits)]
+    xs = components._tables().sram[(float(node_nm), int(banks), int(width_bits))].x
+    lo, hi = float(xs[0]), float(xs[-1])
     at = min(max(float(kib), lo), hi)
     f = components.sram(at, node_nm, banks, width_bits)
     if at == kib:

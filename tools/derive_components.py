@@ -43,17 +43,17 @@ PACKAGES = ("hwcomponents", "hwcomponents-adc", "hwcomponents-cacti", "hwcompone
 #: 14 nm (HERMES's, Le Gallo et al. 2023).
 NODES_NM = (14, 22)
 #: ADC resolutions (hwcomponents-adc requires >= 4 bits) and conversion periods: one conversion
-#: per column per MVM at integration windows of 1 .. 1024 ns (128/256/512 ns among them).
+#: per column per MVM at integration windows of 1 .. 1024 ns in powers of 2 (128/256/512 ns among
+#: them), then in powers of 4 up to 2^20 ns, past the 1e6 ns the tile spec allows.
 ADC_BITS = tuple(range(4, 17))
-ADC_PERIODS_NS = tuple(2 ** k for k in range(11))
+ADC_PERIODS_NS = tuple(2 ** k for k in range(11)) + tuple(2 ** k for k in range(12, 21, 2))
 #: SRAM series (banks, port width in bits) -> sizes in KiB. 32 x 64-bit banks: a Snitch cluster's
 #: TCDM (Zaruba et al. 2021); 16 x 32-bit: a PULP cluster's; 1/4/16 x 64-bit: an L2.
+_TCDM_KIB = tuple(2 ** k for k in range(4, 13))     # 16 .. 4096 KiB
+_L2_KIB = tuple(2 ** k for k in range(7, 15))       # 128 KiB .. 16 MiB
 SRAM_SERIES: dict[tuple[int, int], tuple[int, ...]] = {
-    (32, 64): (32, 64, 128, 256, 512, 1024),
-    (16, 32): (32, 64, 128, 256, 512, 1024),
-    (1, 64): (128, 256, 512, 1024, 2048, 4096),
-    (4, 64): (128, 256, 512, 1024, 2048, 4096),
-    (16, 64): (128, 256, 512, 1024, 2048, 4096),
+    (32, 64): _TCDM_KIB, (16, 32): _TCDM_KIB, (1, 64): _L2_KIB, (4, 64): _L2_KIB,
+    (16, 64): _L2_KIB,
 }
 #: Aladdin's 32-bit logic cells (40 nm, Shao et al. ISCA 2014) as scaled by hwcomponents-library.
 LOGIC_CELLS = {"adder": ("AladdinAdder", "add"), "multiplier": ("AladdinMultiplier", "multiply"),
@@ -184,7 +184,7 @@ def adc_entries(vers: dict[str, str]) -> list[dict[str, Any]]:
         for bits in ADC_BITS:
             for period in ADC_PERIODS_NS:
                 rate = 1e9 / period
-                adc = ADC(n_bits=bits, tech_node=node * 1e-9, throughput=rate)
+                adc = ADC(n_bits=bits, tech_node=node / 1e9, throughput=rate)
                 par = {"bits": bits, "rate_hz": rate, "period_ns": period, "n_adcs": 1}
                 out.append(_entry("adc", "energy_per_conversion", adc.get_energy() * 1e12, "pJ",
                                   "hwcomponents-adc", node, vers, **par))
@@ -200,7 +200,7 @@ def sram_entries(vers: dict[str, str]) -> list[dict[str, Any]]:
     for node in NODES_NM:
         for (banks, width), sizes in SRAM_SERIES.items():
             for kib in sizes:
-                s = SRAM(tech_node=node * 1e-9, width=width, size=kib * 1024 * 8, n_banks=banks)
+                s = SRAM(tech_node=node / 1e9, width=width, size=kib * 1024 * 8, n_banks=banks)
                 par = {"kib": kib, "banks": banks, "width_bits": width, "rw_ports": 1}
                 bytes_per_access = width / 8
                 figs = (("read_energy_per_byte", s.read_energy * 1e12 / bytes_per_access, "pJ/B"),
@@ -233,7 +233,7 @@ def logic_entries(vers: dict[str, str]) -> list[dict[str, Any]]:
     out = []
     for node in LOGIC_NODES_NM:
         for cell, (cls_name, action) in LOGIC_CELLS.items():
-            m = getattr(aladdin, cls_name)(tech_node=node * 1e-9, width=LOGIC_WIDTH_BITS)
+            m = getattr(aladdin, cls_name)(tech_node=node / 1e9, width=LOGIC_WIDTH_BITS)
             energy = getattr(m, action)().energy
             area_um2 = m.area * 1e12
             par = {"cell": cell, "model": cls_name, "width_bits": LOGIC_WIDTH_BITS,
@@ -252,7 +252,7 @@ def wire_entries(vers: dict[str, str]) -> list[dict[str, Any]]:
     misc = _library_module("misc")
     out = []
     for node in NODES_NM:
-        w = misc.Wire(length=1e-3, tech_node=node * 1e-9, capacitance_per_m=WIRE_CAP_F_PER_M,
+        w = misc.Wire(length=1e-3, tech_node=node / 1e9, capacitance_per_m=WIRE_CAP_F_PER_M,
                       voltage=WIRE_VOLTAGE_V)
         per_bit = w.read().energy  # one full charge of 1 mm of wire, J
         out.append(_entry("wire", "energy_per_byte_mm", per_bit * 8 * 1e12, "pJ/(B*mm)",
@@ -274,7 +274,7 @@ def scaling_entries(vers: dict[str, str]) -> list[dict[str, Any]]:
             for to in SCALING_NODES_NM:
                 if to == frm:  # identity (the package's bilinear interpolation of its ratio
                     continue   # table gives e.g. area 22 -> 22 nm = 1.09; the loader returns 1)
-                out.append(_entry("scaling", quantity, fn(to * 1e-9, frm * 1e-9), "x",
+                out.append(_entry("scaling", quantity, fn(to / 1e9, frm / 1e9), "x",
                                   "hwcomponents", to, vers, from_nm=frm, to_nm=to,
                                   vdd_v=SCALING_VDD_V))
     return out

@@ -154,7 +154,7 @@ def _series(component, quantity, key, x):
 @pytest.mark.parametrize("quantity", ["energy_per_conversion", "area"])
 def test_adc_grows_with_bits_at_every_node_and_rate(quantity):
     series = _series("adc", quantity, ("rate_hz",), "bits")
-    assert len(series) == 2 * 11
+    assert len(series) == 2 * 16
     for key, vals in series.items():
         assert all(b > a for a, b in zip(vals, vals[1:])), (key, vals)
 
@@ -236,10 +236,10 @@ def test_interpolation_lies_between_the_tabulated_points():
     (lambda: C.adc_energy_pj(3, 22, W256), "adc bits"),
     (lambda: C.adc_energy_pj(17, 22, W256), "adc bits"),
     (lambda: C.adc_energy_pj(8, 22, 2e9), "adc rate_hz"),
-    (lambda: C.adc_area_um2(8, 22, 1e5), "adc rate_hz"),
+    (lambda: C.adc_area_um2(8, 22, 1e2), "adc rate_hz"),
     (lambda: C.adc_energy_pj(8, 28, W256), "adc node_nm"),
-    (lambda: C.sram(16, 22), "sram kib"),
-    (lambda: C.sram(8192, 22, banks=1), "sram kib"),
+    (lambda: C.sram(8, 22), "sram kib"),
+    (lambda: C.sram(32768, 22, banks=1), "sram kib"),
     (lambda: C.sram(128, 22, banks=8), "sram banks/width_bits"),
     (lambda: C.sram(128, 45), "sram node_nm"),
     (lambda: C.scale("delay", 22, 14), "scale quantity"),
@@ -247,12 +247,19 @@ def test_interpolation_lies_between_the_tabulated_points():
     (lambda: C.logic_cell("divider", 22), "logic cell"),
     (lambda: C.wire_pj_per_byte_mm(7), "wire node_nm"),
     (lambda: C.provenance("dram"), "component"),
+    (lambda: C.sram("big", 22), "sram kib"),
+    (lambda: C.sram(128, 22, banks="32"), "sram banks/width_bits"),
+    (lambda: C.adc_energy_pj(8, "22nm", W256), "adc node_nm"),
+    (lambda: C.adc_energy_pj(None, 22, W256), "adc bits"),
+    (lambda: C.adc_area_um2(8, 22, "fast"), "adc rate_hz"),
 ])
 def test_outside_the_tables_is_a_one_line_error_naming_the_argument(call, field):
     with pytest.raises(SpecError) as err:
         call()
     msg = str(err.value)
     assert msg.startswith(field + ":") and "must be" in msg and "\n" not in msg
+    if "node_nm" in field:   # names what is allowed
+        assert "14" in msg.split("must be")[1]
 
 
 def test_provenance_lines_name_library_and_version():
