@@ -42,6 +42,7 @@ def hardware_metrics(point: DesignPoint) -> dict[str, float]:
         "area_mm2": report.area_mm2,
         "chips": float(report.chips),
         "static_energy_uj": report.static_energy_pj / 1e6,
+        "dynamic_energy_uj": report.dynamic_energy_pj / 1e6,
     }
     if point.workload.generate > 0:
         from hw_models.decode import decode_report

@@ -42,6 +42,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "hardware.chip.tiles_per_chip tiles per chip)"),
     Metric("static_energy_uj", "minimize", "uJ", "leakage energy of that silicon over one "
            "sequence (included in energy_uj)"),
+    Metric("dynamic_energy_uj", "minimize", "uJ", "energy_uj without the leakage: the "
+           "switching energy of tiles, clusters and transfers over one sequence"),
     Metric("accuracy", "maximize", "metric", "task metric after AHWA-LoRA training: as an "
            "objective at its drift horizon 'at'; in rules the mean over the drift times, or "
            "accuracy@1y, accuracy@worst, ...; a ':pNN' suffix (accuracy@1y:p10) takes the NN-th "

@@ -8,14 +8,18 @@ each with its L2. Area model (constants and their sources in :class:`~hw_models.
 
 * AIMC tile: the HERMES 256 x 256 core area, its crossbar share scaled by rows x cols and its
   periphery share (ADCs, input drivers, local digital) by rows + cols;
-* PMCA cluster: compute cores x core area + RedMulE FMAs x area per FMA + TCDM KiB x SRAM density,
-  times ``digital_area_scale`` (22 nm figures, optionally scaled to the AIMC node);
-* chip: L2 KiB x SRAM density (same scale).
+* PMCA cluster: compute cores x core area + RedMulE FMAs x area per FMA (22 nm figures scaled to
+  ``pmca.node_nm`` by Stillmaker & Baas) + the TCDM's CACTI area (:mod:`hw_models.memory`);
+* chip: the L2's CACTI area.
 
-Leakage: logic density x (AIMC periphery + cores + RedMulE) + SRAM leakage x (TCDM + L2 KiB); the
-PCM crossbar is non-volatile and leaks nothing. ``static_power_mw`` is everything on; the static
+Leakage: a library cell's leakage density (``chip.logic_leakage_cell``, hwcomponents-library) x
+the AIMC periphery (at the tiles' 14 nm) and the cores and RedMulE (at ``pmca.node_nm``), plus
+CACTI's leakage of every TCDM and L2, all x ``chip.leakage_scale``; the PCM crossbar is
+non-volatile and leaks nothing. ``static_power_mw`` is everything on; the static
 energy lets an idle tile's periphery draw only ``chip.aimc_idle_leakage_share`` of its leakage
-(power gating; 1 by default: none).
+and an idle cluster's logic ``chip.cluster_idle_leakage_share`` of its own (power gating; 1 by
+default: none), each gated unit paying ``chip.wakeup_break_even_ns`` of its gated leakage per
+chunk to wake up (:func:`gated_static_energy_pj`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from .aimc import tile_grid
+from . import components, memory
+from .aimc import mvm_ns, tile_grid
 from .reports import NetworkReport
 from .specs import HardwareSpec
 from .workload import Network
@@ -44,21 +49,36 @@ def tile_area_mm2(hw: HardwareSpec) -> dict[str, float]:
 
 def converter_area_scale(hw: HardwareSpec) -> float:
     """The tile periphery's area relative to its 8-bit size: the ADC share scales with the
-    converter's levels (2^(bits-8); a CCO's counter with bits/8), the input encoders' share with
-    bits/8, the rest (local digital, drivers) not at all."""
+    converter's area at its bits relative to 8 bit (SAR, ramp, flash: hwcomponents-adc's survey
+    fit at 14 nm and the tile's conversion rate, or x2 per bit with ``adc_model = fom``; a CCO's
+    counter with bits/8), the input encoders' share with bits/8, the rest (local digital,
+    drivers) not at all."""
     a, c = hw.aimc, hw.chip
-    adc = a.adc_bits / 8.0 if a.adc_kind == "cco" else 2.0 ** (a.adc_bits - 8)
+    if a.adc_kind == "cco":
+        adc = a.adc_bits / 8.0
+    elif a.adc_model == "fom":
+        adc = 2.0 ** (a.adc_bits - 8)
+    else:
+        rate = min(max(1e9 / mvm_ns(a), 1e6), 1e9)
+        adc = _fit_adc_area(a.adc_bits, rate) / _fit_adc_area(8, rate)
     rest = 1.0 - c.adc_area_share - c.dac_area_share
     return max(rest, 0.0) + c.adc_area_share * adc + c.dac_area_share * a.dac_bits / 8.0
+
+
+def _fit_adc_area(bits: int, rate_hz: float) -> float:
+    """hwcomponents-adc's ADC area at the tiles' node, um^2; below its 4-bit floor x1/2 per bit."""
+    if bits < 4:
+        return components.adc_area_um2(4, memory.TILE_NODE_NM, rate_hz) * 2.0 ** (bits - 4)
+    return components.adc_area_um2(bits, memory.TILE_NODE_NM, rate_hz)
 
 
 def cluster_area_mm2(hw: HardwareSpec) -> dict[str, float]:
     """Area of one PMCA cluster, mm^2: ``pmca_cores``, ``redmule`` and ``tcdm``."""
     p, c = hw.pmca, hw.chip
-    s = c.digital_area_scale
+    s = components.scale("area", memory.PMCA_REF_NODE_NM, p.node_nm)
     return {"pmca_cores": s * p.compute_cores * c.core_mm2,
             "redmule": s * p.redmule_fma * c.redmule_mm2_per_fma,
-            "tcdm": s * p.tcdm_kib * c.sram_mm2_per_kib}
+            "tcdm": memory.tcdm(p).area_mm2}
 
 
 def pair_area_mm2(hw: HardwareSpec) -> float:
@@ -68,7 +88,7 @@ def pair_area_mm2(hw: HardwareSpec) -> float:
 
 def chip_l2_mm2(hw: HardwareSpec) -> float:
     """Area of one chip's L2, mm^2."""
-    return hw.chip.digital_area_scale * hw.chip.l2_kib * hw.chip.sram_mm2_per_kib
+    return memory.l2(hw).area_mm2 if hw.chip.l2_kib else 0.0
 
 
 def chip_area_mm2(hw: HardwareSpec) -> float:
@@ -103,33 +123,79 @@ def area_breakdown_mm2(tiles: int, hw: HardwareSpec, extra_clusters: int = 0
     return {k: out[k] for k in COMPONENTS}
 
 
+def leakage_density_mw_per_mm2(hw: HardwareSpec) -> tuple[float, float]:
+    """(AIMC periphery at 14 nm, PMCA logic at ``pmca.node_nm``) leakage density, mW/mm^2:
+    ``chip.logic_leakage_cell``'s (hwcomponents-library) x ``chip.leakage_scale``."""
+    c = hw.chip
+    cell = c.logic_leakage_cell
+    return (c.leakage_scale * components.logic_leakage_mw_per_mm2(memory.TILE_NODE_NM, cell),
+            c.leakage_scale * components.logic_leakage_mw_per_mm2(hw.pmca.node_nm, cell))
+
+
 def static_power_mw(breakdown: dict[str, float], tiles: int, hw: HardwareSpec,
                     clusters: int | None = None) -> float:
     """Leakage power, mW, of the silicon in ``breakdown`` (from :func:`area_breakdown_mm2`);
     ``clusters``: the PMCA clusters (default: one per tile)."""
     c = hw.chip
-    logic = breakdown["aimc_periphery"] + breakdown["pmca_cores"] + breakdown["redmule"]
+    tile_d, pmca_d = leakage_density_mw_per_mm2(hw)
+    logic = tile_d * breakdown["aimc_periphery"] + pmca_d * (breakdown["pmca_cores"]
+                                                             + breakdown["redmule"])
     clusters = tiles if clusters is None else clusters
-    sram_kib = clusters * hw.pmca.tcdm_kib + chips_needed(tiles, hw) * c.l2_kib
-    return c.logic_leakage_mw_per_mm2 * logic + c.sram_leakage_uw_per_kib * sram_kib / 1e3
+    l2_mw = memory.l2(hw).leakage_mw if c.l2_kib else 0.0
+    sram = clusters * memory.tcdm(hw.pmca).leakage_mw + chips_needed(tiles, hw) * l2_mw
+    return logic + c.leakage_scale * sram
 
 
 def static_energy_pj(power_mw: float, latency_ns: float, idle_tile_ns: float = 0.0,
                      hw: HardwareSpec | None = None) -> float:
     """Leakage energy over ``latency_ns``, pJ (mW x ns = pJ): ``power_mw`` all the time, less the
     gated part of the AIMC periphery's leakage over ``idle_tile_ns`` (tile-nanoseconds in which a
-    tile does not integrate; ``chip.aimc_idle_leakage_share`` of it is still drawn)."""
+    tile does not integrate; ``chip.aimc_idle_leakage_share`` of it is still drawn). No wake-up
+    cost: see :func:`gated_static_energy_pj` for the network's figure."""
     energy = power_mw * latency_ns
     if hw is not None and idle_tile_ns:
-        periph_mw = hw.chip.logic_leakage_mw_per_mm2 * tile_area_mm2(hw)["aimc_periphery"]
+        periph_mw = leakage_density_mw_per_mm2(hw)[0] * tile_area_mm2(hw)["aimc_periphery"]
         energy -= (1.0 - hw.chip.aimc_idle_leakage_share) * periph_mw * idle_tile_ns
     return energy
+
+
+def gated_leakage_mw(hw: HardwareSpec) -> tuple[float, float]:
+    """(tile, cluster) leakage that power gating removes from one idle unit, mW: the gated share
+    of a tile's periphery leakage and of a cluster's logic (cores, RedMulE) leakage."""
+    c = hw.chip
+    tile_d, pmca_d = leakage_density_mw_per_mm2(hw)
+    tile = tile_d * tile_area_mm2(hw)["aimc_periphery"]
+    parts = cluster_area_mm2(hw)
+    cluster = pmca_d * (parts["pmca_cores"] + parts["redmule"])
+    return ((1.0 - c.aimc_idle_leakage_share) * tile,
+            (1.0 - c.cluster_idle_leakage_share) * cluster)
+
+
+def gated_static_energy_pj(power_mw: float, latency_ns: float, idle_tile_ns: float,
+                           idle_cluster_ns: float, wakeups: tuple[float, float],
+                           hw: HardwareSpec) -> float:
+    """Leakage energy over ``latency_ns`` with power gating, pJ: ``power_mw`` all the time, less
+    the gated leakage (:func:`gated_leakage_mw`) over the idle unit-nanoseconds of tiles and
+    clusters, plus ``wakeups`` (tile, cluster wake-ups) x ``chip.wakeup_break_even_ns`` x that
+    gated leakage. With no gating (shares 1) it is ``power_mw x latency_ns``."""
+    tile_mw, cluster_mw = gated_leakage_mw(hw)
+    wake = hw.chip.wakeup_break_even_ns
+    return (power_mw * latency_ns - tile_mw * (idle_tile_ns - wake * wakeups[0])
+            - cluster_mw * (idle_cluster_ns - wake * wakeups[1]))
 
 
 def idle_tile_ns(layers, latency_ns: float) -> float:
     """Tile-nanoseconds in which the network's tiles do not integrate, from the layer reports'
     ``aimc_utilisation`` (busy share of ``latency_ns``), ``tiles`` and ``count``."""
     return sum(L.tiles * L.count * (1.0 - L.aimc_utilisation) * latency_ns for L in layers)
+
+
+def idle_cluster_ns(layers, clusters: int, latency_ns: float, attention_ns: float) -> float:
+    """Cluster-nanoseconds in which the network's PMCA clusters have no work: all clusters over
+    ``latency_ns`` less each layer's PMCA busy time (``pmca_utilisation``) and the clusters'
+    attention time ``attention_ns`` (summed over heads)."""
+    busy = sum(L.tiles * L.count * L.pmca_utilisation * latency_ns for L in layers)
+    return max(0.0, clusters * latency_ns - busy - attention_ns)
 
 
 def network_size(network: Network, hw: HardwareSpec) -> tuple[int, int, dict[str, float], float]:
@@ -142,10 +208,14 @@ def network_size(network: Network, hw: HardwareSpec) -> tuple[int, int, dict[str
 
 def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> NetworkReport:
     """``report`` with its size, area, chip and static-energy fields filled in; its
-    ``energy_pj`` (dynamic) gains the leakage energy over ``total_ns``."""
+    ``energy_pj`` (dynamic) gains the leakage energy over ``total_ns`` (with power gating where
+    ``hw.chip`` asks for it, :func:`gated_static_energy_pj`)."""
     tiles, clusters, parts, power = network_size(network, hw)
-    static = static_energy_pj(power, report.total_ns,
-                              idle_tile_ns(report.layers, report.total_ns), hw)
+    chunks = math.ceil(report.seq_len / report.tokens)
+    static = gated_static_energy_pj(
+        power, report.total_ns, idle_tile_ns(report.layers, report.total_ns),
+        idle_cluster_ns(report.layers, clusters, report.total_ns, report.attention_ns),
+        (tiles * chunks, clusters * chunks), hw)
     return dataclasses.replace(
         report, tiles=tiles, pmca_clusters=clusters,
         tcdm_total_bytes=clusters * hw.pmca.tcdm_kib * 1024, area_mm2=sum(parts.values()),

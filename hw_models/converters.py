@@ -11,14 +11,18 @@ Kinds (hw_models.specs.DAC_KINDS, ADC_KINDS):
   cycle; ``cco``: a current-controlled oscillator counted during the integration window, which must
   hold 2^bits steps (HERMES-core, Khaddam-Aljameh et al., IEEE JSSC 2022).
 
-ADC energy per conversion is the larger of the two figures of merit that bound published
-converters (Murmann, ADC Performance Survey): Walden, FoM_W x 2^bits (x2 per bit, technology
-limited) and Schreier, 10^((6.02 bits + 1.76 - FoM_S) / 10) / 2 (x4 per bit, thermal-noise
-limited). The figures of merit do not depend on the architecture, so every kind uses them.
+ADC energy per conversion (:func:`conversion_pj`): a CCO, HERMES's measured special case, costs
+``cco_fj_per_step`` per counted step (2^bits at full scale). SAR, ramp and flash converters cost
+hwcomponents-adc's fit to Murmann's ADC Performance Survey at the tile's node and conversion rate
+(``adc_model = survey_fit``, the default: nearly flat in bits below 8), or (``fom``) the larger of
+the two figures of merit that bound published converters: Walden, FoM_W x 2^bits (x2 per bit,
+technology limited) and Schreier, 10^((6.02 bits + 1.76 - FoM_S) / 10) / 2 (x4 per bit,
+thermal-noise limited).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 
@@ -66,6 +70,33 @@ def schreier_pj(bits: int, fom_db: float) -> float:
 def adc_energy_pj(bits: int, fom_walden_fj: float, fom_schreier_db: float) -> float:
     """Energy of one conversion, pJ: the larger of the Walden and Schreier bounds."""
     return max(walden_pj(bits, fom_walden_fj), schreier_pj(bits, fom_schreier_db))
+
+
+def conversion_pj(tile, rate_hz: float) -> float:
+    """Energy of one conversion of one column by the tile's converter kind, pJ (see the module
+    docstring); ``tile`` is an :class:`~hw_models.specs.AimcTileSpec`, ``rate_hz`` its
+    conversions per second per column (the survey fit depends on it; clamped to the fit's
+    1 MHz..1 GHz, below which it is flat)."""
+    if tile.adc_kind == "cco":
+        return tile.cco_fj_per_step * 1e-3 * 2.0 ** tile.adc_bits
+    if tile.adc_kind not in ("sar", "ramp", "flash"):
+        raise ValueError(f"adc_kind: unknown converter {tile.adc_kind!r}")
+    if tile.adc_model == "fom":
+        return adc_energy_pj(tile.adc_bits, tile.adc_fom_walden_fj, tile.adc_fom_schreier_db)
+    return survey_fit_pj(tile.adc_bits, rate_hz)
+
+
+@functools.lru_cache(maxsize=4096)
+def survey_fit_pj(bits: int, rate_hz: float) -> float:
+    """hwcomponents-adc's energy per conversion at the tiles' 14 nm, pJ (0.36 pJ at 8 bit and
+    1 / 256 ns); below the fit's 4-bit floor x1/2 per bit (assumption: the Walden slope)."""
+    from . import components
+    from .memory import TILE_NODE_NM
+
+    rate = min(max(rate_hz, 1e6), 1e9)
+    if bits < 4:
+        return components.adc_energy_pj(4, TILE_NODE_NM, rate) * 2.0 ** (bits - 4)
+    return components.adc_energy_pj(bits, TILE_NODE_NM, rate)
 
 
 def dac_energy_pj(kind: str, bits: int, pj_at_8_bit: float) -> float:

@@ -1,4 +1,5 @@
-"""Data movement: tile readout into the TCDM, cluster DMA, TCDM <-> L2 traffic. Times in ns.
+"""Data movement: tile readout into the TCDM, cluster DMA, TCDM <-> L2 traffic. Times in ns (their
+energy: :mod:`hw_models.memory`).
 
 Pure functions of a :class:`~hw_models.specs.PmcaSpec` (bandwidths in B/cycle at ``clock_ghz``).
 """
@@ -46,3 +47,4 @@ def allreduce_ns(nbytes: float, parties: int, pmca: PmcaSpec) -> float:
     if parties <= 1 or nbytes <= 0:
         return 0.0
     return dma_ns(2.0 * (parties - 1) / parties * nbytes, pmca)
+

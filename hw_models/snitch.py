@@ -12,9 +12,11 @@ to the AIMC output is fused in the second GEMM (RedMulE's Z = X W + Y).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+from .components import scale
 from .specs import PmcaSpec
 
 
@@ -148,3 +150,20 @@ def lora_core_macs(t: int, share: LoraShare, rank: int, pmca: PmcaSpec) -> float
         return 0.0
     return (gemm_core_macs(math.ceil(t / share.col_tiles), share.m, rank, pmca)
             + gemm_core_macs(t, rank, share.n, pmca))
+
+
+@functools.lru_cache(maxsize=16)
+def _energy_scale(node_nm: float) -> float:
+    return scale("energy", 22.0, node_nm)
+
+
+def compute_pj(redmule_macs: float, core_flops: float, pmca: PmcaSpec) -> float:
+    """Energy of a job's compute, pJ: RedMulE MACs at its published point scaled to the clock
+    (``redmule_pj_per_mac x redmule_energy_scale``) and core FLOPs, both quoted at 22 nm and
+    scaled to ``pmca.node_nm`` by Stillmaker & Baas (``components.scale``). Both are cluster-level
+    efficiencies, so they contain the TCDM traffic of their operands (counted once: no TCDM
+    energy on top, see :func:`hw_models.memory.transfer_pj`)."""
+    node = _energy_scale(pmca.node_nm)
+    return node * (redmule_macs * pmca.redmule_pj_per_mac * pmca.redmule_energy_scale
+                   + core_flops * pmca.core_pj_per_flop)
+

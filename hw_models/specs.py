@@ -22,7 +22,9 @@ class AimcTileSpec:
     """One analog PCM crossbar tile and its converters.
 
     One MVM is input encoding + integration + conversion (+ a fixed latch/readout time); its
-    energy is array + DACs + ADCs + periphery (hw_models.aimc.mvm_breakdown). The defaults are the
+    energy is array + input encoding + integration-window periphery + conversion + per-column
+    digital + readout (hw_models.aimc.mvm_breakdown), charged for the rows and columns a layer
+    uses. The defaults are the
     paper's 512 x 512 tile at 256 ns with explicit converters (PWM inputs, SAR ADCs);
     :meth:`paper` hides the conversion in the integration time as the AHWA-LoRA paper assumes,
     :meth:`hermes` is IBM HERMES's 256 x 256 core.
@@ -52,6 +54,15 @@ class AimcTileSpec:
                     "after integrating), flash (one cycle), cco (current-controlled oscillator "
                     "counted during the integration window, HERMES-core: Khaddam-Aljameh et al., "
                     "IEEE JSSC 2022)", choices=ADC_KINDS)
+    adc_model: str = spec_field(
+        "survey_fit", help="energy and area of SAR, ramp and flash converters: survey_fit = "
+                           "hwcomponents-adc's fit to Murmann's ADC survey at the tile's 14 nm "
+                           "and its conversion rate (Andrulis et al., arXiv:2404.06553; 0.36 pJ "
+                           "and 606 um^2 at 8 bit, 1 / 256 ns; below its 4-bit floor x1/2 per "
+                           "bit, an assumption); fom = the larger of the Walden and Schreier "
+                           "figures of merit (adc_fom_*) and area x2 per bit. A CCO is always "
+                           "HERMES's measured case (cco_fj_per_step)",
+        choices=("survey_fit", "fom"))
     dac_lsb_ns: float = spec_field(
         1.0, help="shortest PWM pulse (one input LSB): one cycle of HERMES-core's 1 GHz main "
                   "clock (Khaddam-Aljameh et al., IEEE JSSC 2022); 8-bit signed inputs are then "
@@ -99,7 +110,8 @@ class AimcTileSpec:
                   "Assumption: ~128 cycles of a ~1 fJ/cycle comparator plus a ~100 fF row line at "
                   "0.2 V", unit="pJ", ge=0, le=1000)
     adc_fom_walden_fj: float = spec_field(
-        20.0, help="ADC Walden figure of merit: energy per conversion = FoM x 2^bits. "
+        20.0, help="ADC Walden figure of merit of SAR, ramp and flash converters (a CCO: "
+                   "cco_fj_per_step): energy per conversion = FoM x 2^bits. "
                    "Assumption: published Nyquist ADCs in Murmann's ADC Performance Survey span "
                    "~1-100 fJ/conversion-step at 10 MS/s-1 GS/s; 20 is a mid value",
         unit="fJ/step", gt=0, le=1e5)
@@ -108,13 +120,33 @@ class AimcTileSpec:
                     "bit): energy per conversion = 10^((6.02 bits + 1.76 - FoM) / 10) / 2. "
                     "Murmann's survey: state of the art ~185 dB, 175 dB typical", unit="dB",
         ge=120, le=200)
-    periphery_pj_per_col: float = spec_field(
-        45.0, help="energy per MVM and output column of everything but array, DACs and ADCs "
-                   "(local digital unit: affine scaling, accumulation, control, clocking). "
-                   "Derived: HERMES's 13.4 nJ per 8-bit 256 x 256 core MVM (2 x 256 x 256 ops "
-                   "/ 9.76 TOPS/W, Le Gallo et al. 2023) minus this model's array, DAC and ADC "
-                   "energy for that core, / 256 columns (hw_models.validation)", unit="pJ",
-        ge=0, le=1e4)
+    window_uw_per_col: float = spec_field(
+        136.9, help="power per column drawn while the integration window is open (column "
+                    "integrator / current sensing, bias and references, the window's clocking); "
+                    "an MVM's share is this x the window (x the planes of bit-serial inputs), so "
+                    "a shorter integration saves it. Derived: 35 % (an assumption, "
+                    "hw_models.calibration.HERMES_SPLIT) of what HERMES's 13.4 nJ per 8-bit "
+                    "256 x 256 core MVM (2 x 256^2 ops / 9.76 TOPS/W, Le Gallo et al. 2023) "
+                    "leaves after this model's array and DAC energy, over 256 columns and its "
+                    "128 ns window", unit="uW", ge=0, le=1e6)
+    cco_fj_per_step: float = spec_field(
+        78.25, help="energy per step (oscillation counted) of a CCO ADC with its support circuits; "
+                    "a conversion counts 2^bits steps at full scale. HERMES's measured special "
+                    "case (Khaddam-Aljameh et al., IEEE JSSC 2022). Derived: 40 % (an assumption, "
+                    "hw_models.calibration.HERMES_SPLIT) of HERMES's per-column remainder (see "
+                    "window_uw_per_col) / 2^8 steps", unit="fJ/step", ge=0, le=1e6)
+    digital_pj_per_col: float = spec_field(
+        10.02, help="energy per MVM and used column of the tile's local digital unit (affine "
+                    "scaling, offset and partial-sum arithmetic of one output) at 8-bit outputs; "
+                    "scales with adc_bits / 8 (its datapath width) and with the planes of "
+                    "bit-serial inputs (shift-and-add). Derived: 20 % (an assumption, "
+                    "hw_models.calibration.HERMES_SPLIT) of HERMES's per-column remainder (see "
+                    "window_uw_per_col)", unit="pJ", ge=0, le=1e4)
+    readout_pj_per_bit: float = spec_field(
+        0.313, help="energy per output bit latched and driven out of the tile (output latch, "
+                    "core-edge drivers); an MVM reads adc_bits per used column. Derived: 5 % (an "
+                    "assumption, hw_models.calibration.HERMES_SPLIT) of HERMES's per-column "
+                    "remainder (see window_uw_per_col) / 8 bits", unit="pJ/bit", ge=0, le=1e4)
     output_buffers: int = spec_field(
         1, help="output latches of the tile: with 1 the next chunk's integration waits until the "
                 "previous chunk's outputs have been read out into the PMCA TCDM, so the readout is "
@@ -157,7 +189,9 @@ class PmcaSpec:
     clock_ghz: float = spec_field(
         1.0, help="cluster clock, RedMulE included. 1 GHz is the Snitch cluster's (Zaruba et al. "
                   "2021, 22FDX); RedMulE's published maximum is 666 MHz (Tortorella et al. 2022, "
-                  "22 nm), so 1 GHz assumes a faster corner for it. The calibrated cycle constants "
+                  "22 nm), so 1 GHz assumes a faster corner for it (its energy: "
+                  "redmule_energy_scale). The paper's three PMCA/AIMC ratios admit no "
+                  "non-negative fit below ~0.9 GHz. The calibrated cycle constants "
                   "(offload_cycles, redmule_tile_cycles, link_bytes_per_cycle) were fitted at 1 GHz "
                   "to the paper's time ratios: at another clock every PMCA time scales by "
                   "1 / clock_ghz and the paper's figures are no longer reproduced",
@@ -209,23 +243,45 @@ class PmcaSpec:
     bytes_per_element: int = spec_field(2, help="activation/adapter element size (FP16)",
                                         unit="B", choices=(1, 2, 4))
     redmule_pj_per_mac: float = spec_field(
-        2.91, help="RedMule energy per (padded) FP16 MAC: 688 GFLOPS/W (Tortorella et al. 2022) "
-                   "-> 1.45 pJ/FLOP, 2 FLOP per MAC", unit="pJ", ge=0, le=1e6)
-    core_pj_per_flop: float = spec_field(
-        5.0, help="Snitch core energy per FP16 FLOP: ~100 GFLOPS/W FP64 for the Snitch cluster "
-                  "(Zaruba et al. 2021) -> 10 pJ per FPU issue, / 2 FP16 lanes of the 32-bit SIMD "
-                  "FPU (derivation; conservative: a 32-bit FPU issue costs less than a 64-bit one)",
-        unit="pJ", ge=0, le=1e6)
-    tcdm_pj_per_byte: float = spec_field(
-        1.25, help="TCDM (SRAM bank) access energy: 10 pJ per 64-bit read of an 8 KiB SRAM, "
-                   "45 nm (Horowitz, ISSCC 2014), not scaled (conservative)", unit="pJ/B", ge=0, le=1e6)
-    l2_pj_per_byte: float = spec_field(
-        12.5, help="L2 SRAM access energy: 100 pJ per 64-bit read of a 1 MiB SRAM, 45 nm "
-                   "(Horowitz, ISSCC 2014), not scaled", unit="pJ/B", ge=0, le=1e6)
-    link_pj_per_byte: float = spec_field(
-        2.0, help="on-chip transfer energy (tile -> TCDM, DMA): ~0.25 pJ/bit/mm over ~1 mm of wire "
-                  "(Horowitz, ISSCC 2014: 64-bit over 1 mm ~ 15-20 pJ at 45 nm)", unit="pJ/B",
+        2.91, help="RedMulE energy per (padded) FP16 MAC at its one published energy point "
+                   "(22 nm; scaled to node_nm), cluster level: 43.5 mW at 688 GFLOPS/W "
+                   "(Tortorella et al., DATE 2022) -> "
+                   "1.45 pJ/FLOP, 2 FLOP per MAC; that point computes 29.9 GFLOPS, i.e. runs at "
+                   "~473 MHz (31.6 MAC/cycle). It is a whole-cluster efficiency, so it contains "
+                   "the cluster's TCDM traffic and idle cores: no TCDM energy is added for "
+                   "RedMulE's operands. Scaled to clock_ghz by redmule_energy_scale", unit="pJ",
         ge=0, le=1e6)
+    redmule_energy_scale: float = spec_field(
+        1.0, help="RedMulE energy per operation at clock_ghz relative to its published point "
+                  "(~473 MHz): dynamic energy grows as V^2 when the voltage is raised for a "
+                  "faster clock. Assumption: 1 keeps the published energy (optimistic at 1 GHz); "
+                  "a 0.65 -> 0.8-0.9 V swing would give 1.5-1.9 (no RedMulE point above 666 MHz "
+                  "is published); benchmarks/sensitivity.py moves it over 1-2", unit="x",
+        ge=0.1, le=10)
+    core_pj_per_flop: float = spec_field(
+        5.0, help="Snitch core energy per FP16 FLOP at 22 nm (scaled to node_nm), cluster "
+                  "level (TCDM operand traffic included): ~100 GFLOPS/W FP64 for the Snitch "
+                  "cluster at 1 GHz (Zaruba et al. "
+                  "2021) -> 10 pJ per FPU issue, / 2 FP16 lanes of the 32-bit SIMD FPU "
+                  "(derivation; conservative: a 32-bit FPU issue costs less than a 64-bit one)",
+        unit="pJ", ge=0, le=1e6)
+    node_nm: float = spec_field(
+        22.0, help="technology node of the PMCA clusters and the chip's L2 (the digital side): "
+                   "22 is the node RedMulE's and the Snitch/PULP clusters' figures are "
+                   "published at; 14 scales their area, energy and leakage with Stillmaker & "
+                   "Baas (Integration 2017; 22 -> 14 nm: area 0.747, energy and leakage 0.47) "
+                   "and takes the memories from CACTI at 14 nm (hw_models.components)",
+        unit="nm", choices=(22.0, 14.0))
+    link_mm: float = spec_field(
+        1.0, help="wire length of an on-chip transfer (tile -> TCDM readout, DMA between "
+                  "neighbouring clusters or into the tiles). Assumption: ~ the side of one "
+                  "tile + cluster pair (1.5-2.4 mm^2 at the defaults, hw_models.area)",
+        unit="mm", ge=0, le=1000)
+    wire_activity: float = spec_field(
+        0.5, help="share of the link's wires that toggle per transferred bit (the wire energy "
+                  "itself: hwcomponents-library's 0.2 fF/um at 0.7 V, hw_models.memory). "
+                  "Assumption: uncorrelated data toggles half of them", unit="fraction", ge=0,
+        le=1)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -349,9 +405,9 @@ class ChipSpec:
     """Silicon area and leakage of a tile + PMCA pair, and the chip that holds the tiles.
 
     Technology nodes: the AIMC figures are HERMES's (14 nm CMOS with back-end PCM); the PMCA
-    figures are RedMulE's PULP cluster (22 nm FD-SOI). They are not scaled to one node unless
-    ``digital_area_scale`` says so (rule: ideal (L_target / L_source)^2, i.e. (14/22)^2 = 0.405
-    to bring the 22 nm digital areas to 14 nm). SRAM leakage is a 40 nm figure, not scaled.
+    figures are RedMulE's PULP cluster (22 nm FD-SOI), at ``pmca.node_nm`` with Stillmaker and
+    Baas's scaling (22 -> 14 nm area 0.747, not the ideal (14/22)^2 = 0.405); memories and leakage
+    densities come from the component data (hw_models.components, hw_models.memory).
     """
 
     hermes_core_mm2: float = spec_field(
@@ -385,45 +441,54 @@ class ChipSpec:
         0.07 / 32, help="RedMulE area per FMA block, 22 nm: a 32-FMA instance occupies 0.07 mm^2 "
                         "(Tortorella et al., DATE 2022); buffers and control assumed to scale "
                         "with the FMA count", unit="mm^2/FMA", ge=0)
-    sram_mm2_per_kib: float = spec_field(
-        round(600 * 0.022 ** 2 * 8192 / 1e6, 6),
-        help="SRAM (TCDM, L2) area per KiB, 22 nm: the CACTI rule of thumb of ~600 F^2 per "
-             "single-ported SRAM bit including its periphery (Greaves, Cambridge SoC D/M notes, "
-             "after CACTI), F = 22 nm -> 0.29 um^2/bit", unit="mm^2/KiB", gt=0)
     core_mm2: float = spec_field(
-        round((0.07 / 0.14 - 0.07 - 128 * 600 * 0.022 ** 2 * 8192 / 1e6) / 8, 5),
+        0.04071,
         help="area per PMCA compute core with its share of the cluster logic (FPU, interconnect, "
-             "I-cache, DMA core, peripherals), 22 nm. Derived: RedMulE's 0.07 mm^2 is 14 % of "
-             "its 8-core cluster (Tortorella et al., DATE 2022) -> 0.50 mm^2, minus RedMulE and "
-             "a 128 KiB TCDM at sram_mm2_per_kib, over 8 cores. Assumption: a Snitch cluster "
-             "(Zaruba et al. 2021, also 22 nm) is as large per core as that PULP cluster",
+             "I-cache, DMA core, peripherals), 22 nm (scaled to pmca.node_nm). Derived: "
+             "RedMulE's 0.07 mm^2 is 14 % of its 8-core cluster (Tortorella et al., DATE 2022) "
+             "-> 0.50 mm^2, minus RedMulE and a 128 KiB PULP TCDM (16 x 32-bit banks, CACTI at "
+             "22 nm via hwcomponents-cacti: 0.104 mm^2), over 8 cores. Assumption: a Snitch "
+             "cluster (Zaruba et al. 2021, also 22 nm) is as large per core as that PULP cluster",
         unit="mm^2/core", ge=0)
-    digital_area_scale: float = spec_field(
-        1.0, help="factor applied to the 22 nm PMCA areas (cores, RedMulE, TCDM, L2) to bring them "
-                  "to the AIMC node: 1 keeps 22 nm (conservative); ideal scaling to 14 nm is "
-                  "(14/22)^2 = 0.405", unit="x", gt=0)
     tiles_per_chip: int = spec_field(
         64, help="AIMC tiles (each with its PMCA) per chip: a HERMES-like chip holds 64 cores "
                  "(Le Gallo et al., Nature Electronics 2023)", unit="tiles", ge=1)
     l2_kib: int = spec_field(
-        1024, help="shared L2 SRAM per chip behind the PMCAs. Assumption: 1 MiB, the SRAM size "
-                   "pmca.l2_pj_per_byte is quoted for (Horowitz, ISSCC 2014)", unit="KiB", ge=0)
-    logic_leakage_mw_per_mm2: float = spec_field(
-        4.35, help="leakage power density of the digital logic (PMCA cores, RedMulE) and of the "
-                   "AIMC periphery. Assumption: 5 % of the 43.5 mW of RedMulE's 8-core cluster "
-                   "(Tortorella et al., DATE 2022) is leakage, over its 0.50 mm^2. Every tile and "
-                   "cluster leaks for the whole latency (no power gating of idle units; 0 models "
-                   "perfect gating)", unit="mW/mm^2", ge=0)
-    sram_leakage_uw_per_kib: float = spec_field(
-        108 / 512, help="SRAM retention leakage per KiB (TCDM, L2): Mr.Wolf's 512 kB fully "
-                        "retentive memory leaks 108 uW (Pullini et al., IEEE JSSC 2019, 40 nm), "
-                        "not scaled. The PCM array itself is non-volatile and leaks nothing",
-        unit="uW/KiB", ge=0)
+        1024, help="shared L2 SRAM per chip behind the PMCAs (4 x 64-bit banks; its energy, "
+                   "area and leakage from CACTI, hw_models.memory). Assumption: 1 MiB",
+        unit="KiB", ge=0)
+    logic_leakage_cell: str = spec_field(
+        "adder", help="library cell whose leakage density stands for the digital logic (PMCA "
+                      "cores and RedMulE at pmca.node_nm) and the AIMC periphery (14 nm): "
+                      "hwcomponents-library's Aladdin 32-bit cells scaled by Stillmaker & Baas: "
+                      "adder 7.97 mW/mm^2 at 22 nm and 5.50 at 14 nm, multiplier 11.6 and 8.03 "
+                      "(hw_models.components); SRAM leakage is CACTI's for each memory",
+        choices=("adder", "multiplier"))
+    leakage_scale: float = spec_field(
+        1.0, help="factor on every leakage figure: 1 = the component data; 0 = no leakage (an "
+                  "idealised chip, for comparisons)", unit="x", ge=0, le=100)
     aimc_idle_leakage_share: float = spec_field(
         1.0, help="share of an AIMC tile's periphery leakage still drawn while the tile is idle "
-                  "(not integrating). 1: no power gating (default, conservative); 0: idle tiles "
-                  "fully gated, which loses no weights because PCM is non-volatile. PMCA "
-                  "clusters stay on (their TCDM holds the adapters)", unit="fraction", ge=0, le=1)
+                  "(not integrating): power gating of idle tiles. 1 (default): no gating, as on "
+                  "the measured chips this model is validated against (HERMES's 9.76 TOPS/W); "
+                  "0: idle tiles fully gated, which loses no weights because PCM is "
+                  "non-volatile; each gated tile pays wakeup_break_even_ns per chunk",
+        unit="fraction", ge=0, le=1)
+    cluster_idle_leakage_share: float = spec_field(
+        1.0, help="share of a PMCA cluster's logic leakage (cores, RedMulE) still drawn while it "
+                  "has no LoRA, accumulation, post-op or attention work: power gating of idle "
+                  "clusters. Their TCDM stays on (retentive: it holds the adapters). 1 "
+                  "(default): no gating (see aimc_idle_leakage_share); each gated cluster pays "
+                  "wakeup_break_even_ns per chunk", unit="fraction", ge=0, le=1)
+    wakeup_break_even_ns: float = spec_field(
+        100.0, help="energy of waking a power-gated tile periphery or cluster, as the time its "
+                    "ungated leakage would take to spend it (the break-even time: recharging "
+                    "the gated domain's capacitance, restoring state); charged once per chunk "
+                    "per gated unit. Assumption: ~100 cycles at 1 GHz, above the tens of cycles "
+                    "published for gated execution units (Hu et al., ISLPED 2004) since a tile "
+                    "periphery or a cluster is a larger domain; benchmarks/sensitivity.py moves "
+                    "it over 10-1000 ns",
+        unit="ns", ge=0, le=1e9)
 
     def __post_init__(self) -> None:
         validate(self)

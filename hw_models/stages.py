@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aimc, interconnect, snitch
+from . import aimc, interconnect, memory, snitch
 from .specs import HardwareSpec
 from .workload import AttentionOp
 
@@ -101,13 +101,9 @@ def layer_stage(m: int, n: int, hw: HardwareSpec, rank: int, t: int,
     macs = snitch.lora_padded_macs(t, share, rank, pmca)
     core_flops = (t * share.n * (share.row_tiles - 1) + post_flops * t / pmcas
                   + 2 * snitch.lora_core_macs(t, share, rank, pmca))
-    tx = math.ceil(t / share.col_tiles)
-    tcdm_traffic = read_bytes + (e * (tx * share.m + share.m * rank + 2 * t * rank
-                                     + rank * share.n + 2 * t * share.n) if rank > 0 else 0)
-    compute_pj = macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
     moved = read_bytes + exch_bytes + in_bytes + (2.0 * xa_bytes if pmcas > 1 else 0.0)
-    per_pmca_pj = (compute_pj + tcdm_traffic * pmca.tcdm_pj_per_byte
-                   + moved * pmca.link_pj_per_byte + l2_bytes * pmca.l2_pj_per_byte)
+    per_pmca_pj = (snitch.compute_pj(macs, core_flops, pmca)
+                   + memory.transfer_pj(moved, l2_bytes, hw))
     energy = aimc.layer_energy_pj(m, n, t, tile) + pmcas * per_pmca_pj
     return LayerStage(t=t, aimc_ns=aimc_ns, readout_ns=readout,
                       lora_ns=lora_cyc / clk + allreduce, accum_ns=accum, l2_ns=l2,
@@ -177,10 +173,9 @@ def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int, kv: str = "stre
     macs = snitch.gemm_padded_macs(t, d, s, pmca) + snitch.gemm_padded_macs(t, s, d, pmca)
     core_flops = op.softmax_flops * t * s + 2 * (snitch.gemm_core_macs(t, d, s, pmca)
                                                  + snitch.gemm_core_macs(t, s, d, pmca))
-    tcdm_traffic = e * (2 * t * d + 2 * s * d + 2 * t * s)
-    energy = (macs * pmca.redmule_pj_per_mac + core_flops * pmca.core_pj_per_flop
-              + tcdm_traffic * pmca.tcdm_pj_per_byte
-              + dma * (pmca.l2_pj_per_byte + pmca.link_pj_per_byte))
+    # Q, K, V and the output move between the L2 and the TCDM (and over the link) by DMA
+    energy = snitch.compute_pj(macs, core_flops, pmca) + memory.transfer_pj(dma, dma, hw,
+                                                                        l2_over_link=True)
     return HeadCost(ns=interconnect.streamed_ns(compute, dma, pmca), compute_ns=compute,
                     dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws)
 

@@ -270,7 +270,8 @@ def _timing_key(hw: HardwareSpec) -> HardwareSpec:
     if aimc.mvm_ns(dataclasses.replace(a, dac_bits=8)) == t:
         a = dataclasses.replace(a, dac_bits=8)
     pmca = dataclasses.replace(hw.pmca, redmule_pj_per_mac=0.0, core_pj_per_flop=0.0,
-                               tcdm_pj_per_byte=0.0, l2_pj_per_byte=0.0, link_pj_per_byte=0.0)
+                               redmule_energy_scale=1.0, link_mm=1.0, wire_activity=0.5,
+                               node_nm=22.0)
     return dataclasses.replace(hw, aimc=a, pmca=pmca, chip=type(hw.chip)())  # area: no time
 
 

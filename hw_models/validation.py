@@ -1,9 +1,11 @@
 """The model against published figures, one row per figure, each with its source.
 
 Rows: an IBM HERMES core (Le Gallo et al., Nature Electronics 2023) at 8 bit, its MVM latency and
-TOPS/W (these two set ``mvm_overhead_ns`` and ``periphery_pj_per_col``, so they check the
-derivation), the HERMES core alone (Khaddam-Aljameh et al., IEEE JSSC 2022; a prediction),
-RedMulE's GFLOPS/W (Tortorella et al. 2022), the AHWA-LoRA paper's 512x128 PMCA/AIMC ratios and
+TOPS/W (these two set ``mvm_overhead_ns`` and, with the shares of
+:data:`hw_models.calibration.HERMES_SPLIT`, the tile's window, CCO, digital and readout energy
+constants, so they check the derivation), the HERMES core alone (Khaddam-Aljameh et al., IEEE
+JSSC 2022; a prediction), RedMulE's GFLOPS/W (Tortorella et al. 2022), the AHWA-LoRA paper's
+512x128 PMCA/AIMC ratios and
 overheads and its 128x128 best case (Li et al. 2026; hw_models.calibration, with a TCDM as large as
 the working set, as the paper measures), and the default 512 x 512 tile's TOPS/W at 8 bit, which
 must land in a 3-20 TOPS/W plausibility range around HERMES's 9.76.
@@ -51,7 +53,7 @@ def validation_rows(pmca: PmcaSpec | None = None) -> list[dict]:
              "derivation check (sets mvm_overhead_ns)", tol=TOLERANCE),
         _row("energy efficiency", "HERMES-like core 256x256, 8 bit", HERMES_TOPS_W,
              aimc.tops_per_watt(hermes), "TOPS/W", HERMES,
-             "derivation check (sets periphery_pj_per_col)", tol=TOLERANCE),
+             "derivation check (sets the split constants)", tol=TOLERANCE),
         _row("energy efficiency", "HERMES-core alone, 256x256", HERMES_CORE_TOPS_W,
              aimc.tops_per_watt(hermes), "TOPS/W",
              "Khaddam-Aljameh et al., IEEE JSSC 2022 (HERMES-core, measured)", "prediction",
@@ -89,4 +91,55 @@ def format_table(rows: list[dict]) -> str:
             (" ok" if r["ok"] else " FAIL")
         out.append(f"| {r['figure']} | {r['setting']} | {pub} | {r['model']:.4g} | {r['unit']} "
                    f"| {within} | {r['kind']} | {r['source']} |")
+    return "\n".join(out)
+
+
+#: the MVM energy parts as the tables name them
+PART_LABELS = {"array_pj": "array", "dac_pj": "input encoding",
+               "window_pj": "integration-window periphery", "adc_pj": "conversion",
+               "digital_pj": "per-column digital", "readout_pj": "readout", "total": "total"}
+#: where each MVM energy part's figure comes from (:func:`tile_breakdown_rows`)
+PART_SOURCES = {
+    "array_pj": "physics: cells x G_max 25 uS x mean |w| 0.266 x (0.2 V)^2 x mean on-time "
+                "(paper G_max; Joshi et al. 2020 read voltage; 3-sigma clipping)",
+    "dac_pj": "assumption: 0.2 pJ per row at 8 bit (comparator + row line), x2 per bit for PWM",
+    "window_pj": "HERMES 13.4 nJ (Le Gallo et al. 2023) x 35 % of its remainder (assumption, "
+                 "HERMES_SPLIT), per column x window",
+    "adc_pj": "cco: HERMES remainder x 40 % (assumption, HERMES_SPLIT) / 2^8 steps; sar/ramp/"
+              "flash: hwcomponents-adc's fit to Murmann's survey, 14 nm, at the MVM rate",
+    "digital_pj": "HERMES remainder x 20 % (assumption, HERMES_SPLIT), per column x bits/8",
+    "readout_pj": "HERMES remainder x 5 % (the rest of HERMES_SPLIT), per column x bits",
+}
+
+
+def tile_breakdown_rows(tiles: dict | None = None) -> list[dict]:
+    """One row per tile and MVM energy part: ``tile``, ``part``, ``pj``, ``share`` of the MVM,
+    ``source``; tiles default to the default 512 x 512 tile and the HERMES preset."""
+    tiles = tiles or {"default 512x512 (256 ns, pwm/sar)": AimcTileSpec(),
+                      "HERMES 256x256 (128 ns, pwm/cco)": AimcTileSpec.hermes()}
+    rows = []
+    for name, tile in tiles.items():
+        b = aimc.mvm_breakdown(tile)
+        shares = b.shares()
+        for part in aimc.ENERGY_PARTS:
+            rows.append({"tile": name, "part": part, "pj": getattr(b, part),
+                         "share": shares[part], "source": PART_SOURCES[part]})
+        rows.append({"tile": name, "part": "total", "pj": b.total_pj, "share": 1.0,
+                     "source": f"{aimc.tops_per_watt(tile):.2f} TOPS/W"})
+    return rows
+
+
+def format_breakdown(rows: list[dict]) -> str:
+    """A Markdown table of :func:`tile_breakdown_rows`, one column pair per tile."""
+    tiles = list(dict.fromkeys(r["tile"] for r in rows))
+    parts = list(dict.fromkeys(r["part"] for r in rows))
+    at = {(r["tile"], r["part"]): r for r in rows}
+    out = ["| part | " + " | ".join(tiles) + " | source |",
+           "|---" * (len(tiles) + 2) + "|"]
+    for part in parts:
+        cells = [f"{at[(t, part)]['pj'] / 1e3:.2f} nJ ({at[(t, part)]['share']:.0%})"
+                 for t in tiles]
+        src = at[(tiles[0], part)]["source"] if part != "total" else \
+            ", ".join(at[(t, part)]["source"] for t in tiles)
+        out.append(f"| {PART_LABELS[part]} | " + " | ".join(cells) + f" | {src} |")
     return "\n".join(out)

@@ -42,6 +42,19 @@ def test_every_knob_moves_what_physics_says(rows):
     assert adc["out_noise_change"] == 0 and tint["adc_step_change"] == 0
 
 
+def test_adc_bits_and_integration_move_tile_energy_as_the_sources_say(rows):
+    # halving the integration window halves what runs during it (and the array): a third of the
+    # default tile's MVM energy or more, not the 6.7 % of a fixed per-column lump
+    assert rows["integration 256 -> 128 ns"]["mvm_nj_change"] < -0.30
+    # 8 -> 6-bit SAR: conversion x 1/4 (Walden), digital and readout x 3/4
+    assert -0.2 < rows["ADC 8 -> 6 bit"]["mvm_nj_change"] < -0.05
+    # gating changes leakage only; RedMulE's energy scale changes dynamic energy only
+    gate, red = rows["gate idle tiles and clusters"], rows["RedMulE energy x1.5 (1 GHz)"]
+    assert gate["static_uj_change"] < -0.5 and gate["latency_us_change"] == 0
+    assert red["energy_uj_change"] > 0 and red["static_uj_change"] == 0
+    assert all(r["compared_with"] for r in rows.values() if r["knob"] != "base point")
+
+
 def test_table_prints_every_row(rows):
     text = knobs.table(list(rows.values()))
     assert all(f"| {name} |" in text for name in rows)

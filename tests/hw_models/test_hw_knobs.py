@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hw_models as H
+from hw_models import memory
 
 NETWORKS = {name: H.load_network(name) for name in H.NETWORKS}
 #: short sequences keep the decoder's event simulation fast; encoders use the paper's length
@@ -117,8 +118,11 @@ def test_tcdm_and_clock_move_what_they_should():
     net, lora = "bert-base", H.LoraSpec(rank=8)
     small = _eval(net, _hw(t=64, tcdm_kib=32), lora, "des")
     big = _eval(net, _hw(t=64, tcdm_kib=512), lora, "des")
-    assert big.total_ns <= small.total_ns and big.energy_pj <= small.energy_pj
+    assert big.total_ns <= small.total_ns
     assert not small.tcdm_fits and big.tcdm_fits
+    # energy can go either way: a larger TCDM saves the overflow's L2 traffic, but each of its
+    # accesses and its leakage cost more (CACTI)
+    assert big.area_mm2 > small.area_mm2 and big.static_power_mw > small.static_power_mw
     slow = _eval(net, _hw(t=64, clock_ghz=0.5), lora, "des")
     fast = _eval(net, _hw(t=64, clock_ghz=1.0), lora, "des")
     assert fast.total_ns < slow.total_ns
@@ -143,12 +147,14 @@ def test_attention_mapping_changes_attention_only():
     assert cf["block"] <= cf["upstream"] <= cf["qkv"]
     # the attention work is the same wherever it runs; only K and V, kept in the TCDM, are
     # loaded once per group of clusters: `block` has 15 clusters for 4 heads, 3 groups, so two
-    # more loads of each head's 320 x 32 K and V (FP16) from the L2 (12.5 pJ/B) over the link
-    # (2 pJ/B) per block. Leakage follows the latency, and dedicated clusters add silicon
+    # more loads of each head's 320 x 32 K and V (FP16) from the L2 over the link into the TCDM
+    # per block. Leakage follows the latency, and dedicated clusters add silicon
     assert all(r.attention_kv_resident for r in reps.values())
     same = {round(reps[m].dynamic_energy_pj) for m in ("upstream", "qkv", "dedicated")}
     assert len(same) == 1
-    kv_load = 2 * 320 * 32 * 2 * (12.5 + 2.0)
+    hw = _hw(mapping="block")
+    kv_load = 2 * 320 * 32 * 2 * (memory.l2_pj_per_byte(hw) + memory.link_pj_per_byte(hw.pmca)
+                                  + memory.tcdm_pj_per_byte(hw.pmca))
     assert reps["block"].dynamic_energy_pj - reps["upstream"].dynamic_energy_pj == \
         pytest.approx(2 * 4 * 24 * kv_load)
     assert reps["dedicated"].pmca_clusters == reps["upstream"].pmca_clusters + 24 * 4
