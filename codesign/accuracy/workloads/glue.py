@@ -81,7 +81,33 @@ def load_glue_rows(task: str, source: Path | None, n_train: int, n_eval: int):
                              f"(has {split.column_names})")
     train_rows = [train[i] for i in range(min(n_train, len(train)))]
     eval_rows = [evals[i] for i in range(min(n_eval, len(evals)))]
+    for split, rows in (("training", train_rows), ("evaluation", eval_rows)):
+        if not rows:
+            raise InputError(f"workload.task: the GLUE {task} {split} data holds no row")
+        for i, row in enumerate(rows):
+            check_row(task, row, f"workload.task: {split} row {i}")
     return train_rows, eval_rows
+
+
+def check_row(task: str, row: dict, where: str) -> None:
+    """One GLUE row: its text columns are texts (a null is no text 'None') and its label is a
+    class index 0 .. labels-1 (stsb: a finite number, the similarity score)."""
+    import math
+
+    for column in TEXT_COLUMNS[task]:
+        if column and not isinstance(row.get(column), str):
+            raise InputError(f"{where}: {column!r} must be a text, got {row.get(column)!r:.60}")
+    label = row.get("label")
+    if task == "stsb":
+        if isinstance(label, bool) or not isinstance(label, (int, float)) \
+                or not math.isfinite(label):
+            raise InputError(f"{where}: 'label' must be a number (stsb similarity), got "
+                             f"{label!r:.60}")
+        return
+    n = NUM_LABELS.get(task, 2)
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < n:
+        raise InputError(f"{where}: 'label' must be a class index 0 .. {n - 1} for {task}, got "
+                         f"{label!r:.60}")
 
 
 class GlueTask(Task):
