@@ -126,8 +126,6 @@ def add_parser(sub) -> None:
 
 def load_workload(text: str | None):
     """A built-in name or a YAML file -> WorkloadSpec (InputError naming the field on bad input)."""
-    from hw_models import validate
-
     from codesign.accuracy.settings import WorkloadSpec
 
     if text is None:
@@ -144,24 +142,11 @@ def load_workload(text: str | None):
     if isinstance(data, dict) and isinstance(data.get("workload"), dict):
         data = data["workload"]
     require(isinstance(data, dict), f"--workload: {text}: expected a mapping of workload fields")
-    fields = {f.name: f for f in dataclasses.fields(WorkloadSpec)}
-    kwargs = {}
-    for key, value in data.items():
-        if key not in fields:
-            raise InputError(f"workload.{key}: unknown key; allowed: {', '.join(fields)}")
-        default = fields[key].default
-        if isinstance(default, bool) or (default is not None and not isinstance(value, type(default))
-                                         and not (isinstance(default, float)
-                                                  and isinstance(value, int))):
-            raise InputError(f"workload.{key}: must be {type(default).__name__}; got {value!r}")
-        kwargs[key] = value
-    kwargs.setdefault("name", path.stem)
-    spec = WorkloadSpec(**kwargs)
-    try:
-        validate(spec)
-    except ValueError as exc:
-        raise InputError(f"workload.{exc}") from None
-    return spec
+    from codesign.decode import decode
+
+    # as strictly as a study file's workload.accuracy: types (no true for a size, no number for a
+    # path), bounds and choices, each named by its field
+    return decode(WorkloadSpec, {"name": path.stem, **data}, "workload")
 
 
 def parse_placement(text: str):
@@ -293,11 +278,30 @@ def study_cache_dir(config: str | None) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def check_cache_dir(path: Path, flag: str) -> Path:
+    """The cache folder, made now if missing: a file, an unwritable or uncreatable place is one
+    line naming ``flag`` before any training (which would otherwise fail at its end)."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag}: {path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot create {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"{flag}: {path} is not writable")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     workload, aimc, lora, settings = build_request(args)
     from codesign.accuracy.engine import evaluate
 
-    cache_dir = args.cache_dir or study_cache_dir(args.config) or default_cache_dir()
+    if args.cache_dir is not None:
+        cache_dir = check_cache_dir(args.cache_dir, "--cache-dir")
+    else:
+        cache_dir = study_cache_dir(args.config) or check_cache_dir(
+            default_cache_dir(), "CODESIGN_CACHE" if os.environ.get("CODESIGN_CACHE")
+            else "the default cache folder (set CODESIGN_CACHE or --cache-dir)")
     if args.adapt_from_bits:
         from codesign.accuracy.engine import adapt
 
