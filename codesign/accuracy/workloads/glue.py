@@ -36,8 +36,20 @@ def _load_files(files: dict[str, Path]):
         raise InputError(f"workload.task: unsupported file type {suffix!r} "
                          f"(use {', '.join(_FORMATS)})")
     kwargs = {"delimiter": "\t"} if suffix == ".tsv" else {}
-    return datasets.load_dataset(builder, data_files={k: str(v) for k, v in files.items()},
-                                 **kwargs)
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()      # a local file of a few rows: no bars on stderr
+    try:
+        return datasets.load_dataset(builder, data_files={k: str(v) for k, v in files.items()},
+                                     **kwargs)
+    except Exception as exc:  # datasets' reader: a bad row, mixed column types, a damaged file
+        while exc.__cause__ is not None:  # the innermost error says which column and why
+            exc = exc.__cause__            # type: ignore[assignment]
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"workload.task: cannot read {', '.join(map(str, files.values()))} as "
+                         f"{builder}: {first[:200]}") from None
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
 
 
 def load_glue_rows(task: str, source: Path | None, n_train: int, n_eval: int):
