@@ -13,11 +13,15 @@ from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
 from codesign.metrics import METRICS, Direction, Rule, parse_rule
 from codesign.safe_yaml import read_yaml_file
-from codesign.search_space import Axis, load_space
+from codesign.search_space import Axis, load_space, param_name
 from codesign.storage import check_url
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
            "LoadedStudy", "direction", "objective_key", "objectives_of"]
+
+
+#: design fields that only the accuracy model reads (an axis over one needs an accuracy metric)
+ACCURACY_ONLY = ("accuracy.", "workload.accuracy.")
 
 
 class LoadedStudy:
@@ -78,10 +82,16 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
                          "(tokens generated after the seq_len-token prompt)")
     axes = load_space(config.search_space, config.design)
     loaded = LoadedStudy(config, axes, rules, source, data)
-    if data.get("search") and not loaded.needs_accuracy:
-        raise InputError("search: this study trains no adapters (no accuracy objective or "
-                         "constraint), so its search: section would be ignored; remove it or add "
-                         "an accuracy objective")
+    if not loaded.needs_accuracy:
+        if data.get("search"):
+            raise InputError("search: this study trains no adapters (no accuracy objective or "
+                             "constraint), so its search: section would be ignored; remove it or "
+                             "add an accuracy objective")
+        only = [path for path in axes if path.startswith(ACCURACY_ONLY)]
+        if only:
+            raise InputError(f"search_space.{param_name(only[0])}: changes only the accuracy "
+                             f"model, which this study never runs (no accuracy objective or "
+                             f"constraint): every value would give the same trial")
     return loaded
 
 
