@@ -452,7 +452,8 @@ CORPUS = Path(__file__).parent / "data" / "bad_inputs"
 CORPUS_CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
 #: the kinds of issue 20 the corpus must hold (each with at least two inputs)
 KINDS = ("flag-bound", "network-config", "data-file", "workload-yaml", "too-short", "ignored",
-         "drift-time", "settings-bound", "artifacts", "cache", "picked-config")
+         "drift-time", "settings-bound", "artifacts", "cache", "picked-config",
+         "space-value")
 
 
 def test_the_corpus_covers_every_kind():
