@@ -102,8 +102,12 @@ def make_pruner(search: SearchSettings, rungs: tuple[int, ...], steps: int):
 
 def artifact_store(where: str):
     """Optuna's artifact store for ``search.artifacts``: s3://bucket or a folder."""
+    from codesign.config.search import artifacts_problem
     from codesign.errors import InputError
 
+    problem = artifacts_problem(where)
+    if problem:
+        raise InputError(f"search.artifacts: {problem}")
     if where.startswith("s3://"):
         try:
             import boto3
@@ -113,9 +117,6 @@ def artifact_store(where: str):
         from optuna.artifacts import Boto3ArtifactStore
 
         bucket = where[len("s3://"):].strip("/")
-        if not bucket or "/" in bucket:
-            raise InputError(f"search.artifacts: expected s3://BUCKET (a bucket name only), "
-                             f"got {where!r}")
         return Boto3ArtifactStore(bucket, client=boto3.client("s3"))
     from optuna.artifacts import FileSystemArtifactStore
 

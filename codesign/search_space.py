@@ -111,6 +111,16 @@ def _check_value(hint: Any, f: Any, value: Any, where: str) -> Any:
     return decoded
 
 
+def _check_placement(design: Any, path: str, value: Any, where: str) -> None:
+    """A placement choice that LoraSpec takes ('query+bogus' is no list of roles)."""
+    from hw_models import SpecError
+
+    try:
+        apply_params(design, {path: value})
+    except SpecError as exc:
+        raise InputError(f"{where}: {str(exc).partition(': ')[2] or exc}") from None
+
+
 def load_space(spec: Union[str, dict], design: Any, where: str = "search_space") -> dict[str, Axis]:
     """Read (file name, path or inline mapping) and check a search space against a design point."""
     if isinstance(spec, str):
@@ -138,6 +148,8 @@ def load_space(spec: Union[str, dict], design: Any, where: str = "search_space")
                 raise InputError(f"{here}.choices: repeats a value")
             for i, value in enumerate(axis.choices):
                 _check_value(hint, f, value, f"{here}.choices[{i}]")
+                if path.endswith("placement"):   # roles are checked by LoraSpec, not the decoder
+                    _check_placement(design, path, value, f"{here}.choices[{i}]")
         else:
             if axis.low is None or axis.high is None:
                 raise InputError(f"{here}: a range needs both low: and high:")

@@ -119,6 +119,9 @@ class Network:
 MAX_CONFIG_BYTES = 1 << 20
 MAX_WIDTH = 131072
 MAX_LAYERS = 1024
+#: widest attention head a config may give (assumption: published models use 64 .. 256; a wider
+#: one is a typing error, and the attention model's per-head buffers grow with it)
+MAX_HEAD_DIM = 1024
 
 
 def load_network(name_or_path: str) -> Network:
@@ -158,9 +161,7 @@ def _get(config: dict, key: str, default=None, *, label: str):
     value = config.get(key, default)
     if value is None:
         raise SpecError(f"network: config of {label!r} lacks {key!r}")
-    if isinstance(default, bool) or isinstance(value, bool):
-        return bool(value)
-    if not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise SpecError(f"network: config {key!r} of {label!r} must be a positive integer, "
                         f"got {value!r}")
     most = MAX_LAYERS if key in ("num_hidden_layers", "n_layers") else MAX_WIDTH
@@ -170,12 +171,44 @@ def _get(config: dict, key: str, default=None, *, label: str):
     return value
 
 
+def _flag(config: dict, key: str, default: bool, *, label: str) -> bool:
+    """A true/false field of a config (``use_bottleneck``); a string or number is refused (the
+    text "false" is no false)."""
+    value = config.get(key, default)
+    if not isinstance(value, bool):
+        raise SpecError(f"network: config {key!r} of {label!r} must be true or false, "
+                        f"got {value!r}")
+    return value
+
+
 def _head_dim(width: int, heads: int, label: str) -> int:
-    """Per-head width; refuses more heads than the width has elements (a head of width 0)."""
+    """Per-head width; refuses more heads than the width has elements (a head of width 0) and a
+    width that does not split evenly into its heads (transformers refuses such a config)."""
     if heads > width:
         raise SpecError(f"network: config of {label!r} has {heads} attention heads for a width of "
                         f"{width}: at most one head per element")
-    return width // heads
+    if width % heads:
+        raise SpecError(f"network: config of {label!r}: a width of {width} does not split into "
+                        f"{heads} attention heads (it must be a multiple of the heads)")
+    return _check_head_dim(width // heads, heads, label)
+
+
+def _check_head_dim(head_dim: int, heads: int, label: str) -> int:
+    if head_dim > MAX_HEAD_DIM or heads * head_dim > MAX_WIDTH:
+        raise SpecError(f"network: config 'head_dim' of {label!r} must be at most {MAX_HEAD_DIM} "
+                        f"with heads x head_dim at most {MAX_WIDTH}, got {head_dim} x {heads} "
+                        f"heads")
+    return head_dim
+
+
+def _kv_heads(kv: int, heads: int, label: str) -> int:
+    """Key/value heads of grouped-query attention: each serves heads / kv query heads, so kv
+    divides the query heads (and is at most as many)."""
+    if kv > heads or heads % kv:
+        raise SpecError(f"network: config 'num_key_value_heads' of {label!r} must divide "
+                        f"num_attention_heads ({heads}): each K/V head serves an equal group of "
+                        f"query heads; got {kv}")
+    return kv
 
 
 #: element-wise FLOP per element of common post-ops (documented estimates, cores)
@@ -228,13 +261,14 @@ def _mobilebert(c: dict, label: str) -> Network:
     h, emb, ff = g("hidden_size"), g("embedding_size"), g("intermediate_size")
     heads, L = g("num_attention_heads"), g("num_hidden_layers")
     nffn = g("num_feedforward_networks", 1)
-    use_bneck = bool(c.get("use_bottleneck", True))
+    f = lambda k, d: _flag(c, k, d, label=label)  # noqa: E731
+    use_bneck = f("use_bottleneck", True)
     true_h = g("intra_bottleneck_size") if use_bneck else h
-    shared = bool(c.get("key_query_shared_bottleneck", False)) and use_bneck
-    bneck_attn = bool(c.get("use_bottleneck_attention", False))
+    shared = f("key_query_shared_bottleneck", False) and use_bneck
+    bneck_attn = f("use_bottleneck_attention", False)
     act = ACT_FLOPS.get(str(c.get("hidden_act", "relu")), 1.0)
     nrm = NONORM_FLOPS if c.get("normalization_type", "no_norm") == "no_norm" else LAYERNORM_FLOPS
-    emb_in = emb * (3 if c.get("trigram_input", True) else 1)
+    emb_in = emb * (3 if f("trigram_input", True) else 1)
     prologue = (LinearLayer("embeddings.embedding_transformation", "other", emb_in, h, 1,
                             post_flops=(nrm + 2 * RESIDUAL_FLOPS) * h),)
     nodes: list[Node] = []
@@ -282,8 +316,11 @@ def _llama(c: dict, label: str) -> Network:
     g = lambda k, d=None: _get(c, k, d, label=label)  # noqa: E731
     h, ff, heads, L = (g("hidden_size"), g("intermediate_size"), g("num_attention_heads"),
                        g("num_hidden_layers"))
-    kv = g("num_key_value_heads", heads)
-    hd = g("head_dim", _head_dim(h, heads, label))
+    kv = _kv_heads(g("num_key_value_heads", heads), heads, label)
+    if c.get("head_dim") is None:
+        hd = _head_dim(h, heads, label)
+    else:
+        hd = _check_head_dim(g("head_dim"), heads, label)
     act = ACT_FLOPS.get(str(c.get("hidden_act", "silu")), 4.0) + 1.0  # act(gate) * up
     block = (
         LinearLayer("self_attn.q_proj", "query", h, heads * hd, L),

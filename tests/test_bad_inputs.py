@@ -425,7 +425,12 @@ def snapshot(root: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("argv, expect", CASES)
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(workspace, capsys, argv, expect):
-    argv = [a.replace("{W}", str(workspace)) for a in argv]
+    assert_refused(workspace, capsys, [a.replace("{W}", str(workspace)) for a in argv], expect)
+
+
+def assert_refused(workspace: Path, capsys, argv: list[str], expect: str) -> None:
+    """``codesign ARGV`` ends in one line naming ``expect``, exit 2, and the workspace keeps
+    every byte (nothing stored, written or executed)."""
     before = snapshot(workspace)
     try:
         code = main(argv)
@@ -441,6 +446,56 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(workspace, capsys, arg
     assert "s3cret" not in err and "p@ss" not in err and "ss@127" not in err
     assert snapshot(workspace) == before  # nothing stored, written or executed
     assert not (workspace / PWNED).exists() and not Path(PWNED).exists()
+
+
+CORPUS = Path(__file__).parent / "data" / "bad_inputs"
+CORPUS_CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
+#: the kinds of issue 20 the corpus must hold (each with at least two inputs)
+KINDS = ("flag-bound", "network-config", "data-file", "workload-yaml", "too-short", "ignored",
+         "drift-time", "settings-bound", "artifacts", "cache", "picked-config",
+         "space-value")
+
+
+def test_the_corpus_covers_every_kind():
+    counts = {kind: sum(c["kind"] == kind for c in CORPUS_CASES) for kind in KINDS}
+    assert all(n >= 1 for n in counts.values()), counts
+    assert {c["kind"] for c in CORPUS_CASES} == set(KINDS)
+    assert len(CORPUS_CASES) >= 80
+
+
+def _fill(value, workspace: Path):
+    """``{D}`` -> the corpus folder, ``{W}`` -> the workspace, in every string of ``value``."""
+    if isinstance(value, str):
+        return value.replace("{D}", str(CORPUS)).replace("{W}", str(workspace))
+    if isinstance(value, list):
+        return [_fill(v, workspace) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, workspace) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES,
+                         ids=[f"{c['kind']}:{' '.join(map(str, c['argv']))[:50]}:"
+                              f"{str(c.get('study') or c.get('workload') or '')[:50]}"
+                              for c in CORPUS_CASES])
+def test_corpus_case(workspace, capsys, monkeypatch, case):
+    """Each input of tests/data/bad_inputs/cases.yaml: one line naming the field or flag, exit 2,
+    nothing stored changed (the inputs of the accuracy model fail before any training)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    argv = _fill(case["argv"], workspace)
+    if "study" in case:
+        data = {**GOOD, **_fill(case["study"], workspace)}
+        (workspace / "case.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    if "workload" in case:
+        (workspace / "workload.yaml").write_text(yaml.safe_dump(_fill(case["workload"], workspace)))
+        argv += ["--workload", str(workspace / "workload.yaml")]
+    if argv[0] == "accuracy":
+        argv += ["--quiet"] + ([] if "--cache-dir" in argv else
+                               ["--cache-dir", str(workspace / "cache")])
+        argv += [] if "--device" in argv else ["--device", "cpu"]
+    if argv[0] == "run":
+        argv += ["--no-progress"]
+    assert_refused(workspace, capsys, argv, case["expect"])
 
 
 VALID = {

@@ -122,12 +122,65 @@ def test_config_gives_the_picked_point_and_flags_override_it(tmp_path):
     assert settings.training.steps == 5 and workload.n_eval == 9
 
 
-def test_set_overrides_settings_and_flags_win():
+def test_set_overrides_settings_and_no_flag_default_overrides_a_set():
     _, _, _, settings = _request("--rank", "2", "--set", "noise.clip_sigma=0",
                                  "--set", "evaluation.drift_times=[1d, 1y]",
-                                 "--set", "training.steps=7", "--steps", "9")
+                                 "--set", "training.steps=7", "--lr", "0.01")
     assert settings.noise.clip_sigma == 0.0 and settings.evaluation.drift_times == ("1d", "1y")
-    assert settings.training.steps == 9 and settings.noise.out_noise == 0.04
+    assert settings.training.steps == 7 and settings.noise.out_noise == 0.04
+    assert settings.training.lr == 0.01
+    # --mode and --device have defaults; a --set of their fields is no longer overridden by them
+    _, _, _, settings = _request("--rank", "2", "--set", "training.mode=full_ahwa",
+                                 "--set", "device=cpu")
+    assert settings.training.mode == "full_ahwa" and settings.device == "cpu"
+
+
+def test_a_set_that_a_given_flag_also_sets_is_refused():
+    from codesign.errors import InputError
+
+    with pytest.raises(InputError, match=r"--set training.steps: also given by --steps"):
+        _request("--rank", "2", "--set", "training.steps=7", "--steps", "9")
+    with pytest.raises(InputError, match=r"--set training.mode: also given by --mode"):
+        _request("--rank", "2", "--set", "training.mode=full_ahwa", "--mode", "lora")
+
+
+def test_config_keeps_its_mode_and_device_unless_a_flag_is_given(tmp_path):
+    picked = _picked(tmp_path / "picked.yaml", lora={"rank": 4},
+                     accuracy={"device": "cpu", "training": {"mode": "full_ahwa"}})
+    _, _, _, settings = _request("--config", str(picked))
+    assert settings.training.mode == "full_ahwa" and settings.device == "cpu"
+    _, _, _, settings = _request("--config", str(picked), "--mode", "lora")
+    assert settings.training.mode == "lora"
+
+
+@pytest.mark.parametrize("flag, path", [
+    ("--steps", "accuracy.training.steps"), ("--draws", "accuracy.evaluation.n_draws"),
+    ("--batch-size", "accuracy.training.batch_size"), ("--seed", "accuracy.training.seed"),
+    ("--adc-bits", "hardware.aimc.adc_bits"), ("--dac-bits", "hardware.aimc.dac_bits"),
+    ("--adapt-from-bits", "hardware.aimc.adc_bits"), ("--integration-ns",
+                                                      "hardware.aimc.integration_ns"),
+    ("--lr", "accuracy.training.lr")])
+def test_each_numeric_flag_takes_exactly_its_study_fields_bounds(flag, path):
+    """A flag accepts its field's largest value and refuses the next one (and the same below)."""
+    from codesign.cli import build_parser
+    from codesign.cli._common import field_spec
+
+    kind, meta = field_spec(path)
+    parser = build_parser()
+    base = ["accuracy", "--rank", "2"]
+    for bound, step, inside in (("le", 1, True), ("ge", -1, True), ("lt", 0, False),
+                                ("gt", 0, False)):
+        value = meta.get(bound)
+        if value is None:
+            continue
+        edge = kind(value)
+        if inside:
+            parser.parse_args([*base, flag, str(edge)])
+            beyond = edge + step if kind is int else edge * (1.5 if step > 0 else 0.5)
+        else:
+            beyond = edge
+        with pytest.raises(SystemExit):
+            parser.parse_args([*base, flag, str(beyond)])
 
 
 def test_rank_is_required_without_config():

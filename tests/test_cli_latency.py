@@ -133,3 +133,28 @@ def test_hermes_layer_without_adapter(capsys):
                        "--engine", engine)
         assert out["total_ns"] / 320 == pytest.approx(130, rel=0.10)
         assert out["overhead"] == 1.0 and out["aimc_only_ns"] == out["total_ns"]
+
+
+@pytest.mark.parametrize("flag, path", [
+    ("--rank", "lora.rank"), ("--tokens", "hardware.tokens"), ("--seq-len", "workload.seq_len"),
+    ("--generate", "workload.generate"), ("--tcdm-kib", "hardware.pmca.tcdm_kib"),
+    ("--redmule-fma", "hardware.pmca.redmule_fma"), ("--clock-ghz", "hardware.pmca.clock_ghz"),
+    ("--integration-ns", "hardware.aimc.integration_ns"), ("--adc-bits", "hardware.aimc.adc_bits"),
+    ("--dac-bits", "hardware.aimc.dac_bits")])
+def test_each_numeric_flag_takes_exactly_its_study_fields_bounds(flag, path, capsys):
+    """The flag accepts the largest and smallest value of the study file's field and refuses the
+    next ones, with one line naming the flag and the field."""
+    from codesign.cli import build_parser
+    from codesign.cli._common import field_spec
+
+    kind, meta = field_spec(path)
+    parser = build_parser()
+    base = ["latency", "--layer", "64x64"]
+    for bound, sign in (("le", 1), ("ge", -1)):
+        edge = kind(meta[bound])
+        parser.parse_args([*base, flag, str(edge)])
+        beyond = edge + sign if kind is int else edge * (1.5 if sign > 0 else 0.5)
+        with pytest.raises(SystemExit):
+            parser.parse_args([*base, flag, str(beyond)])
+        err = capsys.readouterr().err
+        assert flag in err and path in err and err.count("\n") == 1

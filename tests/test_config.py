@@ -140,3 +140,17 @@ def test_shipped_studies_decode():
     for name in ("quickstart", "paper_mobilebert", "llama_latency"):
         loaded = load_study(f"studies/{name}.yaml")
         assert loaded.config.name == name
+
+
+def test_decoder_configs_that_transformers_builds_stay_accepted():
+    """Grouped-query attention with K/V heads dividing the heads, and an explicit head_dim whose
+    heads x head_dim differs from the width (Gemma-7B: 16 x 256 for a width of 3072)."""
+    from hw_models.workload import network_from_config
+
+    base = {"model_type": "llama", "intermediate_size": 256, "num_hidden_layers": 2}
+    gqa = network_from_config({**base, "hidden_size": 128, "num_attention_heads": 8,
+                               "num_key_value_heads": 2})
+    assert gqa.digital_ops[0].kv_heads == 2 and gqa.digital_ops[0].head_dim == 16
+    gemma = network_from_config({**base, "hidden_size": 3072, "num_attention_heads": 16,
+                                 "head_dim": 256})
+    assert gemma.layers[0].n == 16 * 256

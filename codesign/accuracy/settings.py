@@ -25,6 +25,20 @@ DRIFT_LABELS = ("0s", "1h", "1d", "1w", "1mo", "1y", "10y")
 _UNIT_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0,
                  "mo": 30.4375 * 86400.0, "y": 365.25 * 86400.0}
 _LABEL = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|min|h|d|w|mo|y)\s*$")
+#: the latest drift time a study or ``codesign accuracy`` may evaluate or train at, in years: ten
+#: times the paper's 10 y horizon (assumption: aihwkit's PCM drift model, fitted over seconds to
+#: days, says nothing useful beyond; longer labels are refused, not extrapolated)
+MAX_DRIFT_YEARS = 100.0
+#: the largest seed a setting takes (numpy's seed range, as the study's ``seed``)
+MAX_SEED = 2**32 - 1
+#: the longest example (tokens) a workload may ask for: the study's ``workload.seq_len`` bound
+MAX_TOKENS = 32768
+#: bounds on the sizes of an accuracy run (assumption: about a GPU-week of training at most;
+#: larger values are typing errors, refused before a model is loaded)
+MAX_STEPS = 1_000_000
+MAX_EXAMPLES = 10_000_000
+MAX_BATCH = 4096
+MAX_DRAWS = 1000
 
 #: Built-in workload names (``WorkloadSpec.name`` or ``codesign accuracy --workload NAME``).
 DEFAULT_WORKLOAD = "minilm-fidelity"
@@ -41,6 +55,21 @@ def drift_seconds(label: str) -> float:
         raise SpecError(f"drift time: expected <number><unit> with unit s, min, h, d, w, mo or y "
                         f"(e.g. 0s, 1h, 1d, 1w, 1mo, 1y, 10y); got {label!r}")
     return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def check_drift_label(label: Any, where: str) -> float:
+    """The seconds of a drift-time label a setting may use; SpecError naming ``where`` for a
+    label that is not ``<number><unit>`` or lies beyond :data:`MAX_DRIFT_YEARS`."""
+    if not isinstance(label, str):
+        raise SpecError(f"{where}: must be a drift-time label such as 1d or 10y; got {label!r}")
+    try:
+        seconds = drift_seconds(label)
+    except SpecError as exc:
+        raise SpecError(f"{where}: {str(exc).split(': ', 1)[1]}") from None
+    if seconds > MAX_DRIFT_YEARS * _UNIT_SECONDS["y"]:
+        raise SpecError(f"{where}: at most {MAX_DRIFT_YEARS:g}y after programming (the drift "
+                        f"model's range); got {label!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -79,15 +108,17 @@ class WorkloadSpec:
                    "PIQA layout (metric mc_accuracy, zero-shot by log-likelihood) or a .txt file "
                    "(metric perplexity, lower is better); default: held-out CPython "
                    "documentation sentences, perplexity")
-    max_seq_len: int = spec_field(64, help="tokens per example after truncation (paper: 320)",
-                                  unit="tokens", ge=8)
-    n_train: int = spec_field(512, help="training examples (sentences for fidelity)",
-                              unit="examples", ge=1)
-    n_eval: int = spec_field(64, help="evaluation examples (held out from training)",
-                             unit="examples", ge=1)
+    max_seq_len: int = spec_field(64, help="tokens per example after truncation (paper: 320); "
+                                           "at most 32768 (the study's workload.seq_len bound)",
+                                  unit="tokens", ge=8, le=MAX_TOKENS)
+    n_train: int = spec_field(512, help="training examples (sentences for fidelity); at most 1e7 "
+                                        "(assumption: a typing error beyond)",
+                              unit="examples", ge=1, le=MAX_EXAMPLES)
+    n_eval: int = spec_field(64, help="evaluation examples (held out from training); at most 1e7",
+                             unit="examples", ge=1, le=MAX_EXAMPLES)
     eval_batch_size: int = spec_field(
-        16, help="batch size for evaluation (length-sorted: small batches pad less)",
-        unit="examples", ge=1)
+        16, help="batch size for evaluation (length-sorted: small batches pad less); at most 4096",
+        unit="examples", ge=1, le=MAX_BATCH)
 
 
 @dataclass(frozen=True)
@@ -114,24 +145,26 @@ class NoiseSettings:
                   "(aihwkit LAYER_GAUSSIAN; paper: 3), applied once to the meta-weights before "
                   "programming (and after every full-AHWA step); 0 = programmed unclipped, as in "
                   "adapter-only pipelines where aihwkit's training-time clip never runs (README: "
-                  "How much of the gap can adapters recover?)", unit="sigma", ge=0)
+                  "How much of the gap can adapters recover?)", unit="sigma", ge=0,
+        le=100)
     g_max_us: float = spec_field(25.0, help="maximum PCM conductance (PCMLikeNoiseModel g_max)",
-                                 unit="uS", gt=0)
+                                 unit="uS", gt=0, le=1000)
     drift_compensation: bool = spec_field(
         True, help="global drift compensation (GDC) at inference (paper: on)")
     pcm_reprogram_every: int = spec_field(
         4, help="with train_noise_model='pcm': draw fresh programming noise every this many steps "
-                "(the drift time and read noise are new at every step)", unit="steps", ge=1)
+                "(the drift time and read noise are new at every step)", unit="steps", ge=1,
+        le=MAX_STEPS)
     train_chip_seed: Optional[int] = spec_field(
         None, help="with train_noise_model='pcm': adapters for one deployed chip: the tiles are "
                    "programmed once with this seed (that chip's programming noise and drift "
                    "exponents) and only re-drifted while training. Evaluation draw d programs "
                    "the chip of seed evaluation.seed + d, so evaluation.seed = this seed with "
                    "n_draws 1 evaluates the same chip. None: a fresh chip every "
-                   "pcm_reprogram_every steps (adapters for any chip)", ge=0)
+                   "pcm_reprogram_every steps (adapters for any chip)", ge=0, le=MAX_SEED)
     train_max_drift: str = spec_field(
         "1y", help="with train_noise_model='pcm': each step drifts the tiles to a random time "
-                   "(log-uniform) between 0 s and this")
+                   "(log-uniform) between 0 s and this (a drift-time label, at most 100y)")
 
     integration_coupling: bool = spec_field(
         True, help="couple the tile's integration time (AimcTileSpec.integration_ns) to its noise: "
@@ -143,8 +176,8 @@ class NoiseSettings:
                    "at t_read = 250 ns). False: out_noise and aihwkit's t_read = 250 ns at every "
                    "integration time")
     reference_integration_ns: float = spec_field(
-        256.0, help="integration time at which out_noise holds (the paper's default 256 ns)",
-        unit="ns", gt=0)
+        256.0, help="integration time at which out_noise holds (the paper's default 256 ns); the bounds "
+             "of hardware.aimc.integration_ns", unit="ns", ge=1, le=1e6)
     train_integration: str = spec_field(
         "noisier", help="with integration_coupling: the noise the adapters train under. "
                         "'noisier' (default): the noisier of the design's own integration time "
@@ -156,7 +189,7 @@ class NoiseSettings:
         choices=("noisier", "reference", "own"))
 
     def __post_init__(self) -> None:
-        drift_seconds(self.train_max_drift)
+        check_drift_label(self.train_max_drift, "train_max_drift")
 
 
 @dataclass(frozen=True)
@@ -164,23 +197,28 @@ class TrainingSettings:
     """AHWA training of the adapters (or of all weights, mode='full_ahwa')."""
 
     steps: int = spec_field(60, help="optimiser steps (mini-batches); 60 keeps the default "
-                                     "evaluation near 3 min on 2 CPU cores", unit="steps", ge=1)
+                                     "evaluation near 3 min on 2 CPU cores; at most 1e6 "
+                                     "(assumption: weeks of training, a typing error beyond)",
+                            unit="steps", ge=1, le=MAX_STEPS)
     lr: float = spec_field(
         1e-3, help="Adam learning rate, decayed linearly to 0. Paper: 2e-4 over 15 epochs; with "
                    "the short step budgets of a search 1e-3 recovers more (measured, "
-                   "README, Training noise)", gt=0)
-    batch_size: int = spec_field(16, help="examples per mini-batch", unit="examples", ge=1)
-    seed: int = spec_field(0, help="seed of data order, noise draws and adapter initialisation",
-                           ge=0)
+                   "README, Training noise); below 1 (assumption: Adam diverges beyond)", gt=0,
+        lt=1)
+    batch_size: int = spec_field(16, help="examples per mini-batch; at most 4096", unit="examples",
+                                 ge=1, le=MAX_BATCH)
+    seed: int = spec_field(0, help="seed of data order, noise draws and adapter initialisation "
+                                   "(numpy's range, 0 .. 2^32 - 1)", ge=0, le=MAX_SEED)
     loss: str = spec_field(
         "plain", help="'plain': task loss under noise; 'halora': HaLoRA-style clean + noisy loss "
                       "with a penalty on their gap", choices=("plain", "halora"))
     halora_weight: float = spec_field(
-        1.0, help="with loss='halora': weight of the |noisy - clean| alignment term", ge=0)
+        1.0, help="with loss='halora': weight of the |noisy - clean| alignment term", ge=0,
+        le=1e6)
     mode: str = spec_field(
         "lora", help="'lora' (AHWA-LoRA: only adapters train) or 'full_ahwa' (the baseline: all "
                      "weights train, no adapters)", choices=("lora", "full_ahwa"))
-    grad_clip: float = spec_field(1.0, help="gradient-norm clipping (0 = none)", ge=0)
+    grad_clip: float = spec_field(1.0, help="gradient-norm clipping (0 = none)", ge=0, le=1e6)
 
 
 @dataclass(frozen=True)
@@ -189,20 +227,19 @@ class EvaluationSettings:
 
     drift_times: tuple[str, ...] = spec_field(
         help="times after programming at which the metric is evaluated (labels " +
-             ", ".join(DRIFT_LABELS) + " or any <number><unit>)",
+             ", ".join(DRIFT_LABELS) + " or any <number><unit> up to 100y)",
         default_factory=lambda: DRIFT_LABELS)
     n_draws: int = spec_field(3, help="independent noise draws (re-programming) per drift time "
-                                      "(paper: 10)", unit="draws", ge=1)
-    seed: int = spec_field(1234, help="seed of the evaluation noise draws", ge=0)
+                                      "(paper: 10); at most 1000", unit="draws", ge=1,
+                              le=MAX_DRAWS)
+    seed: int = spec_field(1234, help="seed of the evaluation noise draws (0 .. 2^32 - 1)", ge=0,
+                           le=MAX_SEED)
 
     def __post_init__(self) -> None:
         if not self.drift_times:
             raise SpecError("evaluation.drift_times: must list at least one drift time")
         for i, label in enumerate(self.drift_times):
-            try:
-                drift_seconds(label)
-            except SpecError as exc:
-                raise SpecError(f"evaluation.drift_times[{i}]: {str(exc).split(': ', 1)[1]}") from None
+            check_drift_label(label, f"evaluation.drift_times[{i}]")
         if len(set(self.drift_times)) != len(self.drift_times):
             raise SpecError(f"evaluation.drift_times: repeated label in {list(self.drift_times)}")
 

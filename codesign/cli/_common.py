@@ -45,12 +45,79 @@ def positive_float(flag: str):
     return _number(flag, float, lambda v: math.isfinite(v) and v > 0, "a positive number")
 
 
+def _bound_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def field_spec(path: str) -> tuple[type, dict]:
+    """(int or float, spec_field metadata) of a design field named by its dotted path in
+    :class:`~codesign.config.study.DesignPoint` (``accuracy.training.steps``)."""
+    import dataclasses
+    import typing
+
+    from codesign.config.study import DesignPoint
+
+    cls: Any = DesignPoint
+    *heads, leaf = path.split(".")
+    for head in heads:
+        cls = typing.get_type_hints(cls)[head]
+    kind = typing.get_type_hints(cls)[leaf]
+    kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)  # Optional[int]
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[leaf]
+    return kind, dict(meta)
+
+
+def field_range(path: str, **tighter: float) -> str:
+    """The values a design field allows, as a flag's message and the README say them:
+    ``1 .. 16``, ``> 0 and < 1``. ``tighter`` narrows a bound (``ge=1`` for a rank that the
+    accuracy model needs >= 1)."""
+    _, meta = field_spec(path)
+    meta.update(tighter)
+    low = (f"{_bound_text(meta['ge'])}" if meta.get("ge") is not None else
+           f"> {_bound_text(meta['gt'])}" if meta.get("gt") is not None else None)
+    high = (f"{_bound_text(meta['le'])}" if meta.get("le") is not None else
+            f"< {_bound_text(meta['lt'])}" if meta.get("lt") is not None else None)
+    if low and high and not low.startswith(">") and not high.startswith("<"):
+        return f"{low} .. {high}"
+    low = f">= {low}" if low and not low.startswith(">") else low
+    high = f"<= {high}" if high and not high.startswith("<") else high
+    return " and ".join(x for x in (low, high) if x) or "any value"
+
+
+def field_flag(flag: str, path: str, **tighter: float):
+    """An argparse type for a flag that sets the design field ``path`` (a dotted path in
+    :class:`~codesign.config.study.DesignPoint`): the field's own type and bounds, so that a flag
+    accepts exactly what the study file's field accepts (one line naming the flag and the field
+    otherwise)."""
+    from hw_models import SpecError, check_value
+
+    kind, meta = field_spec(path)
+    meta.update(tighter)
+
+    def ok(value) -> bool:
+        try:
+            check_value(path, value, meta)
+        except SpecError:
+            return False
+        return True
+
+    allowed = field_range(path, **tighter)
+    what = f"{'an integer' if kind is int else 'a number'} {'in ' if '..' in allowed else ''}" \
+           f"{allowed} ({path})"
+    return _number(flag, kind, ok, what)
+
+
 def add_converter_bits(parser, adc_default: str, dac_default: str) -> None:
-    """--adc-bits and --dac-bits, the tile's converter resolutions, as every subcommand names them."""
-    parser.add_argument("--adc-bits", type=positive_int("--adc-bits"), default=None, metavar="B",
-                        help=f"ADC resolution of the tile outputs, bits (default {adc_default})")
-    parser.add_argument("--dac-bits", type=positive_int("--dac-bits"), default=None, metavar="B",
-                        help=f"DAC resolution of the tile inputs, bits (default {dac_default})")
+    """--adc-bits and --dac-bits, the tile's converter resolutions, as every subcommand names them
+    (the bounds of hardware.aimc.adc_bits / dac_bits)."""
+    parser.add_argument("--adc-bits", type=field_flag("--adc-bits", "hardware.aimc.adc_bits"),
+                        default=None, metavar="B",
+                        help=f"ADC resolution of the tile outputs, bits, "
+                             f"{field_range('hardware.aimc.adc_bits')} (default {adc_default})")
+    parser.add_argument("--dac-bits", type=field_flag("--dac-bits", "hardware.aimc.dac_bits"),
+                        default=None, metavar="B",
+                        help=f"DAC resolution of the tile inputs, bits, "
+                             f"{field_range('hardware.aimc.dac_bits')} (default {dac_default})")
 
 
 #: the widest layer --layer takes (LLaMA-3.1-405B's widest is 53248)

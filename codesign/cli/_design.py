@@ -16,6 +16,9 @@ def load_design(path: str | Path):
 
     data = read_yaml_file(Path(path), "--config")
     if isinstance(data, dict) and "design" in data:
+        if not isinstance(data["design"], dict):   # a null would quietly be the defaults
+            raise InputError(f"--config: {path}: design: must be a mapping of the design point "
+                             f"(hardware, lora, accuracy, workload), got {data['design']!r:.40}")
         return decode(DesignPoint, data["design"], "design")
     if isinstance(data, dict) and "search_space" in data:
         return load_study(path).config.design

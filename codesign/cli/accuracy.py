@@ -7,7 +7,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from codesign.cli._common import (add_command, add_converter_bits, positive_float, positive_int,
+from codesign.cli._common import (add_command, add_converter_bits, field_flag, field_range,
                                   print_json, require)
 from codesign.errors import InputError
 
@@ -41,6 +41,23 @@ results are cached under --cache-dir; a repeated request is answered from the ca
 
 #: built-in workload names for --workload
 PRESETS: dict[str, dict] = {"minilm-fidelity": {}}
+INTEGRATION = "hardware.aimc.integration_ns"
+ADC = "hardware.aimc.adc_bits"
+#: numeric flags that set one accuracy setting each: (flag, field of the design point, help); each
+#: takes exactly the values of its field in a study file (its type and bounds)
+FIELD_FLAGS = (
+    ("--steps", "accuracy.training.steps", "training steps (default 60)"),
+    ("--draws", "accuracy.evaluation.n_draws", "noise draws per drift time (default 3)"),
+    ("--lr", "accuracy.training.lr", "learning rate (default 1e-3)"),
+    ("--batch-size", "accuracy.training.batch_size", "examples per mini-batch (default 16)"),
+    ("--seed", "accuracy.training.seed", "training seed (default 0)"),
+)
+#: accuracy-settings flags and the settings field each one sets (a --set on the same field is
+#: refused: one of the two would be ignored)
+SETTING_FLAGS = {"steps": "training.steps", "draws": "evaluation.n_draws",
+                 "train_noise": "noise.train_noise_model", "loss": "training.loss",
+                 "lr": "training.lr", "batch_size": "training.batch_size", "seed": "training.seed",
+                 "mode": "training.mode", "device": "device", "drift_times": "evaluation.drift_times"}
 
 
 def add_parser(sub) -> None:
@@ -62,43 +79,43 @@ def add_parser(sub) -> None:
                    help="start from a design point: a picked.yaml of `codesign pick` (or a study "
                         "file's fixed values); the flags below override its fields. Its study's "
                         "adapter cache (results/.cache/accuracy beside it) is used when present")
-    p.add_argument("--rank", type=positive_int("--rank"), default=None,
-                   help="LoRA rank r (>= 1); required without --config")
+    p.add_argument("--rank", type=field_flag("--rank", "lora.rank", ge=1), default=None,
+                   help=f"LoRA rank r, {field_range('lora.rank', ge=1)}; required without --config")
     p.add_argument("--placement", default=None,
                    help="layers with an adapter: " + ", ".join(k for k in PLACEMENTS if k != "none")
                         + ", or roles separated by commas (query,key,value,attn_out,ffn_in,ffn_out,"
                           "other); default all")
     add_converter_bits(p, adc_default=str(AimcTileSpec().adc_bits), dac_default="= --adc-bits")
-    p.add_argument("--integration-ns", type=positive_float("--integration-ns"), default=None,
-                   metavar="T_INT",
-                   help="tile integration time per MVM, ns (default 256): sets the tiles' output "
+    p.add_argument("--integration-ns", type=field_flag("--integration-ns", INTEGRATION),
+                   default=None, metavar="T_INT",
+                   help=f"tile integration time per MVM, ns, {field_range(INTEGRATION)} (default "
+                        "256): sets the tiles' output "
                         "and read noise (noise.integration_coupling; off with --set "
                         "noise.integration_coupling=false)")
-    p.add_argument("--steps", type=positive_int("--steps"), default=None,
-                   help="training steps (default 60)")
+    for flag, path, what in FIELD_FLAGS:
+        p.add_argument(flag, type=field_flag(flag, path), default=None,
+                       help=f"{what}, {field_range(path)}")
     p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
                    help="drift times, e.g. 0s 1h 1d 1w 1mo 1y 10y (the default)")
-    p.add_argument("--draws", type=positive_int("--draws"), default=None,
-                   help="noise draws per drift time (default 3)")
     p.add_argument("--train-noise", choices=("pcm", "gaussian"), default=None,
                    help="training noise model (default pcm: PCM model in the loop)")
-    p.add_argument("--mode", choices=("lora", "full_ahwa"), default="lora",
-                   help="lora (AHWA-LoRA) or full_ahwa (all weights train: the baseline)")
+    p.add_argument("--mode", choices=("lora", "full_ahwa"), default=None,
+                   help="lora (AHWA-LoRA, the default) or full_ahwa (all weights train: the "
+                        "baseline)")
     p.add_argument("--loss", choices=("plain", "halora"), default=None,
                    help="plain, or halora (clean + noisy loss aligned)")
-    p.add_argument("--lr", type=positive_float("--lr"), default=None, help="learning rate")
-    p.add_argument("--batch-size", type=positive_int("--batch-size"), default=None)
-    p.add_argument("--seed", type=int, default=None, help="training seed")
-    p.add_argument("--adapt-from-bits", type=positive_int("--adapt-from-bits"), default=None,
+    p.add_argument("--adapt-from-bits", type=field_flag("--adapt-from-bits", ADC), default=None,
                    metavar="B", help="dynamic adaptation: start from the adapter trained for ADC = "
                                      "DAC = B bits (trained first if not cached) and retrain it "
-                                     "for --adc-bits / --dac-bits")
+                                     f"for --adc-bits / --dac-bits; {field_range(ADC)}")
     p.add_argument("--set", metavar="KEY.PATH=VALUE", action="append", default=[],
                    help="override an accuracy setting the flags do not cover, e.g. --set "
                         "noise.clip_sigma=0 or --set noise.out_noise=0.02 (repeatable; fields of "
                         "noise, training and evaluation and analog_layers, as in a study file's "
-                        "accuracy: section; see the README). Flags win over --set")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+                        "accuracy: section; see the README); a field that a flag given too sets "
+                        "is refused")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                   help="torch device (default auto: CUDA when available)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="adapter/result cache (default $CODESIGN_CACHE or ~/.cache/codesign/accuracy)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write cached results")
@@ -109,8 +126,6 @@ def add_parser(sub) -> None:
 
 def load_workload(text: str | None):
     """A built-in name or a YAML file -> WorkloadSpec (InputError naming the field on bad input)."""
-    from hw_models import validate
-
     from codesign.accuracy.settings import WorkloadSpec
 
     if text is None:
@@ -127,24 +142,11 @@ def load_workload(text: str | None):
     if isinstance(data, dict) and isinstance(data.get("workload"), dict):
         data = data["workload"]
     require(isinstance(data, dict), f"--workload: {text}: expected a mapping of workload fields")
-    fields = {f.name: f for f in dataclasses.fields(WorkloadSpec)}
-    kwargs = {}
-    for key, value in data.items():
-        if key not in fields:
-            raise InputError(f"workload.{key}: unknown key; allowed: {', '.join(fields)}")
-        default = fields[key].default
-        if isinstance(default, bool) or (default is not None and not isinstance(value, type(default))
-                                         and not (isinstance(default, float)
-                                                  and isinstance(value, int))):
-            raise InputError(f"workload.{key}: must be {type(default).__name__}; got {value!r}")
-        kwargs[key] = value
-    kwargs.setdefault("name", path.stem)
-    spec = WorkloadSpec(**kwargs)
-    try:
-        validate(spec)
-    except ValueError as exc:
-        raise InputError(f"workload.{exc}") from None
-    return spec
+    from codesign.decode import decode
+
+    # as strictly as a study file's workload.accuracy: types (no true for a size, no number for a
+    # path), bounds and choices, each named by its field
+    return decode(WorkloadSpec, {"name": path.stem, **data}, "workload")
 
 
 def parse_placement(text: str):
@@ -197,14 +199,19 @@ def build_request(args):
     if args.placement is not None or args.config is None:
         lora = dataclasses.replace(lora, placement=parse_placement(args.placement or "all"))
     settings = apply_sets(settings, args.set)
-    changes = {"device": args.device, "training.mode": args.mode}
-    for flag, path in (("steps", "training.steps"), ("draws", "evaluation.n_draws"),
-                       ("train_noise", "noise.train_noise_model"), ("loss", "training.loss"),
-                       ("lr", "training.lr"), ("batch_size", "training.batch_size"),
-                       ("seed", "training.seed")):
+    set_keys = {text.partition("=")[0].strip() for text in args.set}
+    changes = {}
+    for flag, path in SETTING_FLAGS.items():
         value = getattr(args, flag)
-        if value is not None:
-            changes[path] = value
+        if value is None:
+            continue
+        if path in set_keys:
+            raise InputError(f"--set {path}: also given by --{flag.replace('_', '-')}; give one "
+                             f"of the two")
+        changes[path] = value
+    if args.adapt_from_bits and (changes.get("training.mode") or settings.training.mode) != "lora":
+        raise InputError("--adapt-from-bits: dynamic adaptation retrains adapters; training.mode "
+                         "full_ahwa has none (use --mode lora)")
     if args.drift_times:
         labels = [x for t in args.drift_times for x in t.replace(",", " ").split()]
         changes["evaluation.drift_times"] = tuple(labels)
@@ -271,11 +278,30 @@ def study_cache_dir(config: str | None) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def check_cache_dir(path: Path, flag: str) -> Path:
+    """The cache folder, made now if missing: a file, an unwritable or uncreatable place is one
+    line naming ``flag`` before any training (which would otherwise fail at its end)."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag}: {path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot create {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"{flag}: {path} is not writable")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     workload, aimc, lora, settings = build_request(args)
     from codesign.accuracy.engine import evaluate
 
-    cache_dir = args.cache_dir or study_cache_dir(args.config) or default_cache_dir()
+    if args.cache_dir is not None:
+        cache_dir = check_cache_dir(args.cache_dir, "--cache-dir")
+    else:
+        cache_dir = study_cache_dir(args.config) or check_cache_dir(
+            default_cache_dir(), "CODESIGN_CACHE" if os.environ.get("CODESIGN_CACHE")
+            else "the default cache folder (set CODESIGN_CACHE or --cache-dir)")
     if args.adapt_from_bits:
         from codesign.accuracy.engine import adapt
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from codesign.cli._common import (add_command, add_converter_bits, nonneg_int, parse_layer,
-                                  positive_float, positive_int, print_json)
-from codesign.config.study import MAX_SEQ_LEN
+from codesign.cli._common import (add_command, add_converter_bits, field_flag, field_range,
+                                  parse_layer, print_json)
 
 EXAMPLES = """\
   codesign latency --layer 512x128 --rank 8 --integration-ns 512 --tokens 8
@@ -60,26 +59,25 @@ def add_parser(sub) -> None:
     p.add_argument("--config", metavar="PICKED.yaml", default=None,
                    help="start from the design point of a picked.yaml (codesign pick) or a study "
                         "file: its network, hardware, LoRA and seq-len; other flags override")
-    p.add_argument("--rank", type=nonneg_int("--rank"), default=None, help="LoRA rank (0 = no "
-                   f"LoRA; default {default('rank')})")
+    p.add_argument("--rank", type=field_flag("--rank", "lora.rank"), default=None,
+                   help=f"LoRA rank, {field_range('lora.rank')} (0 = no LoRA; default "
+                        f"{default('rank')})")
     p.add_argument("--placement", default=None,
                    help="layers with an adapter (--model): " + ", ".join(PLACEMENTS)
                         + f", or comma-separated roles (default {default('placement')})")
-    p.add_argument("--integration-ns", type=positive_float("--integration-ns"), default=None,
-                   metavar="T_INT",
-                   help=f"tile integration time per MVM, ns (default {default('integration_ns')})")
-    p.add_argument("--tokens", type=positive_int("--tokens"), default=None, metavar="T",
-                   help=f"parallel tokens per pipeline chunk (default {default('tokens')})")
-    p.add_argument("--seq-len", type=positive_int("--seq-len", MAX_SEQ_LEN), default=None,
-                   help=f"tokens per sequence (default {default('seq_len')}, at most {MAX_SEQ_LEN})")
+    def numeric(flag: str, path: str, what: str, **kw) -> None:
+        p.add_argument(flag, type=field_flag(flag, path), default=None,
+                       help=f"{what}, {field_range(path)} (default {default(path)})", **kw)
+
+    numeric("--integration-ns", "hardware.aimc.integration_ns",
+            "tile integration time per MVM, ns", metavar="T_INT")
+    numeric("--tokens", "hardware.tokens", "parallel tokens per pipeline chunk", metavar="T")
+    numeric("--seq-len", "workload.seq_len", "tokens per sequence")
     add_converter_bits(p, adc_default=default("adc_bits"), dac_default=default("dac_bits"))
-    p.add_argument("--tcdm-kib", type=positive_int("--tcdm-kib"), default=None,
-                   help=f"PMCA TCDM size, KiB (default {default('tcdm_kib')})")
-    p.add_argument("--redmule-fma", type=nonneg_int("--redmule-fma"), default=None,
-                   help="RedMule FMA blocks, a multiple of the RedMule height (0 = cores only; "
-                        f"default {default('redmule_fma')})")
-    p.add_argument("--clock-ghz", type=positive_float("--clock-ghz"), default=None,
-                   help=f"PMCA clock, GHz (default {default('clock_ghz')})")
+    numeric("--tcdm-kib", "hardware.pmca.tcdm_kib", "PMCA TCDM size, KiB")
+    numeric("--redmule-fma", "hardware.pmca.redmule_fma",
+            "RedMule FMA blocks, a multiple of the RedMule height (0 = cores only)")
+    numeric("--clock-ghz", "hardware.pmca.clock_ghz", "PMCA clock, GHz")
     p.add_argument("--tile", choices=("default", "paper", "hermes"), default=None,
                    help="tile preset, before the other flags: default (512x512, PWM DACs, SAR "
                         "ADCs, conversion after integration), paper (the AHWA-LoRA paper's "
@@ -89,8 +87,10 @@ def add_parser(sub) -> None:
                    help="clusters that run attention (--model): upstream = the PMCAs of the "
                         "block's layers before attention (default), block = all of the block's, "
                         "qkv = the Q/K/V layers', dedicated = dedicated clusters per block")
-    p.add_argument("--generate", type=nonneg_int("--generate"), default=None, metavar="N",
-                   help="decoders (--model): also generate N tokens after the --seq-len prompt; "
+    p.add_argument("--generate", type=field_flag("--generate", "workload.generate"), default=None,
+                   metavar="N",
+                   help=f"decoders (--model), {field_range('workload.generate')}: also generate N "
+                        "tokens after the --seq-len prompt; "
                         "adds decode_ns_per_token, decode_aimc_only_ns_per_token (no LoRA), "
                         "kv_cache_bytes, tokens_per_s, decode_overhead")
     p.add_argument("--engine", choices=ENGINES, default="des",
@@ -163,6 +163,12 @@ def _run(args) -> int:
         if args.generate:
             raise InputError("--generate: needs --model (a decoder such as llama-3.1-8b), "
                              "not --layer")
+        if args.attention is not None:
+            raise InputError("--attention: places a network's attention (--model); one layer "
+                             "(--layer) has none")
+        if args.placement is not None:
+            raise InputError("--placement: chooses a network's layers (--model); --layer is one "
+                             "layer, its adapter is set by --rank")
         m, n = args.layer
         report = hw_models.layer_closed_form(m, n, hw, lora.rank, seq_len=seq_len)
         if args.engine == "des":

@@ -13,11 +13,15 @@ from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
 from codesign.metrics import METRICS, Direction, Rule, parse_rule
 from codesign.safe_yaml import read_yaml_file
-from codesign.search_space import Axis, load_space
+from codesign.search_space import Axis, load_space, param_name
 from codesign.storage import check_url
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
            "LoadedStudy", "direction", "objective_key", "objectives_of"]
+
+
+#: design fields that only the accuracy model reads (an axis over one needs an accuracy metric)
+ACCURACY_ONLY = ("accuracy.", "workload.accuracy.")
 
 
 class LoadedStudy:
@@ -49,6 +53,7 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedSt
 def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     config = decode(StudyConfig, data)
     _check_name(config.name)
+    raw_objectives = data.get("objectives") or []
     for i, obj in enumerate(config.objectives):
         where = f"objectives[{i}]"
         if obj.name not in METRICS:
@@ -56,6 +61,10 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
                              f"known: {', '.join(METRICS)}")
         if METRICS[obj.name].needs_accuracy:
             _check_horizon(obj.at, config, f"{where}.at")
+        elif isinstance(raw_objectives[i], dict) and "at" in raw_objectives[i]:
+            raise InputError(f"{where}.at: {obj.name} is a hardware metric, the same at every "
+                             f"drift time and draw; 'at' (a drift horizon or quantile) is for "
+                             f"accuracy and accuracy_before only")
     names = [objective_key(o) for o in config.objectives]
     if len(set(names)) != len(names):
         raise InputError("objectives: the same objective is listed twice")
@@ -64,12 +73,26 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     if config.storage is not None:
         check_url(config.storage, where="storage")
     rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
+    for i, rule in enumerate(rules):
+        if "@" in rule.metric:
+            _check_horizon(rule.metric.partition("@")[2], config, f"constraints[{i}]")
     named = [o.name for o in config.objectives] + [r.metric for r in rules]
     if "decode_us_per_token" in named and config.workload.generate < 1:
         raise InputError("workload.generate: decode_us_per_token needs workload.generate >= 1 "
                          "(tokens generated after the seq_len-token prompt)")
     axes = load_space(config.search_space, config.design)
-    return LoadedStudy(config, axes, rules, source, data)
+    loaded = LoadedStudy(config, axes, rules, source, data)
+    if not loaded.needs_accuracy:
+        if data.get("search"):
+            raise InputError("search: this study trains no adapters (no accuracy objective or "
+                             "constraint), so its search: section would be ignored; remove it or "
+                             "add an accuracy objective")
+        only = [path for path in axes if path.startswith(ACCURACY_ONLY)]
+        if only:
+            raise InputError(f"search_space.{param_name(only[0])}: changes only the accuracy "
+                             f"model, which this study never runs (no accuracy objective or "
+                             f"constraint): every value would give the same trial")
+    return loaded
 
 
 def direction(obj: Objective) -> Direction:

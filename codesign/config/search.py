@@ -9,12 +9,36 @@ intermediate accuracy, and where trained adapters are found by workers on other 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
 from hw_models import spec_field
 
 PRUNERS = ("none", "median", "successive_halving", "hyperband", "dominated")
+#: a URL scheme (``gs://``, ``file:``, ``https://``): only s3:// names a store; anything else is a
+#: folder path
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|$)")
+
+
+def artifacts_problem(where: str) -> str:
+    """Why ``where`` is no artifact store (``''`` when it is one): an s3://BUCKET or a folder
+    path; an empty value, another URL scheme or a bucket with a path are refused, so that no
+    such text quietly becomes a folder in the working directory."""
+    if not where.strip():
+        return "empty; give a folder path or s3://BUCKET"
+    if where.startswith("s3://"):
+        bucket = where[len("s3://"):].strip("/")
+        if not bucket or "/" in bucket:
+            return f"expected s3://BUCKET (a bucket name only), got {where!r}"
+        return ""
+    match = _SCHEME.match(where)
+    if match and len(match.group(0).split(":")[0]) > 1:   # C:\ is a Windows drive, not a scheme
+        return (f"unsupported scheme {where.split(':')[0]!r} in {where[:60]!r}; use a folder path "
+                f"or s3://BUCKET")
+    if "\x00" in where:
+        return "a path with a NUL byte"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,10 @@ class SearchSettings:
                                 f"(exclusive), got {f!r}")
         if values != sorted(set(values)):
             raise SpecError(f"search.checkpoints: must be increasing without repeats, got {values}")
+        if self.artifacts is not None:
+            problem = artifacts_problem(self.artifacts)
+            if problem:
+                raise SpecError(f"search.artifacts: {problem}")
 
     @property
     def prunes(self) -> bool:

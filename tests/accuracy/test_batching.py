@@ -49,3 +49,10 @@ def test_length_grouping_cuts_padding_but_keeps_order_random():
     # a second epoch groups differently
     two = list(itertools.islice(Task.index_batches(512, 16, 0, lens), 64))
     assert sorted(map(sorted, two[:32])) != sorted(map(sorted, two[32:]))
+
+
+def test_no_examples_is_an_input_error_not_an_endless_loop():
+    from codesign.errors import InputError
+
+    with pytest.raises(InputError, match="no training example"):
+        next(Task.index_batches(0, 16, 0))

@@ -61,6 +61,9 @@ class Task:
         """
         import random
 
+        if n <= 0:   # an endless loop over nothing: every task checks its data before this
+            raise InputError("workload: the task holds no training example (see workload.task, "
+                             "train_data and n_train)")
         rng = random.Random(seed)
         size = max(1, min(batch_size, n))
         window = size * GROUP_WINDOW

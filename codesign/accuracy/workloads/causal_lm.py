@@ -47,7 +47,10 @@ def alpaca_prompt(instruction: str, input_: str = "") -> str:
 
 
 def _records(path: Path, where: str) -> list:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: {path} is not UTF-8 text (byte at offset {exc.start})") from None
     try:
         if path.suffix == ".json":
             data = json.loads(text)
@@ -64,44 +67,109 @@ def _existing(path: str, where: str) -> Path:
     return p
 
 
+def _lines(path: Path, where: str) -> list[str]:
+    """The non-blank lines of a text file, stripped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: {path} is not UTF-8 text (byte at offset {exc.start})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _text(r: dict, key: str, where: str, *, optional: bool = False) -> str:
+    """A text field of a record: a string (a null, number or list is refused, never read as the
+    text 'None' or '5'); an optional one may be absent or null (empty)."""
+    value = r.get(key)
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{where}: {key!r} must be a text, got {_show(value)}")
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def load_pairs(path: str | None, fallback: list[str]) -> list[tuple[str, str]]:
-    """(prompt, response) pairs: Alpaca json/jsonl, a text file (empty prompts), or ``fallback``."""
+    """(prompt, response) pairs: Alpaca json/jsonl, a text file (empty prompts), or ``fallback``.
+    InputError naming workload.train_data when the file holds no example."""
     if path is None:
         return [("", t) for t in fallback]
     p = _existing(path, "workload.train_data")
     if p.suffix == ".txt":
-        return [("", line.strip()) for line in p.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
-    pairs = []
-    for i, r in enumerate(_records(p, "workload.train_data")):
-        if not isinstance(r, dict) or "instruction" not in r or "output" not in r:
-            raise InputError(f"workload.train_data: record {i} of {path} is not in the Alpaca "
-                             "format (instruction, optional input, output)")
-        pairs.append((alpaca_prompt(str(r["instruction"]), str(r.get("input") or "")),
-                      str(r["output"])))
+        pairs = [("", line) for line in _lines(p, "workload.train_data")]
+    else:
+        pairs = []
+        for i, r in enumerate(_records(p, "workload.train_data")):
+            where = f"workload.train_data: record {i} of {path}"
+            if not isinstance(r, dict) or "instruction" not in r or "output" not in r:
+                raise InputError(f"{where} is not in the Alpaca format (instruction, optional "
+                                 "input, output)")
+            output = _text(r, "output", where)
+            if not output.strip():
+                raise InputError(f"{where}: 'output' is empty (nothing to learn)")
+            pairs.append((alpaca_prompt(_text(r, "instruction", where),
+                                        _text(r, "input", where, optional=True)), output))
+    if not pairs:
+        raise InputError(f"workload.train_data: {path} holds no training example (a .txt needs "
+                         "one non-blank line per example, a json/jsonl Alpaca records)")
     return pairs
+
+
+def _label(value: Any, n: int, where: str, key: str = "label") -> int:
+    """A choice index 0 .. n-1 given as an integer or its digits ("3", as HellaSwag stores it)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n:
+        raise InputError(f"{where}: {key!r} must be a choice index 0 .. {n - 1}, got "
+                         f"{_show(value)}")
+    return value
+
+
+def _choices(value: Any, where: str, key: str) -> list[str]:
+    """Two or more choice texts: a list of strings (one string is not split into letters)."""
+    if not isinstance(value, list) or len(value) < 2 or not all(isinstance(c, str) for c in value):
+        raise InputError(f"{where}: {key!r} must be a list of two or more texts, got "
+                         f"{_show(value)}")
+    return value
 
 
 def mc_item(r: dict, where: str) -> tuple[str, list[str], int]:
     """(context, choices each with its leading space, index of the right one) of one ARC,
     HellaSwag or PIQA record."""
+    if not isinstance(r, dict):
+        raise InputError(f"{where}: must be a JSON object, got {_show(r)}")
     if "endings" in r and "ctx" in r:                                   # HellaSwag
-        return r["ctx"], [" " + e for e in r["endings"]], int(r["label"])
+        endings = _choices(r["endings"], where, "endings")
+        return (_text(r, "ctx", where), [" " + e for e in endings],
+                _label(r.get("label"), len(endings), where))
     if "goal" in r and "sol1" in r:                                     # PIQA
-        return (f"Question: {r['goal']}\nAnswer:", [" " + r["sol1"], " " + r["sol2"]],
-                int(r["label"]))
+        sols = [_text(r, "sol1", where), _text(r, "sol2", where)]
+        return (f"Question: {_text(r, 'goal', where)}\nAnswer:", [" " + s for s in sols],
+                _label(r.get("label"), 2, where))
     if "question" in r and "answerKey" in r:                            # ARC
         q = r["question"]
         choices = r.get("choices") or (q.get("choices") if isinstance(q, dict) else None)
-        stem = q["stem"] if isinstance(q, dict) else q
+        stem = _text(q, "stem", where) if isinstance(q, dict) else _text(r, "question", where)
         if isinstance(choices, dict):
-            texts, labels = list(choices["text"]), list(choices["label"])
+            texts, labels = choices.get("text"), choices.get("label")
+        elif isinstance(choices, list) and all(isinstance(c, dict) for c in choices):
+            texts, labels = [c.get("text") for c in choices], [c.get("label") for c in choices]
         else:
-            texts, labels = [c["text"] for c in choices], [c["label"] for c in choices]
-        key = str(r["answerKey"])
-        if key not in labels:
+            raise InputError(f"{where}: 'choices' must be {{text: [...], label: [...]}} or a list "
+                             f"of {{text, label}}, got {_show(choices)}")
+        texts = _choices(texts, where, "choices.text")
+        if not isinstance(labels, list) or len(labels) != len(texts) \
+                or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in labels):
+            raise InputError(f"{where}: 'choices.label' must list one label per choice text, got "
+                             f"{_show(labels)}")
+        labels = [str(x) for x in labels]
+        key = r["answerKey"]
+        if isinstance(key, bool) or not isinstance(key, (str, int)) or str(key) not in labels:
             raise InputError(f"{where}: answerKey {key!r} not among the labels {labels}")
-        return f"Question: {stem}\nAnswer:", [" " + t for t in texts], labels.index(key)
+        return f"Question: {stem}\nAnswer:", [" " + t for t in texts], labels.index(str(key))
     raise InputError(f"{where}: not an ARC (question, choices, answerKey), HellaSwag (ctx, "
                      "endings, label) or PIQA (goal, sol1, sol2, label) record")
 
@@ -122,8 +190,7 @@ class CausalLMTask(Task):
         else:
             p = _existing(spec.eval_data, "workload.eval_data")
             if p.suffix == ".txt":
-                self.eval_text = [x.strip() for x in p.read_text(encoding="utf-8").splitlines()
-                                  if x.strip()][:spec.n_eval]
+                self.eval_text = _lines(p, "workload.eval_data")[:spec.n_eval]
             else:
                 self.mc = [mc_item(r, f"workload.eval_data: record {i} of {p}")
                            for i, r in enumerate(_records(p, "workload.eval_data"))][:spec.n_eval]
@@ -143,7 +210,24 @@ class CausalLMTask(Task):
             tok.pad_token = tok.eos_token
         tok.padding_side = "right"
         self.tokenizer = tok
+        self.check_lengths()
         return load_model(self.spec.model, "causal_lm")
+
+    def check_lengths(self) -> None:
+        """Every training example and every multiple-choice item keeps at least one token to
+        learn or score after truncation to max_seq_len (else its loss is NaN, its choices tie):
+        InputError naming workload.max_seq_len and the length it needs."""
+        longest = self.spec.max_seq_len
+        items = [(f"training example {i}", p, r, True) for i, (p, r) in enumerate(self.train_pairs)]
+        items += [(f"evaluation item {i}", ctx, c, False) for i, (ctx, cs, _) in enumerate(self.mc)
+                  for c in cs]
+        for what, prompt, response, eos in items:
+            ids, n_prompt = self._example(prompt, response, eos)
+            if n_prompt >= len(ids):
+                need = len(self._ids(prompt)) + (self.tokenizer.bos_token_id is not None) + 1
+                raise InputError(f"workload.max_seq_len: {longest} tokens hold only the prompt of "
+                                 f"{what} (it takes {need - 1} tokens, a template included): give "
+                                 f"max_seq_len >= {need} or a shorter prompt")
 
     # ---- token sequences ------------------------------------------------------------------
     def _ids(self, text: str) -> list[int]:

@@ -36,8 +36,20 @@ def _load_files(files: dict[str, Path]):
         raise InputError(f"workload.task: unsupported file type {suffix!r} "
                          f"(use {', '.join(_FORMATS)})")
     kwargs = {"delimiter": "\t"} if suffix == ".tsv" else {}
-    return datasets.load_dataset(builder, data_files={k: str(v) for k, v in files.items()},
-                                 **kwargs)
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()      # a local file of a few rows: no bars on stderr
+    try:
+        return datasets.load_dataset(builder, data_files={k: str(v) for k, v in files.items()},
+                                     **kwargs)
+    except Exception as exc:  # datasets' reader: a bad row, mixed column types, a damaged file
+        while exc.__cause__ is not None:  # the innermost error says which column and why
+            exc = exc.__cause__            # type: ignore[assignment]
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"workload.task: cannot read {', '.join(map(str, files.values()))} as "
+                         f"{builder}: {first[:200]}") from None
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
 
 
 def load_glue_rows(task: str, source: Path | None, n_train: int, n_eval: int):
@@ -81,7 +93,33 @@ def load_glue_rows(task: str, source: Path | None, n_train: int, n_eval: int):
                              f"(has {split.column_names})")
     train_rows = [train[i] for i in range(min(n_train, len(train)))]
     eval_rows = [evals[i] for i in range(min(n_eval, len(evals)))]
+    for split, rows in (("training", train_rows), ("evaluation", eval_rows)):
+        if not rows:
+            raise InputError(f"workload.task: the GLUE {task} {split} data holds no row")
+        for i, row in enumerate(rows):
+            check_row(task, row, f"workload.task: {split} row {i}")
     return train_rows, eval_rows
+
+
+def check_row(task: str, row: dict, where: str) -> None:
+    """One GLUE row: its text columns are texts (a null is no text 'None') and its label is a
+    class index 0 .. labels-1 (stsb: a finite number, the similarity score)."""
+    import math
+
+    for column in TEXT_COLUMNS[task]:
+        if column and not isinstance(row.get(column), str):
+            raise InputError(f"{where}: {column!r} must be a text, got {row.get(column)!r:.60}")
+    label = row.get("label")
+    if task == "stsb":
+        if isinstance(label, bool) or not isinstance(label, (int, float)) \
+                or not math.isfinite(label):
+            raise InputError(f"{where}: 'label' must be a number (stsb similarity), got "
+                             f"{label!r:.60}")
+        return
+    n = NUM_LABELS.get(task, 2)
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < n:
+        raise InputError(f"{where}: 'label' must be a class index 0 .. {n - 1} for {task}, got "
+                         f"{label!r:.60}")
 
 
 class GlueTask(Task):

@@ -27,14 +27,37 @@ def read_squad_json(path: Path) -> list[dict]:
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise InputError(f"workload.task: {str(path)!r} is not a SQuAD v1.1 json file ({exc})") from None
     rows = []
-    for article in data:
-        for para in article["paragraphs"]:
-            for qa in para["qas"]:
-                rows.append({"id": qa["id"], "question": qa["question"],
-                             "context": para["context"],
-                             "answers": {"text": [a["text"] for a in qa["answers"]],
-                                         "answer_start": [a["answer_start"] for a in qa["answers"]]}})
+    try:
+        for article in data:
+            for para in article["paragraphs"]:
+                for qa in para["qas"]:
+                    rows.append({"id": qa["id"], "question": qa["question"],
+                                 "context": para["context"],
+                                 "answers": {"text": [a["text"] for a in qa["answers"]],
+                                             "answer_start": [a["answer_start"]
+                                                              for a in qa["answers"]]}})
+    except (KeyError, TypeError, IndexError) as exc:
+        raise InputError(f"workload.task: {str(path)!r} is not in the SQuAD v1.1 layout (data > "
+                         f"paragraphs > context, qas > id, question, answers > text, "
+                         f"answer_start): {type(exc).__name__} {exc}"[:300]) from None
+    for i, row in enumerate(rows):
+        check_row(row, f"workload.task: question {i} of {str(path)!r}")
     return rows
+
+
+def check_row(row: dict, where: str) -> None:
+    """Texts are texts (a null is no text 'None'); each answer is a text at an offset inside the
+    context."""
+    for key in ("question", "context"):
+        if not isinstance(row[key], str):
+            raise InputError(f"{where}: {key!r} must be a text, got {row[key]!r:.60}")
+    context = row["context"]
+    for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"]):
+        if not isinstance(text, str) or isinstance(start, bool) or not isinstance(start, int) \
+                or not 0 <= start <= len(context) - len(text):
+            raise InputError(f"{where}: an answer must be a text with an answer_start offset "
+                             f"inside its context (0 .. {len(context)}), got {text!r:.40} at "
+                             f"{start!r}")
 
 
 def load_squad_rows(source: Path | None, n_train: int, n_eval: int):
@@ -74,6 +97,13 @@ class SquadTask(Task):
     def __init__(self, spec, source: Path | None):
         super().__init__(spec)
         self.train_rows, self.eval_rows = load_squad_rows(source, spec.n_train, spec.n_eval)
+        if not self.train_rows or not self.eval_rows:
+            raise InputError(f"workload.task: {spec.task!r} holds no "
+                             f"{'training' if not self.train_rows else 'evaluation'} question")
+        for i, row in enumerate(self.train_rows):
+            if not row["answers"]["text"]:
+                raise InputError(f"workload.task: training question {i} ({row['id']!r:.40}) has "
+                                 f"no answer to learn")
         self.tokenizer = None
         self.last_metrics: dict[str, float] = {}
 
