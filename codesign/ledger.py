@@ -436,8 +436,8 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
     out: dict[str, Any] = {}
 
     def share_checkpoint(step: int, folder: Path) -> None:
-        """Each checkpoint to the store as it is written: a worker on another machine resumes
-        a killed training from it."""
+        """Each checkpoint to the store as it is reached (written or found in the local cache):
+        a worker on another machine resumes a killed or pruned training from it."""
         if ledger.wants("checkpoint", f"{setting}@{step}"):
             ledger.put("checkpoint", f"{setting}@{step}", folder)
 
@@ -478,12 +478,7 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
         for name in ("adapter_key", "start", "steps", "to_step", "computed"):
             trial.set_user_attr(name, getattr(record, name))
         trial.set_user_attr("from_step", record.from_step)
-        if result.status == "pruned":              # its checkpoints: where it may resume
-            for rung in [r for r in plan.rungs if r <= record.to_step]:
-                if ledger.wants("checkpoint", f"{record.adapter_key}@{rung}") and \
-                        cache.has_checkpoint(cache_dir, record.adapter_key, rung):
-                    ledger.put("checkpoint", f"{record.adapter_key}@{rung}",
-                               cache.checkpoint_dir(cache_dir, record.adapter_key, rung))
+        if result.status == "pruned":
             record.status, record.proxy = "pruned", result.extras.get("proxy", {}).get(
                 str(record.pruned_at))
             raise optuna.TrialPruned(result.reason)

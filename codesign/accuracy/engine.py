@@ -168,8 +168,8 @@ class TrainPlan:
     ``rungs``: checkpoints (adapter trainings only): steps after which the adapter, optimiser
     and random states are cached, so a later request for the same adapter (after a Ctrl-C, a
     killed worker, a pruned setting the search came back to) resumes from the furthest one
-    instead of step 0; ``on_checkpoint(step, folder)`` is called with each new one (the ledger
-    shares it). With ``on_rung`` the adapters' accuracy is also measured there (one draw at the
+    instead of step 0; ``on_checkpoint(step, folder)`` is called with each one reached, cached
+    or new (the ledger shares those its store lacks). With ``on_rung`` the adapters' accuracy is also measured there (one draw at the
     drift time ``proxy_at``, cached with the checkpoint) and passed to ``on_rung(step, value)``;
     training stops there (the result's status is ``"pruned"``) when it returns False.
     ``start``: a cached adapter folder
@@ -441,6 +441,8 @@ def _walk(built: Built, aimc: AimcTileSpec, settings: AccuracySettings, base: Ac
             if value is None and plan.on_rung is not None:    # cached without a pruner
                 resume()
                 value = proxy_accuracy(built, aimc, base, plan.proxy_at)
+            if plan.on_checkpoint is not None:
+                plan.on_checkpoint(rung, folder)
         else:
             resume()
             report = segment(rung)
