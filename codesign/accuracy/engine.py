@@ -169,14 +169,14 @@ class TrainPlan:
     and random states are cached, so a later request for the same adapter (after a Ctrl-C, a
     killed worker, a pruned setting the search came back to) resumes from the furthest one
     instead of step 0; ``on_checkpoint(step, folder)`` is called with each one reached, cached
-    or new (the ledger shares those its store lacks). With ``on_rung`` the adapters' accuracy is also measured there (one draw at the
-    drift time ``proxy_at``, cached with the checkpoint) and passed to ``on_rung(step, value)``;
-    training stops there (the result's status is ``"pruned"``) when it returns False.
-    ``start``: a cached adapter folder
-    to start from (a warm start, any rank: :func:`codesign.accuracy.lora.load_adapter_transfer`),
-    trained for ``steps`` steps instead of ``training.steps``, its learning rate scaled by
-    ``lr_scale``; the adapter is then cached under ``adapter_key``
-    (:func:`codesign.accuracy.cache.warm_key`) instead of the train key.
+    or new (the ledger shares those its store lacks). With ``on_rung`` the adapters' accuracy
+    is also measured there (one draw at the drift time ``proxy_at``, cached with the checkpoint)
+    and passed to ``on_rung(step, value)``; training stops there (the result's status is
+    ``"pruned"``) when it returns False. ``start``: a cached adapter folder to start from (a
+    warm start, any rank: :func:`codesign.accuracy.lora.load_adapter_transfer`), trained for
+    ``steps`` steps instead of ``training.steps``, its learning rate scaled by ``lr_scale``; the
+    adapter is then cached under ``adapter_key`` (:func:`codesign.accuracy.cache.warm_key`)
+    instead of the train key.
     """
 
     rungs: tuple[int, ...] = ()

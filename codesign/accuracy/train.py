@@ -110,7 +110,8 @@ def _resume(state: dict, opt, sched, rng: random.Random, params: list, steps: in
         first = int(state["step"])
         if not 0 <= first <= steps:
             raise ValueError(f"step {first} outside 0..{steps}")
-        _same_shape("optimiser", state["optimizer"]["param_groups"], opt.state_dict()["param_groups"])
+        _same_shape("optimiser", state["optimizer"]["param_groups"],
+                    opt.state_dict()["param_groups"])
         _same_shape("schedule", state["schedule"], sched.state_dict())
         opt.load_state_dict(state["optimizer"])
         for p in params:

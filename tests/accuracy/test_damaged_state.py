@@ -332,3 +332,22 @@ def test_an_artifact_without_a_recorded_digest_is_refused(tiny_workload, setting
     capfd.readouterr()
     assert not ledger.get("checkpoint", f"{key}@2", tmp_path / "b" / "step-2")
     assert "no valid digest" in capfd.readouterr().err
+
+
+def test_a_damaged_warm_start_adapter_is_discarded_and_named_in_one_line(
+        tiny_workload, settings, tmp_path, capfd):
+    from codesign.accuracy import evaluate_accuracy
+
+    evaluate_accuracy(tiny_workload, AimcTileSpec(), LORA, settings, tmp_path, progress=False)
+    start = cache.adapter_dir(tmp_path, cache.train_key(tiny_workload, AimcTileSpec(), LORA,
+                                                        settings))
+    (start / "adapter_config.json").write_text("{")
+    capfd.readouterr()
+    with pytest.raises(RuntimeError, match="warm-start adapter .* damaged") as info:
+        evaluate(tiny_workload, AimcTileSpec(adc_bits=6), LORA, settings, tmp_path,
+                 progress=False, plan=TrainPlan(start=start, steps=2, adapter_key="warm",
+                                                lr_scale=0.5))
+    assert "\n" not in str(info.value) and not start.exists()
+    lines = capfd.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("codesign: warm-start adapter "), lines
+    assert not cache.has_adapter(tmp_path, "warm")
