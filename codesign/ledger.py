@@ -16,7 +16,7 @@ of its trials is one training of one accuracy *setting* (the train key of
   claimed again, it re-reports them and resumes where it stopped if the pruner lets it.
 - **Warm starts.** ``search.warm_start``: a new setting starts from the nearest adapter the
   ledger holds (:func:`nearest_start`).
-- **Artifacts.** Adapters, checkpoints (each as it is written) and results go to Optuna's
+- **Artifacts.** Adapters, checkpoints (each as it is reached) and results go to Optuna's
   artifact store (a folder, or S3) and their ids and digests (sha256 and size) to the ledger
   study's user attributes, so a worker whose local cache lacks them downloads them instead of
   training. A download that is missing or does not match its digest (anyone who can write the
