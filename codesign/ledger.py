@@ -16,9 +16,12 @@ of its trials is one training of one accuracy *setting* (the train key of
   claimed again, it re-reports them and resumes where it stopped if the pruner lets it.
 - **Warm starts.** ``search.warm_start``: a new setting starts from the nearest adapter the
   ledger holds (:func:`nearest_start`).
-- **Artifacts.** Adapters, checkpoints and results go to Optuna's artifact store (a folder, or S3)
-  and their ids to the ledger study's user attributes, so a worker whose local cache lacks them
-  downloads them instead of training.
+- **Artifacts.** Adapters, checkpoints (each as it is reached) and results go to Optuna's
+  artifact store (a folder, or S3) and their ids and digests (sha256 and size) to the ledger
+  study's user attributes, so a worker whose local cache lacks them downloads them instead of
+  training. A download that is missing or does not match its digest (anyone who can write the
+  store could have replaced it) is refused with one line and recomputed; nothing downloaded is
+  unpickled or executed (:mod:`codesign.accuracy.state_io`).
 - **Accounting.** Each ledger trial records the steps it advanced (``from_step`` -> ``to_step``):
   :func:`training_steps` sums them (what the search spent on training).
 """
@@ -38,7 +41,7 @@ from typing import Any, Callable, Optional
 
 from optuna.pruners import BasePruner
 
-from codesign.accuracy import cache
+from codesign.accuracy import cache, integrity
 from codesign.config.search import SearchSettings
 
 SUFFIX = ":trainings"
@@ -204,7 +207,9 @@ class Ledger:
 
         self.search, self.lock = search, lock
         self.name = ledger_name(study_name)
-        self.rungs = search.rungs(steps) if search.prunes else ()
+        # checkpoints with or without a pruner: an interrupted training resumes from its last
+        self.rungs = search.rungs(steps)
+        self.refused: set[str] = set()               # artifacts found damaged: upload again
         self.storage = storage
         self.store = artifact_store(artifacts)       # first: a bad location creates nothing
         self.study = optuna.create_study(
@@ -225,7 +230,8 @@ class Ledger:
 
     # -- artifacts ---------------------------------------------------------------------------
     def put(self, kind: str, key: str, path: Path) -> None:
-        """Upload a file or folder (as an uncompressed tar) and name it ``kind:key``."""
+        """Upload a file or folder (as an uncompressed tar) and name it ``kind:key``, with its
+        digest (sha256 and size) as ``kind:key:digest``, recorded before the id is."""
         from optuna.artifacts import upload_artifact
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -235,14 +241,32 @@ class Ledger:
                     for item in sorted(Path(path).iterdir()):
                         tar.add(item, arcname=item.name)
                 path = packed
+            digest = integrity.file_digest(Path(path))
             artifact_id = upload_artifact(artifact_store=self.store, file_path=str(path),
                                           study_or_trial=self.study, storage=self.storage)
+        self.study.set_user_attr(f"{kind}:{key}:digest", digest)
         self.study.set_user_attr(f"{kind}:{key}", artifact_id)
+        self.refused.discard(f"{kind}:{key}")
+
+    def wants(self, kind: str, key: str) -> bool:
+        """Whether ``kind:key`` should be uploaded: the store has none, or a damaged one."""
+        return self._artifact(kind, key) is None or f"{kind}:{key}" in self.refused
+
+    def _refuse(self, kind: str, key: str, why: str) -> bool:
+        self.refused.add(f"{kind}:{key}")
+        hint = (" (workers on several machines need one shared search.artifacts)"
+                if why.startswith("is missing") else "")
+        integrity.say(f"artifact {kind}:{key} in the artifact store {why}: not used, "
+                      f"recomputing{hint}")
+        return False
 
     def get(self, kind: str, key: str, target: Path) -> bool:
         """Download ``kind:key`` into ``target`` (a folder for packed folders, else a file),
-        atomically; False if the ledger has no such artifact."""
+        atomically, once it matches the digest recorded at upload; False (with one line when
+        the ledger names one) if the ledger has no such artifact or it is missing, damaged or
+        not the file that was uploaded."""
         from optuna.artifacts import download_artifact
+        from optuna.artifacts.exceptions import ArtifactNotFound
 
         artifact_id = self._artifact(kind, key)
         if artifact_id is None:
@@ -252,14 +276,24 @@ class Ledger:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
             blob = tmp / "blob"
-            download_artifact(artifact_store=self.store, artifact_id=artifact_id,
-                              file_path=str(blob))
+            try:
+                download_artifact(artifact_store=self.store, artifact_id=artifact_id,
+                                  file_path=str(blob))
+            except (ArtifactNotFound, OSError) as exc:
+                return self._refuse(kind, key, f"is missing ({type(exc).__name__})")
+            try:
+                integrity.check_file(blob, self.study.user_attrs.get(f"{kind}:{key}:digest"))
+            except integrity.Damaged as exc:
+                return self._refuse(kind, key, f"is damaged or replaced ({exc.why})")
             if kind == "result":
                 blob.replace(target)
             else:
                 folder = tmp / "folder"
-                with tarfile.open(blob) as tar:
-                    tar.extractall(folder, filter="data")
+                try:
+                    with tarfile.open(blob) as tar:
+                        tar.extractall(folder, filter="data")
+                except (tarfile.TarError, OSError) as exc:
+                    return self._refuse(kind, key, f"is not a readable folder ({exc})")
                 if target.exists():
                     shutil.rmtree(target)
                 folder.replace(target)
@@ -268,18 +302,31 @@ class Ledger:
         return True
 
     def fetch_adapter(self, cache_dir: Path, key: str) -> bool:
-        return cache.has_adapter(cache_dir, key) or self.get(
-            "adapter", key, cache.adapter_dir(cache_dir, key))
+        """Whether the adapter of ``key`` is in the local cache, intact, after fetching it from
+        the store if it was not."""
+        if cache.has_adapter(cache_dir, key):
+            return True
+        if not self.get("adapter", key, cache.adapter_dir(cache_dir, key)):
+            return False
+        if cache.has_adapter(cache_dir, key):
+            return True
+        self.refused.add(f"adapter:{key}")
+        return False
 
     def fetch_checkpoints(self, cache_dir: Path, key: str) -> None:
         for rung in self.rungs:
-            if not cache.has_checkpoint(cache_dir, key, rung):
-                self.get("checkpoint", f"{key}@{rung}", cache.checkpoint_dir(cache_dir, key, rung))
+            if not cache.has_checkpoint(cache_dir, key, rung) and self.get(
+                    "checkpoint", f"{key}@{rung}", cache.checkpoint_dir(cache_dir, key, rung)) \
+                    and not cache.has_checkpoint(cache_dir, key, rung):
+                self.refused.add(f"checkpoint:{key}@{rung}")
 
-    def fetch_result(self, cache_dir: Path, key: str) -> None:
+    def fetch_result(self, cache_dir: Path, key: str, labels: Optional[tuple] = None) -> None:
+        """The result of ``key`` into the local cache from the store, when it is a complete one
+        (:func:`codesign.accuracy.cache.load_result` discards it otherwise)."""
         path = cache.result_path(cache_dir, key)
-        if not path.is_file():
-            self.get("result", key, path)
+        if not path.is_file() and self.get("result", key, path) \
+                and cache.load_result(cache_dir, key, labels) is None:
+            self.refused.add(f"result:{key}")
 
     # -- claiming and training ---------------------------------------------------------------
     def train(self, setting: str, key_data: dict, job, costs: Optional[dict] = None) -> Training:
@@ -386,7 +433,14 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
     cache_dir = Path(cache_dir)
     setting = cache.train_key(workload, aimc, lora, settings)
     data = cache.train_key_data(workload, aimc, lora, settings)
+    labels = tuple(settings.evaluation.drift_times)
     out: dict[str, Any] = {}
+
+    def share_checkpoint(step: int, folder: Path) -> None:
+        """Each checkpoint to the store as it is reached (written or found in the local cache):
+        a worker on another machine resumes a killed or pruned training from it."""
+        if ledger.wants("checkpoint", f"{setting}@{step}"):
+            ledger.put("checkpoint", f"{setting}@{step}", folder)
 
     def job(trial, record: Training):
         start = ledger.start_for(data) if record.from_step == 0 else None
@@ -410,9 +464,11 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
                 return not stop or ledger.reached(step, trial.number) < ledger.search.min_settings
 
             plan = TrainPlan(rungs=ledger.rungs, proxy_at=proxy_at, adapter_key=setting,
-                             on_rung=on_rung if ledger.rungs else None)
+                             on_rung=on_rung if ledger.rungs and ledger.search.prunes else None,
+                             on_checkpoint=share_checkpoint)
         ledger.fetch_adapter(cache_dir, record.adapter_key)
-        ledger.fetch_result(cache_dir, cache.result_key(record.adapter_key, settings, aimc))
+        ledger.fetch_result(cache_dir, cache.result_key(record.adapter_key, settings, aimc),
+                            labels)
         result = run(workload, aimc, lora, settings, cache_dir, progress=progress, plan=plan)
         out["result"] = result
         record.computed = int(result.extras.get("steps_computed") or 0)
@@ -423,19 +479,13 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
         for name in ("adapter_key", "start", "steps", "to_step", "computed"):
             trial.set_user_attr(name, getattr(record, name))
         trial.set_user_attr("from_step", record.from_step)
-        reached = [r for r in plan.rungs if r <= record.to_step]
-        for rung in reached:
-            if ledger._artifact("checkpoint", f"{record.adapter_key}@{rung}") is None and \
-                    cache.has_checkpoint(cache_dir, record.adapter_key, rung):
-                ledger.put("checkpoint", f"{record.adapter_key}@{rung}",
-                           cache.checkpoint_dir(cache_dir, record.adapter_key, rung))
         if result.status == "pruned":
             record.status, record.proxy = "pruned", result.extras.get("proxy", {}).get(
                 str(record.pruned_at))
             raise optuna.TrialPruned(result.reason)
         if not result.ok:
             raise RuntimeError(result.reason or "accuracy failed")
-        if ledger._artifact("adapter", record.adapter_key) is None:
+        if ledger.wants("adapter", record.adapter_key):
             ledger.put("adapter", record.adapter_key, cache.adapter_dir(cache_dir,
                                                                         record.adapter_key))
         _share_result(ledger, cache_dir, result, settings, aimc, record.adapter_key)
@@ -448,22 +498,43 @@ def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bo
         if result is None:
             raise RuntimeError("the ledger's training job ended without a result")
         return result, training
+    plan = TrainPlan(adapter_key=training.adapter_key)
     if not ledger.fetch_adapter(cache_dir, training.adapter_key):
-        raise RuntimeError(
-            f"the adapters of this setting were trained (ledger trial {training.ledger_trial}) "
-            f"but are neither in this worker's cache ({cache_dir}) nor in the artifact store: "
-            "give every worker the same search.artifacts (a shared folder or s3://...)")
-    ledger.fetch_result(cache_dir, cache.result_key(training.adapter_key, settings, aimc))
-    result = run(workload, aimc, lora, settings, cache_dir, progress=progress,
-                 plan=TrainPlan(adapter_key=training.adapter_key))
+        plan = _retrain_plan(ledger, training, settings, cache_dir)
+    ledger.fetch_result(cache_dir, cache.result_key(training.adapter_key, settings, aimc), labels)
+    result = run(workload, aimc, lora, settings, cache_dir, progress=progress, plan=plan)
+    if result.ok and ledger.wants("adapter", training.adapter_key) and \
+            cache.has_adapter(cache_dir, training.adapter_key):
+        ledger.put("adapter", training.adapter_key, cache.adapter_dir(cache_dir,
+                                                                      training.adapter_key))
     if result.ok and not result.cache_hit:
         _share_result(ledger, cache_dir, result, settings, aimc, training.adapter_key)
     result.cache_hit = True
     return result, training
 
 
+def _retrain_plan(ledger: Ledger, training: Training, settings, cache_dir: Path):
+    """How to train again, here, a setting the ledger says is trained but whose adapters are
+    neither in this worker's cache nor intact in the store (missing, damaged or replaced): the
+    same training (from scratch through its checkpoints, or from the same warm start)."""
+    from codesign.accuracy.engine import TrainPlan
+
+    if training.start is None:
+        ledger.fetch_checkpoints(cache_dir, training.adapter_key)
+        return TrainPlan(rungs=ledger.rungs, adapter_key=training.adapter_key)
+    if not ledger.fetch_adapter(cache_dir, training.start):
+        raise RuntimeError(
+            f"the adapters of this setting (ledger trial {training.ledger_trial}) and those it "
+            f"warm-started from are neither in this worker's cache ({cache_dir}) nor intact in "
+            "the artifact store: give every worker the same search.artifacts (a shared folder "
+            "or s3://...)")
+    return TrainPlan(start=cache.adapter_dir(cache_dir, training.start), steps=training.steps,
+                     adapter_key=training.adapter_key,
+                     lr_scale=training.steps / settings.training.steps)
+
+
 def _share_result(ledger: Ledger, cache_dir: Path, result, settings, aimc, adapter_key: str) -> None:
     key = cache.result_key(adapter_key, settings, aimc)
     path = cache.result_path(cache_dir, key)
-    if path.is_file() and ledger._artifact("result", key) is None:
+    if path.is_file() and ledger.wants("result", key):
         ledger.put("result", key, path)

@@ -156,14 +156,16 @@ def _run(path, out, *extra):
                             stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
-def test_an_interrupted_training_resumes_from_its_last_checkpoint(tmp_path):
+@pytest.mark.parametrize("search", [{"pruner": "median", "min_settings": 1},
+                                    {}],                 # no pruner: checkpoints all the same
+                         ids=["pruner", "no-pruner"])
+def test_an_interrupted_training_resumes_from_its_last_checkpoint(tmp_path, search):
     pytest.importorskip("aihwkit")
     steps = 32
     path, data = _write(tmp_path, "resume", n_trials=1,
                         accuracy={**TINY["accuracy"], "training": {"steps": steps,
                                                                    "batch_size": 8}},
-                        search={"pruner": "median", "min_settings": 1},
-                        search_space={"rank": {"choices": [2]}})
+                        search=search, search_space={"rank": {"choices": [2]}})
     out = tmp_path / "out"
     proc = _run(path, out)
     end = time.time() + 240
@@ -187,6 +189,12 @@ def test_an_interrupted_training_resumes_from_its_last_checkpoint(tmp_path):
     # the resumed claim trained only past the last checkpoint (or nothing, when the interrupt
     # came after the adapters were saved)
     assert done[0].user_attrs["computed"] in (steps - steps // 2, 0)
+    # each checkpoint went to the artifact store as it was written, with its digest
+    ledger = _ledger(url, "resume")
+    key = done[0].user_attrs["setting"]
+    for rung in (steps // 4, steps // 2):
+        assert f"checkpoint:{key}@{rung}" in ledger.user_attrs
+        assert ledger.user_attrs[f"checkpoint:{key}@{rung}:digest"]["size"] > 0
 
 
 @pytest.mark.postgres
@@ -280,3 +288,62 @@ def test_a_bad_artifact_store_is_one_line_exit_2_and_creates_no_study(tmp_path, 
     assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("codesign run: error: search.artifacts:") and "\n" not in err
+
+
+def test_a_trained_setting_whose_artifacts_are_damaged_is_trained_again_not_failed(
+        tmp_path, capfd):
+    """Another machine trained the setting; its adapter in the store was re-packed and its result
+    removed: this worker refuses both with one line each, trains the adapters itself (the same
+    training), uploads them again, and the trial completes; nothing in the store runs."""
+    pytest.importorskip("aihwkit")
+    import io
+    import os
+    import pickle
+    import shutil
+    import tarfile
+
+    from codesign.accuracy.integrity import file_digest
+    from codesign.cli import main
+
+    path, _ = _write(tmp_path, "damaged", search_space={"rank": {"choices": [2]},
+                                                        "tokens": {"choices": [8, 16]}})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "1"]) == 0
+    url = f"sqlite:///{out / 'damaged' / 'study.db'}"
+    attrs = _ledger(url, "damaged").user_attrs
+    store = out / "damaged" / "artifacts"
+    (adapter_key,) = [k.split(":")[1] for k in attrs if k.startswith("adapter:")
+                      and not k.endswith(":digest")]
+    (result_id,) = [v for k, v in attrs.items() if k.startswith("result:")
+                    and not k.endswith(":digest")]
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    blob = store / attrs[f"adapter:{adapter_key}"]
+    with tarfile.open(blob, "a") as tar:                 # re-packed: one more file
+        data = pickle.dumps(Evil())
+        info = tarfile.TarInfo("state.pt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (store / result_id).unlink()
+    shutil.rmtree(out / ".cache")                         # "another machine": no local cache
+    capfd.readouterr()
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "2"]) == 0
+    err = capfd.readouterr().err
+    assert not marker.exists()
+    assert "Traceback" not in err
+    lines = [x for x in err.splitlines() if x.startswith("codesign: artifact ")]
+    assert any(x.startswith(f"codesign: artifact adapter:{adapter_key} ") and
+               "damaged or replaced" in x for x in lines), err
+    assert any(x.startswith("codesign: artifact result:") and "is missing" in x
+               for x in lines), err
+    main_study = optuna.load_study(study_name="damaged", storage=url)
+    assert [t.state.name for t in main_study.trials] == ["COMPLETE", "COMPLETE"]
+    assert len(_ledger(url, "damaged").trials) == 1        # trained once in the ledger's eyes
+    # uploaded again: the store's copy now matches its new digest
+    attrs = _ledger(url, "damaged").user_attrs
+    assert file_digest(store / attrs[f"adapter:{adapter_key}"]) == \
+        attrs[f"adapter:{adapter_key}:digest"]

@@ -3,7 +3,8 @@
 Layout under ``cache_dir``::
 
     adapters/<adapter key>/adapter_model.safetensors, adapter_config.json, meta.json
-    checkpoints/<adapter key>/step-<k>/  (the same files + state.pt: resuming a training)
+    checkpoints/<adapter key>/step-<k>/  (the same files + state.safetensors, state.json:
+                                          resuming a training, :mod:`~codesign.accuracy.state_io`)
     results/<result key>.json
 
 An adapter trained from scratch has the train key as its adapter key; a warm-started one
@@ -32,10 +33,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from codesign.accuracy import integrity, state_io
 from codesign.accuracy.rpu import train_integration_ns
 from codesign.files import write_atomic
 
-CACHE_VERSION = 4
+#: 5: checkpoint states without pickle, file digests in meta.json
+CACHE_VERSION = 5
 
 
 def _plain(obj: Any) -> Any:
@@ -96,33 +99,50 @@ def warm_key(train_key_: str, start_key: str, steps: int, schedule: str = "") ->
                    "steps": int(steps), **({"schedule": schedule} if schedule else {})})
 
 
+ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
+CHECKPOINT_FILES = ADAPTER_FILES + state_io.FILES
+
+
 def checkpoint_dir(cache_dir: Path, key: str, step: int) -> Path:
     return Path(cache_dir) / "checkpoints" / key / f"step-{int(step)}"
-
-
-def has_checkpoint(cache_dir: Path, key: str, step: int) -> bool:
-    d = checkpoint_dir(cache_dir, key, step)
-    return (d / "state.pt").is_file() and (d / "meta.json").is_file()
 
 
 def adapter_dir(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "adapters" / key
 
 
+def entry_meta(folder: Path, required: tuple[str, ...], what: str) -> dict | None:
+    """The meta.json of the cache entry ``folder`` once its files match their digests; None when
+    there is no entry, or when it is damaged (then it is discarded, with one line)."""
+    folder = Path(folder)
+    if not folder.exists():
+        return None
+    try:
+        return integrity.read_meta(folder, required)
+    except integrity.Damaged as exc:
+        integrity.discard(folder, exc.why, what)
+        return None
+
+
+def has_checkpoint(cache_dir: Path, key: str, step: int) -> bool:
+    return entry_meta(checkpoint_dir(cache_dir, key, step), CHECKPOINT_FILES,
+                      "checkpoint") is not None
+
+
 def has_adapter(cache_dir: Path, key: str) -> bool:
-    d = adapter_dir(cache_dir, key)
-    return (d / "adapter_model.safetensors").is_file() and (d / "meta.json").is_file()
+    return entry_meta(adapter_dir(cache_dir, key), ADAPTER_FILES, "adapter") is not None
 
 
 def save_adapter_atomic(cache_dir: Path, key: str, write, meta: dict,
                         final: Path | None = None) -> Path:
     """``write(folder)`` fills a temporary folder that is then renamed into place (the adapter
-    folder of ``key``, or ``final``)."""
+    folder of ``key``, or ``final``); meta.json gets ``meta`` and the digests of the files."""
     final = adapter_dir(cache_dir, key) if final is None else Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
     try:
         write(tmp)
+        meta = dict(meta, files=integrity.manifest(tmp))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
         if final.exists():
             shutil.rmtree(final)
@@ -137,14 +157,46 @@ def result_path(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "results" / f"{key}.json"
 
 
-def load_result(cache_dir: Path, key: str) -> dict | None:
+def result_problem(data: Any, labels: tuple[str, ...] | None = None) -> str | None:
+    """Why ``data`` is not a complete, successful accuracy result (None: it is one): a mapping
+    with status ok whose digital and analog series hold a number for every drift time
+    (``labels``: the evaluated ones; default: those of ``digital``)."""
+    if not isinstance(data, dict):
+        return f"holds a {type(data).__name__}, not a result"
+    if data.get("status", "ok") != "ok":
+        return f"status {data.get('status')!r}"
+    want = list(labels) if labels is not None else list(data.get("digital") or {})
+    if not want:
+        return "no drift times"
+    for series in ("digital", "analog_after"):
+        got = data.get(series)
+        if not isinstance(got, dict):
+            return f"no {series}"
+        if sorted(got) != sorted(want):
+            return f"{series} has drift times {sorted(got)}, not {sorted(want)}"
+        for label, entry in got.items():
+            mean = entry.get("mean") if isinstance(entry, dict) else None
+            if not isinstance(mean, (int, float)) or isinstance(mean, bool):
+                return f"{series}[{label}] has no number"
+    return None
+
+
+def load_result(cache_dir: Path, key: str, labels: tuple[str, ...] | None = None) -> dict | None:
+    """The cached result of ``key``; None when absent, or when the file is empty, not JSON or not
+    a complete result (:func:`result_problem`: then it is discarded, with one line)."""
     path = result_path(cache_dir, key)
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except ValueError:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        integrity.discard(path, f"not JSON: {type(exc).__name__}", "result file")
         return None
+    problem = result_problem(data, labels)
+    if problem is not None:
+        integrity.discard(path, problem, "result file")
+        return None
+    return data
 
 
 def save_result(cache_dir: Path, key: str, data: dict) -> None:

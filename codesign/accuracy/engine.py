@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
 
-from codesign.accuracy import cache, convert, lora as lora_mod, roles
+from codesign.accuracy import cache, convert, integrity, lora as lora_mod, roles, state_io
 from codesign.accuracy.rpu import train_integration_ns
 from codesign.accuracy.settings import AccuracyResult, AccuracySettings, WorkloadSpec
 from codesign.errors import InputError
@@ -166,20 +165,24 @@ def _series(built: Built, settings: AccuracySettings, progress: bool, variants: 
 class TrainPlan:
     """How :func:`evaluate` trains inside a multi-fidelity search (:mod:`codesign.ledger`).
 
-    ``rungs``: steps after which the adapters' accuracy is measured (one draw at the drift time
-    ``proxy_at``) and passed to ``on_rung(step, value)``; training stops there (the result's
-    status is ``"pruned"``) when it returns False. Every rung is a checkpoint in the cache
-    (adapter, optimiser and random states, the measured value), so a later request for the same
-    adapter resumes from the furthest one instead of step 0. ``start``: a cached adapter folder
-    to start from (a warm start, any rank: :func:`codesign.accuracy.lora.load_adapter_transfer`),
-    trained for ``steps`` steps instead of ``training.steps``, its learning rate scaled by
-    ``lr_scale``; the adapter is then cached under ``adapter_key``
-    (:func:`codesign.accuracy.cache.warm_key`) instead of the train key.
+    ``rungs``: checkpoints (adapter trainings only): steps after which the adapter, optimiser
+    and random states are cached, so a later request for the same adapter (after a Ctrl-C, a
+    killed worker, a pruned setting the search came back to) resumes from the furthest one
+    instead of step 0; ``on_checkpoint(step, folder)`` is called with each one reached, cached
+    or new (the ledger shares those its store lacks). With ``on_rung`` the adapters' accuracy
+    is also measured there (one draw at the drift time ``proxy_at``, cached with the checkpoint)
+    and passed to ``on_rung(step, value)``; training stops there (the result's status is
+    ``"pruned"``) when it returns False. ``start``: a cached adapter folder to start from (a
+    warm start, any rank: :func:`codesign.accuracy.lora.load_adapter_transfer`), trained for
+    ``steps`` steps instead of ``training.steps``, its learning rate scaled by ``lr_scale``; the
+    adapter is then cached under ``adapter_key`` (:func:`codesign.accuracy.cache.warm_key`)
+    instead of the train key.
     """
 
     rungs: tuple[int, ...] = ()
     proxy_at: str = "1d"
     on_rung: Optional[Callable[[int, float], bool]] = None
+    on_checkpoint: Optional[Callable[[int, Path], None]] = None
     start: Optional[Path] = None
     steps: Optional[int] = None
     adapter_key: Optional[str] = None
@@ -212,7 +215,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     # a planned training with checkpoints walks them (the pruner sees each) before any cache hit
     walk = plan.on_rung is not None and settings.training.mode == "lora"
     if use_result_cache and not walk:
-        hit = _cached_result(cache_dir, rkey, t_start)
+        hit = _cached_result(cache_dir, rkey, t_start, settings)
         if hit is not None:
             return hit
 
@@ -234,15 +237,15 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         before = _series(built, settings, progress, {"before": contextlib.nullcontext})["before"]
 
     adapter_hit = (settings.training.mode == "lora" and not walk
-                   and cache.has_adapter(cache_dir, tkey))
+                   and _load_cached_adapter(model, cache_dir, tkey))
     if adapter_hit:
-        lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, tkey))
         res.cache_hit = True
     else:
-        if init_key is not None:
-            lora_mod.load_adapter_weights(model, cache.adapter_dir(cache_dir, init_key))
+        if init_key is not None and not _load_cached_adapter(model, cache_dir, init_key):
+            raise RuntimeError("init_from: the cached adapter for that hardware setting was "
+                               "damaged and is discarded; evaluate that setting again")
         elif plan.start is not None:
-            extras["warm_start"] = lora_mod.load_adapter_transfer(model, plan.start)
+            extras["warm_start"] = _warm_start(model, plan.start)
 
         use_integration(model, aimc, settings, training=True)
 
@@ -261,7 +264,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
             res.status, res.reason = "failed", report.reason
             return res
         if walk and use_result_cache:
-            hit = _cached_result(cache_dir, rkey, t_start)
+            hit = _cached_result(cache_dir, rkey, t_start, settings)
             if hit is not None:
                 hit.extras.update(steps_computed=report.computed)
                 return hit
@@ -329,63 +332,162 @@ def proxy_accuracy(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
     return float(out["after"][at]["mean"])
 
 
+def _load_cached_adapter(model, cache_dir: Path, key: str) -> bool:
+    """Load the cached adapter of ``key`` into ``model``: False when there is none or it is
+    damaged (its files do not match their digests, or it does not fit: then it is discarded)."""
+    if not cache.has_adapter(cache_dir, key):
+        return False
+    folder = cache.adapter_dir(cache_dir, key)
+    try:
+        lora_mod.load_adapter_weights(model, folder)
+    except ValueError as exc:
+        integrity.discard(folder, str(exc), "adapter")
+        return False
+    return True
+
+
+def _warm_start(model, folder: Path) -> dict:
+    """The warm start from a cached adapter folder; a damaged one is discarded and named in one
+    line (the next claim fetches it again or trains from scratch)."""
+    try:
+        return lora_mod.load_adapter_transfer(model, folder)
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError) as exc:
+        integrity.discard(folder, f"{type(exc).__name__}: {exc}", "warm-start adapter")
+        raise RuntimeError(f"the warm-start adapter {folder} is damaged and was discarded; "
+                           "the setting is trained on the next try") from None
+
+
+@dataclass
+class _Resume:
+    """A cached checkpoint read and checked, not yet loaded into the model."""
+
+    folder: Path
+    tensors: dict
+    state: dict
+
+
+def _read_checkpoint(model, folder: Path) -> _Resume:
+    """A checkpoint's adapter tensors (checked against the model's adapter) and training state,
+    without touching the model; Damaged (naming the folder) when anything is off."""
+    try:
+        tensors = lora_mod.read_adapter(folder)
+        lora_mod.check_fits(model, tensors)
+    except ValueError as exc:
+        raise integrity.Damaged(folder, str(exc)) from None
+    return _Resume(folder, tensors, state_io.load(folder))
+
+
+def _checkpoint_meta(meta: dict, folder: Path, rung: int) -> tuple[list, Optional[float]]:
+    losses, proxy = meta.get("losses"), meta.get("proxy")
+    if meta.get("step") != rung or not isinstance(losses, list) or len(losses) > rung or not all(
+            isinstance(x, (int, float)) for x in losses) or not (
+            proxy is None or isinstance(proxy, (int, float))):
+        raise integrity.Damaged(folder, "meta.json does not describe this checkpoint")
+    return [float(x) for x in losses], None if proxy is None else float(proxy)
+
+
 def _train_planned(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
                    base: AccuracySettings, plan: TrainPlan, key: str, cache_dir: Path,
                    progress: bool) -> _Planned:
-    """Train to ``settings.training.steps`` through the plan's rungs: at each, reuse the cached
-    checkpoint or train to it and cache one, then ask ``plan.on_rung``."""
-    import torch
+    """Train to ``settings.training.steps`` through the plan's checkpoints (adapter trainings):
+    each is taken from the cache, or trained to and cached; with ``plan.on_rung`` each is
+    reported. A cached checkpoint found damaged on the way (unreadable, not fitting the model or
+    this training) is discarded with one line and the walk starts again from the adapters it
+    began with (an earlier checkpoint, or step 0)."""
+    steps = settings.training.steps
+    rungs = [r for r in plan.rungs if 0 < r < steps] if settings.training.mode == "lora" else []
+    initial = lora_mod.snapshot(built.model) if rungs else None
+    for _ in range(len(rungs) + 2):
+        try:
+            return _walk(built, aimc, settings, base, plan, key, cache_dir, progress, rungs)
+        except integrity.Damaged as exc:
+            if exc.path is None or initial is None:
+                raise RuntimeError(f"damaged training state: {exc.why}") from None
+            integrity.discard(exc.path, exc.why, "checkpoint")
+            lora_mod.restore(built.model, initial)
+    raise RuntimeError(f"checkpoints of {key} in {cache_dir} stay damaged after discarding them "
+                       "(is the cache folder writable?)")
 
+
+def _walk(built: Built, aimc: AimcTileSpec, settings: AccuracySettings, base: AccuracySettings,
+          plan: TrainPlan, key: str, cache_dir: Path, progress: bool, rungs: list) -> _Planned:
+    """One pass of :func:`_train_planned`. Cached checkpoints are read and checked in order but
+    only the last one before training goes on is loaded into the model."""
     from codesign.accuracy.train import train
 
     out = _Planned(losses=[])
-    state = None
-    steps = settings.training.steps
-    for rung in [r for r in plan.rungs if 0 < r < steps]:
+    state, state_from = None, None
+    pending: Optional[_Resume] = None
+
+    def resume() -> None:
+        nonlocal pending, state, state_from
+        if pending is not None:
+            lora_mod.restore(built.model, pending.tensors)
+            state, state_from, pending = pending.state, pending.folder, None
+
+    def segment(until: Optional[int]):
+        try:
+            return train(built.model, built.task, settings, built.device, progress=progress,
+                         state=state, until=until)
+        except integrity.Damaged as exc:          # the state did not fit: nothing trained
+            raise integrity.Damaged(state_from, exc.why) from None
+
+    for rung in rungs:
         folder = cache.checkpoint_dir(cache_dir, key, rung)
-        if cache.has_checkpoint(cache_dir, key, rung):
-            meta = json.loads((folder / "meta.json").read_text())
-            lora_mod.load_adapter_weights(built.model, folder)
-            state = torch.load(folder / "state.pt", weights_only=False)
-            out.losses = list(meta["losses"])
-            value = float(meta["proxy"])
+        meta = cache.entry_meta(folder, cache.CHECKPOINT_FILES, "checkpoint")
+        if meta is not None:
+            out.losses, value = _checkpoint_meta(meta, folder, rung)
+            pending = _read_checkpoint(built.model, folder)
+            if value is None and plan.on_rung is not None:    # cached without a pruner
+                resume()
+                value = proxy_accuracy(built, aimc, base, plan.proxy_at)
+            if plan.on_checkpoint is not None:
+                plan.on_checkpoint(rung, folder)
         else:
-            report = train(built.model, built.task, settings, built.device, progress=progress,
-                           state=state, until=rung)
+            resume()
+            report = segment(rung)
             out.add(report)
             if report.status != "ok":
                 out.status, out.reason = report.status, report.reason
                 return out
-            state = report.state
-            value = proxy_accuracy(built, aimc, base, plan.proxy_at)
+            state, state_from = report.state, None
+            value = (proxy_accuracy(built, aimc, base, plan.proxy_at)
+                     if plan.on_rung is not None else None)
             saved = state
 
             def write(d: Path, saved=saved) -> None:
                 lora_mod.save_adapter(built.model, d)
-                torch.save(saved, d / "state.pt")
+                state_io.save(saved, d)
 
             cache.save_adapter_atomic(cache_dir, key, write,
                                       {"step": rung, "proxy": value, "losses": out.losses},
                                       final=folder)
-        out.proxy[str(rung)] = value
-        if plan.on_rung is not None and not plan.on_rung(rung, value):
+            if plan.on_checkpoint is not None:
+                plan.on_checkpoint(rung, folder)
+        if value is not None:
+            out.proxy[str(rung)] = value
+        if plan.on_rung is not None and value is not None and not plan.on_rung(rung, value):
             out.status, out.pruned_at = "pruned", rung
-            out.reason = f"pruned at step {rung} of {steps} ({plan.proxy_at}: {value:.4g})"
+            out.reason = f"pruned at step {rung} of {settings.training.steps} " \
+                         f"({plan.proxy_at}: {value:.4g})"
             return out
-    if cache.has_adapter(cache_dir, key):          # trained before: the checkpoints were replayed
-        lora_mod.load_adapter_weights(built.model, cache.adapter_dir(cache_dir, key))
-        meta = json.loads((cache.adapter_dir(cache_dir, key) / "meta.json").read_text())
-        out.losses = list(meta.get("losses") or out.losses)
+    if _load_cached_adapter(built.model, cache_dir, key):
+        # trained before: the checkpoints were replayed
+        meta = cache.entry_meta(cache.adapter_dir(cache_dir, key), cache.ADAPTER_FILES,
+                                "adapter") or {}
+        losses = meta.get("losses")
+        out.losses = list(losses) if isinstance(losses, list) else out.losses
         return out
-    report = train(built.model, built.task, settings, built.device, progress=progress,
-                   state=state)
+    resume()
+    report = segment(None)
     out.add(report)
     out.status, out.reason = report.status, report.reason
     return out
 
 
-def _cached_result(cache_dir: Path, key: str, t_start: float) -> Optional[AccuracyResult]:
-    hit = cache.load_result(cache_dir, key)
+def _cached_result(cache_dir: Path, key: str, t_start: float,
+                   settings: AccuracySettings) -> Optional[AccuracyResult]:
+    hit = cache.load_result(cache_dir, key, tuple(settings.evaluation.drift_times))
     if hit is None:
         return None
     res = _result_from_dict(hit)

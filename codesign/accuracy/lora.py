@@ -92,16 +92,58 @@ def save_adapter(model, folder: Path, adapter: str = ADAPTER) -> None:
     model.peft_config[adapter].save_pretrained(str(folder))
 
 
-def load_adapter_weights(model, folder: Path, adapter: str = ADAPTER) -> None:
-    """Load saved adapter weights into an existing adapter of the same shape."""
-    from peft.utils import set_peft_model_state_dict
+def read_adapter(folder: Path) -> dict:
+    """The tensors of a saved adapter (safetensors: no code runs); ValueError when the file is
+    missing, truncated or not a safetensors file."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    state = load_file(str(folder / "adapter_model.safetensors"))
-    result = set_peft_model_state_dict(model, state, adapter_name=adapter)
-    unexpected = getattr(result, "unexpected_keys", [])
-    if unexpected:
-        raise ValueError(f"adapter file does not fit the model: {unexpected[:3]}")
+    try:
+        return load_file(str(Path(folder) / "adapter_model.safetensors"))
+    except (OSError, SafetensorError) as exc:
+        raise ValueError(f"adapter file {Path(folder) / 'adapter_model.safetensors'} is "
+                         f"unreadable: {type(exc).__name__}: {exc}") from None
+
+
+def check_fits(model, state: dict, adapter: str = ADAPTER) -> None:
+    """ValueError unless ``state`` has exactly the tensors (names and shapes) of ``model``'s
+    adapter ``adapter``: checked before anything is loaded, so a bad file changes nothing."""
+    from peft.utils import get_peft_model_state_dict
+
+    current = get_peft_model_state_dict(model, adapter_name=adapter)
+    extra, missing = sorted(set(state) - set(current)), sorted(set(current) - set(state))
+    if extra or missing:
+        raise ValueError(f"adapter file does not fit the model: unexpected {extra[:3]}, "
+                         f"missing {missing[:3]}")
+    for key, value in current.items():
+        if tuple(state[key].shape) != tuple(value.shape) or not state[key].is_floating_point():
+            raise ValueError(f"adapter file does not fit the model: {key} is "
+                             f"{tuple(state[key].shape)} {state[key].dtype}, expected "
+                             f"{tuple(value.shape)}")
+
+
+def load_adapter_weights(model, folder: Path, adapter: str = ADAPTER) -> None:
+    """Load saved adapter weights into an existing adapter of the same shape (ValueError, the
+    model unchanged, when the file is unreadable or does not fit)."""
+    from peft.utils import set_peft_model_state_dict
+
+    state = read_adapter(folder)
+    check_fits(model, state, adapter)
+    set_peft_model_state_dict(model, state, adapter_name=adapter)
+
+
+def snapshot(model, adapter: str = ADAPTER) -> dict:
+    """A copy of the adapter's tensors (to put back with :func:`restore`)."""
+    from peft.utils import get_peft_model_state_dict
+
+    return {k: v.detach().clone() for k, v in
+            get_peft_model_state_dict(model, adapter_name=adapter).items()}
+
+
+def restore(model, saved: dict, adapter: str = ADAPTER) -> None:
+    from peft.utils import set_peft_model_state_dict
+
+    set_peft_model_state_dict(model, saved, adapter_name=adapter)
 
 
 def transfer_pair(a_old, b_old, scale_old: float, a_init, b_init, scale_new: float):
@@ -135,9 +177,8 @@ def load_adapter_transfer(model, folder: Path, adapter: str = ADAPTER) -> dict[s
     import json
 
     from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
-    from safetensors.torch import load_file
 
-    saved = load_file(str(Path(folder) / "adapter_model.safetensors"))
+    saved = read_adapter(folder)
     old_cfg = json.loads((Path(folder) / "adapter_config.json").read_text())
     cfg = model.peft_config[adapter]
     scale_old = float(old_cfg["lora_alpha"]) / float(old_cfg["r"])

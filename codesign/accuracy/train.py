@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from codesign.accuracy import convert
+from codesign.accuracy.integrity import Damaged
 from codesign.accuracy.settings import AccuracySettings, drift_seconds
 
 
@@ -75,6 +76,56 @@ def _set_train_mode(model, mode: str, gaussian: bool) -> None:
     convert.set_tiles_mode(model, gaussian)
 
 
+def _same_shape(what: str, saved, fresh) -> None:
+    """ValueError unless ``saved`` has the keys, lengths and kinds of values of ``fresh`` (what
+    this training's own optimiser or schedule would save: numbers where numbers are...)."""
+    def kind(v):
+        return "number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v)
+
+    if isinstance(fresh, dict):
+        if not isinstance(saved, dict) or set(saved) != set(fresh):
+            raise ValueError(f"{what}: other entries than this training's")
+        for k in fresh:
+            _same_shape(f"{what}.{k}", saved[k], fresh[k])
+    elif isinstance(fresh, (list, tuple)):
+        if kind(saved) != kind(fresh) or len(saved) != len(fresh):
+            raise ValueError(f"{what}: {len(saved) if isinstance(saved, (list, tuple)) else 'no'} "
+                             f"entries, expected {len(fresh)}")
+        for a, b in zip(saved, fresh):
+            _same_shape(what, a, b)
+    elif fresh is None:
+        if saved is not None:
+            raise ValueError(f"{what}: a {type(saved).__name__} where nothing belongs")
+    elif kind(saved) != kind(fresh):
+        raise ValueError(f"{what}: a {type(saved).__name__} where a {type(fresh).__name__} belongs")
+
+
+def _resume(state: dict, opt, sched, rng: random.Random, params: list, steps: int) -> int:
+    """Load a saved training state into the optimiser, schedule and generator; the step to go
+    on from. :class:`~codesign.accuracy.integrity.Damaged` (nothing trained yet) when the state
+    does not fit this training: another parameter count or shape, a step past the end."""
+    import torch
+
+    try:
+        first = int(state["step"])
+        if not 0 <= first <= steps:
+            raise ValueError(f"step {first} outside 0..{steps}")
+        _same_shape("optimiser", state["optimizer"]["param_groups"],
+                    opt.state_dict()["param_groups"])
+        _same_shape("schedule", state["schedule"], sched.state_dict())
+        opt.load_state_dict(state["optimizer"])
+        for p in params:
+            for name, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.dim() and value.shape != p.shape:
+                    raise ValueError(f"optimiser {name} of shape {tuple(value.shape)} for a "
+                                     f"parameter of shape {tuple(p.shape)}")
+        sched.load_state_dict(state["schedule"])
+        rng.setstate(state["python_rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+        raise Damaged(None, f"training state does not fit this training: {exc}") from None
+    return first
+
+
 def train(model, task, settings: AccuracySettings, device, progress: bool = True,
           state: dict | None = None, until: int | None = None) -> TrainReport:
     """Train what requires grad in ``model`` for ``settings.training.steps`` steps.
@@ -97,10 +148,7 @@ def train(model, task, settings: AccuracySettings, device, progress: bool = True
     batches = task.train_batches(tr.batch_size, tr.seed)
     first = 0
     if state is not None:
-        first = int(state["step"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["schedule"])
-        rng.setstate(state["python_rng"])
+        first = _resume(state, opt, sched, rng, params, tr.steps)
         for _ in range(first):
             next(batches)
         if gaussian:
