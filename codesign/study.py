@@ -26,6 +26,7 @@ from optuna.exceptions import ExperimentalWarning
 
 from codesign.config import LoadedStudy, direction, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
+from codesign.grid_sampler import StableGridSampler
 from codesign.metrics import METRICS
 from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
 from codesign.storage import check_url, is_sqlite, readonly_url, redact, sqlite_path
@@ -157,8 +158,9 @@ def make_sampler(loaded: LoadedStudy, seed: int):
         return optuna.samplers.GPSampler(seed=seed)
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.GridSampler(
-        {param_name(p): v for p, v in grid(loaded.axes, cfg.design).items()}, seed=seed)
+    # a grid's points keep their meaning across runs and workers: codesign.grid_sampler
+    return StableGridSampler({param_name(p): v for p, v in grid(loaded.axes, cfg.design).items()},
+                             seed=seed)
 
 
 def fingerprint(loaded: LoadedStudy) -> dict[str, Any]:
@@ -466,9 +468,11 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)
     # reproducible for one worker (seed + trials held); distinct streams for workers that join a
-    # running study (+ process id); config.study.StudyConfig.seed says the same
+    # running study (+ process id); config.study.StudyConfig.seed says the same. A grid's order
+    # is the study's seed alone: every run and worker visits the same sequence of points
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
-    seed = (cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)) % 2**32
+    seed = cfg.seed if cfg.sampler == "grid" else (
+        cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)) % 2**32
     study = open_study(loaded, storage, seed)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
@@ -486,10 +490,10 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                 # same) at the start of every trial it runs, still under this lock; check here
                 # only before deciding that the study is done
                 now = tally(study, storage, study_id)
-                if now["counted"] >= target and not now["WAITING"] and now["RUNNING"]:
+                if _full(study, now, target) and now["RUNNING"]:
                     fail_stale_trials(study)
                     now = tally(study, storage, study_id)
-                if now["counted"] >= target and not now["WAITING"]:
+                if _full(study, now, target):
                     if not now["RUNNING"]:
                         break
                     wait = True  # others' trials may still die and come back for retry
@@ -526,6 +530,19 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             close_storage(ledger.storage)
     return RunSummary(study, storage, url, added, now["COMPLETE"] + now["PRUNED"],
                       failures_in_a_row >= max_failures)
+
+
+def _full(study, now: dict[str, int], target: int) -> bool:
+    """Whether no trial is left to start: none queued, and ``target`` trials counted or (grid)
+    every point taken. The grid's points are read only when there are enough trials to hold
+    them all (failed ones included), so a growing grid study costs no extra read per trial."""
+    if now["WAITING"]:
+        return False
+    if now["counted"] >= target:
+        return True
+    sampler = study.sampler
+    return (isinstance(sampler, StableGridSampler) and sum(now[s] for s in _STATES) >= sampler.size
+            and not sampler.open_points(study))
 
 
 def stop_stray_heartbeats() -> int:
