@@ -226,11 +226,17 @@ def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_
     from codesign.ledger import Ledger
 
     cfg = loaded.config
-    artifacts = cfg.search.artifacts or str(Path(out_dir) / cfg.name / "artifacts")
     storage = make_storage(storage_url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s,
                            retry=False)
     return Ledger(storage, lambda name: trial_slot_lock(storage_url, name), cfg.name,
-                  accuracy_target(loaded)[0], cfg.search, artifacts, cfg.accuracy.training.steps)
+                  accuracy_target(loaded)[0], cfg.search, artifacts_location(loaded, out_dir),
+                  cfg.accuracy.training.steps)
+
+
+def artifacts_location(loaded: LoadedStudy, out_dir: Path) -> str:
+    """``search.artifacts``, or <out>/<name>/artifacts beside the study."""
+    cfg = loaded.config
+    return cfg.search.artifacts or str(Path(out_dir) / cfg.name / "artifacts")
 
 
 def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
@@ -463,8 +469,12 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     url = (storage_url if storage_url is not None else cfg.storage if cfg.storage is not None
            else default_storage(out_dir, cfg.name))
     preflight(loaded)
+    check_url(url)
+    if loaded.needs_accuracy:  # a bad search.artifacts is refused before any database is created
+        from codesign.ledger import artifact_store
+
+        artifact_store(artifacts_location(loaded, out_dir))
     storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
-    # first: a bad search.artifacts is refused before the study is created
     ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s)
     probe = open_study(loaded, storage, cfg.seed)
     # reproducible for one worker (seed + trials held); distinct streams for workers that join a
