@@ -460,7 +460,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               progress: bool = True, max_failures: int = 5, heartbeat_s: int = 10,
               min_trial_s: float = 0.0) -> RunSummary:
     """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
-    from optuna.storages import fail_stale_trials
+    from codesign.stale import fail_stale
 
     cfg = loaded.config
     target = n_trials or cfg.n_trials
@@ -498,10 +498,10 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             with trial_slot_lock(url, cfg.name) as lock:
                 # Optuna fails stale trials (a dead worker's: FAIL + a WAITING retry, counted the
                 # same) at the start of every trial it runs, still under this lock; check here
-                # only before deciding that the study is done
+                # only before deciding that the study is done (also trials that never beat)
                 now = tally(study, storage, study_id)
                 if _full(study, now, target) and now["RUNNING"]:
-                    fail_stale_trials(study)
+                    fail_stale(study)
                     now = tally(study, storage, study_id)
                 if _full(study, now, target):
                     if not now["RUNNING"]:
