@@ -49,12 +49,17 @@ def silent_trial_ids(storage, study_id: int) -> list[int]:
     if not interval or engine is None:
         return []
     grace = storage.grace_period or 2 * interval
-    with engine.connect() as conn:
-        rows = conn.execute(sqlalchemy.text(
-            "SELECT t.trial_id, t.datetime_start FROM trials t WHERE t.study_id = :sid "
-            "AND t.state = 'RUNNING' AND NOT EXISTS "
-            "(SELECT 1 FROM trial_heartbeats h WHERE h.trial_id = t.trial_id)"),
-            {"sid": study_id}).all()
+
+    def query():
+        with engine.connect() as conn:
+            return conn.execute(sqlalchemy.text(
+                "SELECT t.trial_id, t.datetime_start FROM trials t WHERE t.study_id = :sid "
+                "AND t.state = 'RUNNING' AND NOT EXISTS "
+                "(SELECT 1 FROM trial_heartbeats h WHERE h.trial_id = t.trial_id)"),
+                {"sid": study_id}).all()
+
+    # a storage of codesign.outage rides out an outage here too
+    rows = storage.retrying(query) if hasattr(storage, "retrying") else query()
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     return [int(tid) for tid, start in rows if is_silent(_as_datetime(start), now, grace)]
 

@@ -27,6 +27,8 @@ from optuna.exceptions import ExperimentalWarning
 from codesign.config import LoadedStudy, direction, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
 from codesign.grid_sampler import StableGridSampler
+from codesign.outage import (OUTAGE_S, DiskFull, StorageUnavailable, disk_full_message,
+                             is_disk_full, no_space_left, retry)
 from codesign.metrics import METRICS
 from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
 from codesign.storage import check_url, is_sqlite, readonly_url, redact, sqlite_path
@@ -57,15 +59,18 @@ def default_storage(out_dir: Path, name: str) -> str:
 
 @_experimental_ok()
 def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = MAX_RETRY,
-                 readonly: bool = False, retry: bool = True):
+                 readonly: bool = False, retry: bool = True, outage_s: float = OUTAGE_S):
     """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable.
 
     ``readonly``: for commands that only read a study: SQLite opens the file read-only (nothing
     created, converted or written), PostgreSQL runs read-only transactions, no heartbeat runs.
     ``retry=False``: a stale trial is only marked failed (the training ledger's claims: the
-    setting is claimed again by whoever needs it)."""
+    setting is claimed again by whoever needs it). Every call rides out a database outage of up
+    to ``outage_s`` seconds (:mod:`codesign.outage`)."""
     import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    from codesign.outage import RetryingRDBStorage
 
     check_url(url, must_exist=readonly)
     if is_sqlite(url) and not readonly:
@@ -76,7 +81,7 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
                                            if retry else None)}
     for attempt in range(5):
         try:
-            storage = RDBStorage(
+            storage = RetryingRDBStorage(
                 readonly_url(url) if readonly else url,
                 engine_kwargs={"pool_pre_ping": True,
                                **({"connect_args": _pg_connect_args(readonly)}
@@ -84,6 +89,7 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
                 **live)
             if is_sqlite(url) and not readonly:
                 _relax_sqlite_sync(storage.engine)
+            storage.where, storage.outage_s = f"--storage: {redact(url)}", outage_s
             return storage
         except ModuleNotFoundError as exc:
             raise InputError(f"--storage: the driver for {redact(url)} is not installed "
@@ -94,6 +100,9 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
             if _SCHEMA_RACE.search(reason) and attempt < 4:
                 time.sleep(0.5 + attempt)  # another worker is creating the schema right now
                 continue
+            if is_disk_full(exc) or (is_sqlite(url) and no_space_left(sqlite_path(url).parent)):
+                raise DiskFull(disk_full_message("--storage", sqlite_path(url) if is_sqlite(url)
+                                                 else redact(url))) from None
             if "password" in reason.lower():
                 reason = "authentication failed"
             if readonly and "readonly" in reason.replace("-", "").replace(" ", "").lower():
@@ -124,6 +133,8 @@ def _prepare_sqlite(path: Path) -> None:
         finally:
             con.close()
     except (OSError, sqlite3.Error) as exc:  # a read-only file or file system, a full disk...
+        if is_disk_full(exc) or no_space_left(path.parent):
+            raise DiskFull(disk_full_message("--storage", path)) from None
         reason = getattr(exc, "strerror", None) or str(exc)
         raise InputError(f"--storage: cannot write {path}: {reason} (a study that is only read "
                          f"needs no write access: codesign pareto/pick/plot/report)") from None
@@ -219,7 +230,8 @@ def accuracy_target(loaded: LoadedStudy) -> tuple[str, str]:
     return "maximize", times[0]
 
 
-def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_s: int = 10):
+def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_s: int = 10,
+                outage_s: float = OUTAGE_S):
     """The study's training ledger (:mod:`codesign.ledger`), or None without accuracy."""
     if not loaded.needs_accuracy:
         return None
@@ -227,8 +239,8 @@ def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_
 
     cfg = loaded.config
     storage = make_storage(storage_url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s,
-                           retry=False)
-    return Ledger(storage, lambda name: trial_slot_lock(storage_url, name), cfg.name,
+                           retry=False, outage_s=outage_s)
+    return Ledger(storage, lambda name: trial_slot_lock(storage_url, name, outage_s), cfg.name,
                   accuracy_target(loaded)[0], cfg.search, artifacts_location(loaded, out_dir),
                   cfg.accuracy.training.steps)
 
@@ -256,8 +268,8 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
     def objective(trial: optuna.Trial):
         try:
             return evaluate(trial)
-        except optuna.TrialPruned:
-            raise
+        except (optuna.TrialPruned, StorageUnavailable, DiskFull):
+            raise  # (the storage cannot take a reason now: run_study reports it in one line)
         except Exception as exc:  # recorded with the trial, which Optuna then marks failed
             if "reason" not in trial.user_attrs:
                 trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
@@ -342,7 +354,8 @@ class _SlotLock:
 
 
 @contextlib.contextmanager
-def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
+def trial_slot_lock(storage_url: str, study_name: str,
+                    outage_s: float = OUTAGE_S) -> Iterator[_SlotLock]:
     """Serialise "count trials, then create one" among the workers of one study.
 
     A file lock beside a SQLite database; a PostgreSQL advisory lock for a shared server. Other
@@ -362,16 +375,34 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
         import sqlalchemy
 
         key = int(hashlib.sha256(study_name.encode()).hexdigest()[:15], 16)
-        engine = sqlalchemy.create_engine(storage_url, poolclass=sqlalchemy.pool.NullPool)
-        try:
-            with engine.connect() as conn:
+        engine = sqlalchemy.create_engine(storage_url, poolclass=sqlalchemy.pool.NullPool,
+                                          connect_args={"connect_timeout": 10})
+
+        def locked():
+            conn = engine.connect()
+            try:
                 conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
-                lock = _SlotLock(lambda: conn.execute(
-                    sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key}))
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        def unlock(conn) -> None:
+            # a connection the server dropped has released its lock already
+            with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+        try:
+            conn = retry(locked, f"--storage: {redact(storage_url)}", outage_s)  # an outage
+            try:
+                lock = _SlotLock(lambda: unlock(conn))
                 try:
                     yield lock
                 finally:
                     lock.release()
+            finally:
+                with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+                    conn.close()
         finally:
             engine.dispose()
     else:
@@ -458,8 +489,10 @@ class RunSummary:
 def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               storage_url: str | None = None, cache_dir: Path | None = None,
               progress: bool = True, max_failures: int = 5, heartbeat_s: int = 10,
-              min_trial_s: float = 0.0) -> RunSummary:
+              min_trial_s: float = 0.0, outage_s: float = OUTAGE_S) -> RunSummary:
     """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
     from codesign.stale import fail_stale
 
     cfg = loaded.config
@@ -474,8 +507,9 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
         from codesign.ledger import artifact_store
 
         artifact_store(artifacts_location(loaded, out_dir))
-    storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
-    ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s)
+    storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s,
+                           outage_s=outage_s)
+    ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s, outage_s=outage_s)
     probe = open_study(loaded, storage, cfg.seed)
     # reproducible for one worker (seed + trials held); distinct streams for workers that join a
     # running study (+ process id); config.study.StudyConfig.seed says the same. A grid's order
@@ -495,7 +529,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     current: list[int] = []  # the number of the trial this worker is running
     try:
         while failures_in_a_row < max_failures:
-            with trial_slot_lock(url, cfg.name) as lock:
+            with trial_slot_lock(url, cfg.name, outage_s) as lock:
                 # Optuna fails stale trials (a dead worker's: FAIL + a WAITING retry, counted the
                 # same) at the start of every trial it runs, still under this lock; check here
                 # only before deciding that the study is done (also trials that never beat)
@@ -514,7 +548,9 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                         current.append(trial.number)
                         return objective(trial)
 
-                    with _quiet_interrupts():
+                    with _quiet_interrupts(), contextlib.suppress(UpdateFinishedTrialError):
+                        # (suppressed: the trial went stale in an outage and another worker
+                        # failed it and queued its retry; this worker's result is not stored)
                         study.optimize(run_one, n_trials=1, catch=(Exception,),
                                        gc_after_trial=False)
             if wait:
@@ -534,6 +570,16 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
         raise KeyboardInterrupt(
             f"trial {requeued[0]} re-queued; run the same command to resume" if requeued
             else "run the same command to resume") from None
+    except Exception as exc:  # an outage longer than the storages wait, or a full disk
+        for store in (storage, getattr(ledger, "storage", None)):
+            if getattr(store, "gave_up", None) is not None:
+                raise StorageUnavailable(str(store.gave_up)) from None
+        if isinstance(exc, (StorageUnavailable, DiskFull)):
+            raise exc from None
+        if is_disk_full(exc) or (is_sqlite(url) and no_space_left(sqlite_path(url).parent)):
+            raise DiskFull(disk_full_message("--storage", sqlite_path(url) if is_sqlite(url)
+                                             else redact(url))) from None
+        raise
     finally:
         bar.close()
         if ledger is not None:
@@ -591,12 +637,14 @@ def requeue_interrupted(study, numbers: list[int]) -> list[int]:
 
 class _DropInterruptTracebacks(logging.Filter):
     """Optuna logs a trial stopped by Ctrl-C with the whole traceback (then "failed with value
-    None"); the CLI says it in one line. Drops those records, from the interrupt on."""
+    None"); the CLI says it in one line. Drops those records, from the interrupt on; the same
+    for a trial stopped by a storage outage or a full disk (run_study says it in one line)."""
 
     interrupted = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+        if record.exc_info and isinstance(record.exc_info[1], (KeyboardInterrupt,
+                                                               StorageUnavailable, DiskFull)):
             self.interrupted = True
         return not self.interrupted
 
