@@ -18,6 +18,7 @@ made up by the next, and the grace period is three periods.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import time
 from pathlib import Path
@@ -149,7 +150,9 @@ _CALLS = sorted({n for n in dir(BaseStorage) if not n.startswith("_")
                  and callable(getattr(BaseStorage, n))} - {"record_heartbeat", "remove_session",
                                                           "get_heartbeat_interval",
                                                           "get_heartbeat_stale_trial_callback"}
-                | {"_get_stale_trial_ids", "get_trial_id_from_study_id_trial_number"})
+                | {"_get_stale_trial_ids", "get_trial_id_from_study_id_trial_number",
+                   # what Optuna's cache in front of a study's storage calls directly
+                   "_create_new_trial", "_get_best_trial_id", "_get_trials", "_set_trial_param"})
 
 
 class RetryingRDBStorage(RDBStorage):
@@ -192,3 +195,17 @@ def _retrying(name: str) -> Callable[..., Any]:
 for _name in _CALLS:
     if hasattr(RDBStorage, _name):
         setattr(RetryingRDBStorage, _name, _retrying(_name))
+
+
+class _DropOutageFallbackWarnings(logging.Filter):
+    """Optuna's RDB storage logs a dropped connection met while reading trials as a multi-line
+    "Caught an error from sqlalchemy ... Falling back" warning before failing again; the retry
+    above handles it. Drops only those records that are about the connection."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage().lower()
+        return not (text.startswith("caught an error from sqlalchemy")
+                    and any(w in text for w in _CONNECTION_WORDS))
+
+
+logging.getLogger("optuna.storages._rdb.storage").addFilter(_DropOutageFallbackWarnings())
