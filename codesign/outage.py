@@ -17,12 +17,13 @@ made up by the next, and the grace period is three periods.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from optuna.storages import BaseStorage, RDBStorage
 
@@ -103,6 +104,18 @@ def no_space_left(folder: Path) -> bool:
 def disk_full_message(where: str, path: Path) -> str:
     return (f"{where}: no space left on the device holding {path}; the study keeps every "
             f"finished trial: free space and run the same command again")
+
+
+@contextlib.contextmanager
+def disk_full_names(folder: Path) -> Iterator[None]:
+    """A full disk while writing into ``folder``: DiskFull naming it (an OSError may name only a
+    temporary file, or nothing)."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise DiskFull(disk_full_message("--out", folder)) from None
 
 
 def first_line(exc: BaseException) -> str:

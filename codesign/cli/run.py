@@ -41,6 +41,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from codesign.outage import disk_full_names
     from codesign.results import pareto_table, summary_lines, trials_table, write_results
     from codesign.study import close_storage, redact, run_study
 
@@ -50,7 +51,8 @@ def run(args) -> int:
                         progress=not args.no_progress, heartbeat_s=args.heartbeat_s,
                         min_trial_s=args.min_trial_s, outage_s=args.outage_s)
     try:
-        paths = write_results(summary.study, loaded, folder, summary.storage_url)
+        with disk_full_names(folder):
+            paths = write_results(summary.study, loaded, folder, summary.storage_url)
         table = trials_table(summary.study, loaded)
         front = pareto_table(summary.study, loaded, table)
     finally:
