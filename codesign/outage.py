@@ -101,7 +101,7 @@ def no_space_left(folder: Path) -> bool:
     return st.f_bavail * st.f_frsize < FULL_BELOW_BYTES
 
 
-def disk_full_message(where: str, path: Path) -> str:
+def disk_full_message(where: str, path: Path | str) -> str:
     return (f"{where}: no space left on the device holding {path}; the study keeps every "
             f"finished trial: free space and run the same command again")
 

@@ -572,8 +572,9 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
             else "run the same command to resume") from None
     except Exception as exc:  # an outage longer than the storages wait, or a full disk
         for store in (storage, getattr(ledger, "storage", None)):
-            if getattr(store, "gave_up", None) is not None:
-                raise StorageUnavailable(str(store.gave_up)) from None
+            gave_up = getattr(store, "gave_up", None)
+            if gave_up is not None:
+                raise StorageUnavailable(str(gave_up)) from None
         if isinstance(exc, (StorageUnavailable, DiskFull)):
             raise exc from None
         if is_disk_full(exc) or (is_sqlite(url) and no_space_left(sqlite_path(url).parent)):
