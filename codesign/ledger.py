@@ -333,7 +333,7 @@ class Ledger:
         """The setting's training: found in the ledger, waited for, or claimed and run by
         ``job(trial, training)`` (which trains, reports checkpoints through the
         trial and returns the final value, or raises optuna.TrialPruned)."""
-        from optuna.storages import fail_stale_trials
+        from codesign.stale import fail_stale
 
         waited, t0 = False, time.perf_counter()
         while True:
@@ -345,7 +345,7 @@ class Ledger:
                     found.waited_s = round(time.perf_counter() - t0, 2) if waited else 0.0
                     return found
                 if any(t.state.name == "RUNNING" for t in mine):
-                    fail_stale_trials(self.study)      # a dead trainer's claim expires
+                    fail_stale(self.study)      # a dead trainer's claim expires (or one never beat)
                     if any(t.state.name == "RUNNING" for t in self.records()
                            if t.user_attrs["setting"] == setting):
                         wait = True

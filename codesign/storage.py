@@ -162,6 +162,10 @@ def _check_sqlite_file(path: Path, where: str) -> None:
         finally:
             con.close()
     except sqlite3.Error as exc:
+        from codesign.outage import disk_full_message, no_space_left
+
+        if no_space_left(path.parent):  # SQLite could not make its -shm file: not damage
+            raise InputError(disk_full_message(where, path)) from None
         raise InputError(f"{where}: {path} is damaged or unreadable: {exc}") from None
     if problems != [("ok",)]:
         raise InputError(f"{where}: {path} is damaged: {problems[0][0]}")

@@ -26,6 +26,9 @@ from optuna.exceptions import ExperimentalWarning
 
 from codesign.config import LoadedStudy, direction, objective_key
 from codesign.errors import INPUT_ERRORS, InputError
+from codesign.grid_sampler import StableGridSampler
+from codesign.outage import (OUTAGE_S, DiskFull, StorageUnavailable, disk_full_message,
+                             is_disk_full, no_space_left, retry)
 from codesign.metrics import METRICS
 from codesign.search_space import apply_params, grid, grid_size, param_name, to_distributions
 from codesign.storage import (check_url, is_memory, is_sqlite, memory_storage, readonly_url, redact,
@@ -57,15 +60,18 @@ def default_storage(out_dir: Path, name: str) -> str:
 
 @_experimental_ok()
 def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: int = MAX_RETRY,
-                 readonly: bool = False, retry: bool = True):
+                 readonly: bool = False, retry: bool = True, outage_s: float = OUTAGE_S):
     """Optuna RDB storage with heartbeats and failed-trial retry; InputError if unreachable.
 
     ``readonly``: for commands that only read a study: SQLite opens the file read-only (nothing
     created, converted or written), PostgreSQL runs read-only transactions, no heartbeat runs.
     ``retry=False``: a stale trial is only marked failed (the training ledger's claims: the
-    setting is claimed again by whoever needs it). A :func:`codesign.storage.memory_url`: that
+    setting is claimed again by whoever needs it). Every call rides out a database outage of up
+    to ``outage_s`` seconds (:mod:`codesign.outage`). A :func:`codesign.storage.memory_url`: that
     in-memory storage (Python calls only; no heartbeat)."""
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    from codesign.outage import RetryingRDBStorage
 
     if is_memory(url):
         return memory_storage(url)
@@ -78,7 +84,7 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
                                            if retry else None)}
     for attempt in range(5):
         try:
-            storage = RDBStorage(
+            storage = RetryingRDBStorage(
                 readonly_url(url) if readonly else url,
                 engine_kwargs={"pool_pre_ping": True,
                                **({"connect_args": _pg_connect_args(readonly)}
@@ -86,6 +92,7 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
                 **live)
             if is_sqlite(url) and not readonly:
                 _relax_sqlite_sync(storage.engine)
+            storage.where, storage.outage_s = f"--storage: {redact(url)}", outage_s
             return storage
         except ModuleNotFoundError as exc:
             raise InputError(f"--storage: the driver for {redact(url)} is not installed "
@@ -96,6 +103,9 @@ def make_storage(url: str, heartbeat_s: int = 10, grace_s: int = 30, max_retry: 
             if _SCHEMA_RACE.search(reason) and attempt < 4:
                 time.sleep(0.5 + attempt)  # another worker is creating the schema right now
                 continue
+            if is_disk_full(exc) or (is_sqlite(url) and no_space_left(sqlite_path(url).parent)):
+                raise DiskFull(disk_full_message("--storage", sqlite_path(url) if is_sqlite(url)
+                                                 else redact(url))) from None
             if "password" in reason.lower():
                 reason = "authentication failed"
             if readonly and "readonly" in reason.replace("-", "").replace(" ", "").lower():
@@ -124,6 +134,8 @@ def _prepare_sqlite(path: Path) -> None:
         finally:
             con.close()
     except (OSError, sqlite3.Error) as exc:  # a read-only file or file system, a full disk...
+        if is_disk_full(exc) or no_space_left(path.parent):
+            raise DiskFull(disk_full_message("--storage", path)) from None
         reason = getattr(exc, "strerror", None) or str(exc)
         raise InputError(f"--storage: cannot write {path}: {reason} (a study that is only read "
                          f"needs no write access: codesign pareto/pick/plot/report)") from None
@@ -158,8 +170,9 @@ def make_sampler(loaded: LoadedStudy, seed: int):
         return optuna.samplers.GPSampler(seed=seed)
     if cfg.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.GridSampler(
-        {param_name(p): v for p, v in grid(loaded.axes, cfg.design).items()}, seed=seed)
+    # a grid's points keep their meaning across runs and workers: codesign.grid_sampler
+    return StableGridSampler({param_name(p): v for p, v in grid(loaded.axes, cfg.design).items()},
+                             seed=seed)
 
 
 def fingerprint(loaded: LoadedStudy) -> dict[str, Any]:
@@ -218,18 +231,25 @@ def accuracy_target(loaded: LoadedStudy) -> tuple[str, str]:
     return "maximize", times[0]
 
 
-def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_s: int = 10):
+def make_ledger(loaded: LoadedStudy, storage_url: str, out_dir: Path, heartbeat_s: int = 10,
+                outage_s: float = OUTAGE_S):
     """The study's training ledger (:mod:`codesign.ledger`), or None without accuracy."""
     if not loaded.needs_accuracy:
         return None
     from codesign.ledger import Ledger
 
     cfg = loaded.config
-    artifacts = cfg.search.artifacts or str(Path(out_dir) / cfg.name / "artifacts")
     storage = make_storage(storage_url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s,
-                           retry=False)
-    return Ledger(storage, lambda name: trial_slot_lock(storage_url, name), cfg.name,
-                  accuracy_target(loaded)[0], cfg.search, artifacts, cfg.accuracy.training.steps)
+                           retry=False, outage_s=outage_s)
+    return Ledger(storage, lambda name: trial_slot_lock(storage_url, name, outage_s), cfg.name,
+                  accuracy_target(loaded)[0], cfg.search, artifacts_location(loaded, out_dir),
+                  cfg.accuracy.training.steps)
+
+
+def artifacts_location(loaded: LoadedStudy, out_dir: Path) -> str:
+    """``search.artifacts``, or <out>/<name>/artifacts beside the study."""
+    cfg = loaded.config
+    return cfg.search.artifacts or str(Path(out_dir) / cfg.name / "artifacts")
 
 
 def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
@@ -249,8 +269,8 @@ def make_objective(loaded: LoadedStudy, cache_dir: Path, progress: bool = False,
     def objective(trial: optuna.Trial):
         try:
             return evaluate(trial)
-        except optuna.TrialPruned:
-            raise
+        except (optuna.TrialPruned, StorageUnavailable, DiskFull):
+            raise  # (the storage cannot take a reason now: run_study reports it in one line)
         except Exception as exc:  # recorded with the trial, which Optuna then marks failed
             if "reason" not in trial.user_attrs:
                 trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
@@ -335,7 +355,8 @@ class _SlotLock:
 
 
 @contextlib.contextmanager
-def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
+def trial_slot_lock(storage_url: str, study_name: str,
+                    outage_s: float = OUTAGE_S) -> Iterator[_SlotLock]:
     """Serialise "count trials, then create one" among the workers of one study.
 
     A file lock beside a SQLite database; a PostgreSQL advisory lock for a shared server. Other
@@ -355,16 +376,34 @@ def trial_slot_lock(storage_url: str, study_name: str) -> Iterator[_SlotLock]:
         import sqlalchemy
 
         key = int(hashlib.sha256(study_name.encode()).hexdigest()[:15], 16)
-        engine = sqlalchemy.create_engine(storage_url, poolclass=sqlalchemy.pool.NullPool)
-        try:
-            with engine.connect() as conn:
+        engine = sqlalchemy.create_engine(storage_url, poolclass=sqlalchemy.pool.NullPool,
+                                          connect_args={"connect_timeout": 10})
+
+        def locked():
+            conn = engine.connect()
+            try:
                 conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
-                lock = _SlotLock(lambda: conn.execute(
-                    sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key}))
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        def unlock(conn) -> None:
+            # a connection the server dropped has released its lock already
+            with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+        try:
+            conn = retry(locked, f"--storage: {redact(storage_url)}", outage_s)  # an outage
+            try:
+                lock = _SlotLock(lambda: unlock(conn))
                 try:
                     yield lock
                 finally:
                     lock.release()
+            finally:
+                with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+                    conn.close()
         finally:
             engine.dispose()
     else:
@@ -451,9 +490,11 @@ class RunSummary:
 def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               storage_url: str | None = None, cache_dir: Path | None = None,
               progress: bool = True, max_failures: int = 5, heartbeat_s: int = 10,
-              min_trial_s: float = 0.0) -> RunSummary:
+              min_trial_s: float = 0.0, outage_s: float = OUTAGE_S) -> RunSummary:
     """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
-    from optuna.storages import fail_stale_trials
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    from codesign.stale import fail_stale
 
     cfg = loaded.config
     target = n_trials or cfg.n_trials
@@ -462,14 +503,21 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     url = (storage_url if storage_url is not None else cfg.storage if cfg.storage is not None
            else default_storage(out_dir, cfg.name))
     preflight(loaded)
-    storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s)
-    # first: a bad search.artifacts is refused before the study is created
-    ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s)
+    check_url(url)
+    if loaded.needs_accuracy:  # a bad search.artifacts is refused before any database is created
+        from codesign.ledger import artifact_store
+
+        artifact_store(artifacts_location(loaded, out_dir))
+    storage = make_storage(url, heartbeat_s=heartbeat_s, grace_s=3 * heartbeat_s,
+                           outage_s=outage_s)
+    ledger = make_ledger(loaded, url, out_dir, heartbeat_s=heartbeat_s, outage_s=outage_s)
     probe = open_study(loaded, storage, cfg.seed)
     # reproducible for one worker (seed + trials held); distinct streams for workers that join a
-    # running study (+ process id); config.study.StudyConfig.seed says the same
+    # running study (+ process id); config.study.StudyConfig.seed says the same. A grid's order
+    # is the study's seed alone: every run and worker visits the same sequence of points
     others_running = any(t.state.name == "RUNNING" for t in probe.get_trials(deepcopy=False))
-    seed = (cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)) % 2**32
+    seed = cfg.seed if cfg.sampler == "grid" else (
+        cfg.seed + len(probe.trials) + (os.getpid() % 10007 if others_running else 0)) % 2**32
     study = open_study(loaded, storage, seed)
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
@@ -482,15 +530,15 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     current: list[int] = []  # the number of the trial this worker is running
     try:
         while failures_in_a_row < max_failures:
-            with trial_slot_lock(url, cfg.name) as lock:
+            with trial_slot_lock(url, cfg.name, outage_s) as lock:
                 # Optuna fails stale trials (a dead worker's: FAIL + a WAITING retry, counted the
                 # same) at the start of every trial it runs, still under this lock; check here
-                # only before deciding that the study is done
+                # only before deciding that the study is done (also trials that never beat)
                 now = tally(study, storage, study_id)
-                if now["counted"] >= target and not now["WAITING"] and now["RUNNING"]:
-                    fail_stale_trials(study)
+                if _full(study, now, target) and now["RUNNING"]:
+                    fail_stale(study)
                     now = tally(study, storage, study_id)
-                if now["counted"] >= target and not now["WAITING"]:
+                if _full(study, now, target):
                     if not now["RUNNING"]:
                         break
                     wait = True  # others' trials may still die and come back for retry
@@ -501,7 +549,9 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                         current.append(trial.number)
                         return objective(trial)
 
-                    with _quiet_interrupts():
+                    with _quiet_interrupts(), contextlib.suppress(UpdateFinishedTrialError):
+                        # (suppressed: the trial went stale in an outage and another worker
+                        # failed it and queued its retry; this worker's result is not stored)
                         study.optimize(run_one, n_trials=1, catch=(Exception,),
                                        gc_after_trial=False)
             if wait:
@@ -521,12 +571,36 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
         raise KeyboardInterrupt(
             f"trial {requeued[0]} re-queued; run the same command to resume" if requeued
             else "run the same command to resume") from None
+    except Exception as exc:  # an outage longer than the storages wait, or a full disk
+        for store in (storage, getattr(ledger, "storage", None)):
+            gave_up = getattr(store, "gave_up", None)
+            if gave_up is not None:
+                raise StorageUnavailable(str(gave_up)) from None
+        if isinstance(exc, (StorageUnavailable, DiskFull)):
+            raise exc from None
+        if is_disk_full(exc) or (is_sqlite(url) and no_space_left(sqlite_path(url).parent)):
+            raise DiskFull(disk_full_message("--storage", sqlite_path(url) if is_sqlite(url)
+                                             else redact(url))) from None
+        raise
     finally:
         bar.close()
         if ledger is not None:
             close_storage(ledger.storage)
     return RunSummary(study, storage, url, added, now["COMPLETE"] + now["PRUNED"],
                       failures_in_a_row >= max_failures)
+
+
+def _full(study, now: dict[str, int], target: int) -> bool:
+    """Whether no trial is left to start: none queued, and ``target`` trials counted or (grid)
+    every point taken. The grid's points are read only when there are enough trials to hold
+    them all (failed ones included), so a growing grid study costs no extra read per trial."""
+    if now["WAITING"]:
+        return False
+    if now["counted"] >= target:
+        return True
+    sampler = study.sampler
+    return (isinstance(sampler, StableGridSampler) and sum(now[s] for s in _STATES) >= sampler.size
+            and not sampler.open_points(study))
 
 
 def stop_stray_heartbeats() -> int:
@@ -565,12 +639,14 @@ def requeue_interrupted(study, numbers: list[int]) -> list[int]:
 
 class _DropInterruptTracebacks(logging.Filter):
     """Optuna logs a trial stopped by Ctrl-C with the whole traceback (then "failed with value
-    None"); the CLI says it in one line. Drops those records, from the interrupt on."""
+    None"); the CLI says it in one line. Drops those records, from the interrupt on; the same
+    for a trial stopped by a storage outage or a full disk (run_study says it in one line)."""
 
     interrupted = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+        if record.exc_info and isinstance(record.exc_info[1], (KeyboardInterrupt,
+                                                               StorageUnavailable, DiskFull)):
             self.interrupted = True
         return not self.interrupted
 

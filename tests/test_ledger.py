@@ -281,7 +281,7 @@ def test_a_bad_artifact_store_is_one_line_exit_2_and_creates_no_study(tmp_path, 
     assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("codesign run: error: search.artifacts: cannot create") and "\n" not in err
-    assert optuna.get_all_study_names(f"sqlite:///{out / 'badstore' / 'study.db'}") == []
+    assert not (out / "badstore" / "study.db").exists()  # not even an empty database
     assert blocker.read_text() == "not a folder"
     path, _ = _write(tmp_path, "bads3", search={"artifacts": "s3://bucket/with/prefix"},
                      search_space={"rank": {"choices": [2]}})
@@ -347,3 +347,22 @@ def test_a_trained_setting_whose_artifacts_are_damaged_is_trained_again_not_fail
     attrs = _ledger(url, "damaged").user_attrs
     assert file_digest(store / attrs[f"adapter:{adapter_key}"]) == \
         attrs[f"adapter:{adapter_key}:digest"]
+
+
+def test_a_refused_artifact_store_creates_no_file_at_all(tmp_path, capsys):
+    """Issue 20, item 7: a refused search.artifacts left an empty study.db behind."""
+    pytest.importorskip("aihwkit")
+    from codesign.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "out"
+    for name, where in (("badstore", str(blocker / "artifacts")),
+                        ("bads3", "s3://bucket/with/prefix")):
+        path, _ = _write(tmp_path, name, search={"artifacts": where},
+                         search_space={"rank": {"choices": [2]}})
+        assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("codesign run: error: search.artifacts:") and "\n" not in err
+        assert not out.exists() or list(out.rglob("*")) == [], list(out.rglob("*"))
+    assert blocker.read_text() == "not a folder"

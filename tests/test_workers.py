@@ -189,3 +189,64 @@ def test_an_interrupt_stops_a_heartbeat_thread_left_beating(tmp_path):
     assert stop_stray_heartbeats() == 1
     beating._thread.join(timeout=5)
     assert not beating._thread.is_alive()
+
+
+# --- grid studies: every point exactly once, across resumes and workers ------------------------
+
+GRID = {"name": "workers", "sampler": "grid", "n_trials": 12,
+        "search_space": {"rank": {"choices": [1, 4, 16]}, "tokens": {"choices": [8, 16, 32, 64]}}}
+
+
+def _points(url):
+    study = optuna.load_study(study_name="workers", storage=url)
+    return [tuple(sorted(t.params.items())) for t in study.trials], [t.state.name
+                                                                     for t in study.trials]
+
+
+def _grid_once(url):
+    points, seen = _points(url)
+    assert seen == ["COMPLETE"] * 12, seen
+    assert len(set(points)) == 12  # the whole 3 x 4 grid, each point once
+    assert {dict(p)["rank"] for p in points} == {1, 4, 16}
+
+
+def _grid_resume(tmp_path, storage):
+    path = write_study(tmp_path, **GRID)
+    extra = ("--storage", storage) if storage else ()
+    for n in (5, 9, 12):  # three runs: 5 trials, then 4 more, then the rest
+        proc = worker(path, tmp_path, "--n-trials", n, *extra)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    _grid_once(storage or f"sqlite:///{tmp_path / 'out' / 'workers' / 'study.db'}")
+
+
+def _grid_workers(tmp_path, storage, n_workers):
+    path = write_study(tmp_path, **GRID)
+    extra = ("--storage", storage) if storage else ()
+    procs = [worker(path, tmp_path, "--min-trial-s", 0.3, *extra) for _ in range(n_workers)]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0] * n_workers, [e for _, e in outputs]
+    url = storage or f"sqlite:///{tmp_path / 'out' / 'workers' / 'study.db'}"
+    _grid_once(url)
+    study = optuna.load_study(study_name="workers", storage=url)
+    assert len({t.user_attrs["run"]["worker"] for t in study.trials}) >= 2  # they shared it
+
+
+def test_a_resumed_grid_visits_every_point_once_on_sqlite(tmp_path):
+    _grid_resume(tmp_path, None)
+
+
+@pytest.mark.parametrize("n_workers", [2, 4])
+def test_grid_workers_visit_every_point_once_on_sqlite(tmp_path, n_workers):
+    _grid_workers(tmp_path, None, n_workers)
+
+
+@pytest.mark.postgres
+def test_a_resumed_grid_visits_every_point_once_on_postgres(tmp_path, pg_url):
+    _grid_resume(tmp_path, pg_url)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("n_workers", [2, 4])
+def test_grid_workers_visit_every_point_once_on_postgres(tmp_path, pg_url, n_workers):
+    _grid_workers(tmp_path, pg_url, n_workers)

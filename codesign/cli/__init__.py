@@ -59,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     except NotAvailable as exc:
         print(f"codesign {args.command}: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        from codesign.outage import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"codesign {args.command}: error: no space left on the device{where}; the study "
+              f"keeps every finished trial: free space and run the same command again",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt as exc:
         detail = f": {exc}" if str(exc) else ""
         print(f"codesign {args.command}: interrupted{detail}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from codesign.cli._common import add_command
 from codesign.cli._study_args import add_study_arguments, load, open_existing, results_folder
+from codesign.outage import disk_full_names
 
 EXAMPLES = """\
   codesign pareto studies/quickstart.yaml
@@ -26,7 +27,8 @@ def run(args) -> int:
     loaded = load(args)
     folder = results_folder(args, loaded)
     study, url = open_existing(args, loaded)
-    paths = write_results(study, loaded, folder, url)
+    with disk_full_names(folder):
+        paths = write_results(study, loaded, folder, url)
     table = trials_table(study, loaded)
     for line in summary_lines(table, pareto_table(study, loaded, table), loaded):
         print(line)

@@ -31,12 +31,17 @@ def add_parser(sub) -> None:
     p.add_argument("--heartbeat-s", type=positive_int("--heartbeat-s", 3600), default=10, metavar="S",
                    help="trial heartbeat period; a trial silent for 3x this long (its worker died) "
                         "is marked failed and re-queued with the same parameters (default: 10)")
+    p.add_argument("--outage-s", type=positive_int("--outage-s", 3600), default=60, metavar="S",
+                   help="how long a worker rides out a database that does not answer (a server "
+                        "restart), retrying with a growing pause, before it stops with one line "
+                        "and exit 2; the study keeps every finished trial (default: 60)")
     # fault-tolerance drills: make every trial last at least S seconds (see tests/test_workers.py)
     p.add_argument("--min-trial-s", type=float, default=0.0, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from codesign.outage import disk_full_names
     from codesign.results import pareto_table, summary_lines, trials_table, write_results
     from codesign.study import close_storage, redact, run_study
 
@@ -44,9 +49,10 @@ def run(args) -> int:
     folder = results_folder(args, loaded)
     summary = run_study(loaded, args.out, n_trials=args.n_trials, storage_url=storage_url(args, loaded),
                         progress=not args.no_progress, heartbeat_s=args.heartbeat_s,
-                        min_trial_s=args.min_trial_s)
+                        min_trial_s=args.min_trial_s, outage_s=args.outage_s)
     try:
-        paths = write_results(summary.study, loaded, folder, summary.storage_url)
+        with disk_full_names(folder):
+            paths = write_results(summary.study, loaded, folder, summary.storage_url)
         table = trials_table(summary.study, loaded)
         front = pareto_table(summary.study, loaded, table)
     finally:

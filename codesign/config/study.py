@@ -83,7 +83,8 @@ class StudyConfig:
                                le=MAX_TRIALS)
     seed: int = spec_field(0, help="sampler seed (numpy's range); a run uses seed + the trials the "
                                    "study already holds, plus its process id mod 10007 when it "
-                                   "joins running workers (distinct streams), modulo 2**32",
+                                   "joins running workers (distinct streams), modulo 2**32; a grid "
+                                   "uses the seed alone (the order of its points)",
                            ge=0, le=2**32 - 1)
     storage: Optional[str] = spec_field(
         None, help="Optuna storage URL; default sqlite:///<out>/<name>/study.db. "
