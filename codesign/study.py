@@ -503,7 +503,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     url = (storage_url if storage_url is not None else cfg.storage if cfg.storage is not None
            else default_storage(out_dir, cfg.name))
     preflight(loaded)
-    check_url(url)
+    if not is_memory(url):
+        check_url(url)
     if loaded.needs_accuracy:  # a bad search.artifacts is refused before any database is created
         from codesign.ledger import artifact_store
 
