@@ -4,8 +4,9 @@ After the prompt (``prompt_len`` tokens, the pipelined prefill of :func:`~hw_mod
 a decoder generates one token at a time: token i needs token i-1's output, so the token pipeline
 degenerates to chunks of t = 1 that cross the whole network one after another. Each generated
 token is one MVM per tile, the PMCAs' LoRA job for one token (its fixed offload cost no longer
-amortised over t tokens) and, per block, attention of one query over the whole KV cache, streamed
-from the L2 by the attention clusters' DMA.
+amortised over t tokens) and, per block, attention of one query per head over the whole KV cache (:mod:`hw_models.kv`:
+each K/V head read once for its group of query heads, split over the idle clusters, from the L2
+of the block's chips at their shared bandwidth and, beyond it, from off-chip memory).
 
 With one chunk in flight nothing contends (every stage serves one job, in dependency order), so the
 closed form is exact here. A token's latency is then the longest path through the network; every
@@ -21,18 +22,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import area
+from . import area, offchip
 from ._fields import SpecError
 from .aimc import tile_grid
 from .closed_form import block_closed_form, run_blocks
 from .plan import AttentionPlan, Plan, build_plan
 from .reports import _plain
+from .kv import network_attention
 from .specs import HardwareSpec, LoraSpec
-from .stages import head_cost
 from .workload import LinearLayer, Network
 
 #: keys of the decode figures added to ``codesign latency --json`` by ``--generate``
-DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes")
+DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes",
+               "decode_kv_read_bytes_per_token", "kv_cache_offchip_bytes")
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,15 @@ class DecodeReport:
     kv_cache_bytes: int                    #: K and V of every block at the last token
     kv_cache_bytes_per_block: int          #: the share of one block, in the L2 of its clusters
     kv_cache_fits_l2: bool                 #: it fits the L2 of the chips holding that block's
-    #: tiles (chip.l2_kib per chip of chip.tiles_per_chip tiles); if not, it would spill to
-    #: off-chip memory, which this model does not time
+    #: tiles (chip.l2_kib per chip of chip.tiles_per_chip tiles); if not, the rest is off chip
     decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention) and
     #: static (the network's leakage power over the token's time), per token
+    decode_kv_read_bytes_per_token: float = 0.0  #: K and V read per token (each K/V head once,
+    #: all blocks; mean over the generated tokens)
+    kv_cache_offchip_bytes: float = 0.0    #: of the KV cache at the last token, in off-chip
+    #: memory (hardware.offchip): all blocks
+    kv_cache_fits_offchip: bool = True     #: that part fits the off-chip memory's capacity
+    decode_attention_splits: int = 1       #: clusters per K/V head at the last token (split-K)
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -81,15 +88,10 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     contexts = np.arange(prompt_len + 1, prompt_len + generate + 1)
     base, plan = _token_latency(network, one, lora)
     base0, _ = _token_latency(network, one, LoraSpec(rank=0, placement="none"))
-    attn_ns = np.zeros(len(contexts))
-    attn_pj = np.zeros(len(contexts))
-    for node in plan.block:
-        if not isinstance(node, AttentionPlan):
-            continue
-        op, rounds = node.op, node.rounds(0)     # one query chunk: the first group
-        costs = [head_cost(op, one, 1, int(s)) for s in contexts]
-        attn_ns += op.count * rounds * np.array([c.ns for c in costs])
-        attn_pj += op.count * op.heads * np.array([c.energy_pj for c in costs])
+    block_tiles = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in network.block
+                      if isinstance(L, LinearLayer))
+    attn = network_attention(network, one, contexts, block_tiles / hw.chip.tiles_per_chip)
+    attn_ns, attn_pj = attn.ns, attn.energy_pj
     with_lora = base + attn_ns.mean()
     without = base0 + attn_ns.mean()
     layers_pj = sum(lp.full.energy_pj * lp.layer.count for lp in (*plan.prologue, *plan.block)
@@ -97,8 +99,6 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     e = hw.pmca.bytes_per_element
     per_block = max(op.kv_bytes_per_token(e) for op in network.digital_ops) * int(contexts[-1])
     kv = sum(op.kv_bytes_per_token(e) * op.count for op in network.digital_ops) * int(contexts[-1])
-    block_tiles = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in network.block
-                      if isinstance(L, LinearLayer))
     l2_bytes = block_tiles / hw.chip.tiles_per_chip * hw.chip.l2_kib * 1024
     leak_mw = area.network_size(network, hw)[3]
     return DecodeReport(
@@ -107,4 +107,8 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
         tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
         kv_cache_bytes=int(kv), kv_cache_bytes_per_block=int(per_block),
         kv_cache_fits_l2=bool(per_block <= l2_bytes),
-        decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora))
+        decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora),
+        decode_kv_read_bytes_per_token=float(attn.kv_bytes.mean()),
+        kv_cache_offchip_bytes=float(attn.offchip_bytes[-1]),
+        kv_cache_fits_offchip=bool(attn.offchip_bytes[-1] <= offchip.capacity_bytes(hw.offchip)),
+        decode_attention_splits=attn.splits)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ._fields import spec_field, validate
+from .offchip import OffchipSpec
 
 
 #: input encodings (DACs) and output converters (ADCs) a tile can have; see hw_models/converters.py
@@ -324,6 +325,13 @@ class AttentionSpec:
         64, help="keys per K/V block streamed from the L2 into the TCDM (double-buffered; the "
                  "t x S scores of a head stay in the TCDM). Assumption: a block small enough for "
                  "any TCDM of the design space", unit="keys", ge=1, le=65536)
+    splits: int = spec_field(
+        0, help="decode only (split-K, as flash-decoding does on GPUs, Dao et al. 2023): clusters "
+                "over which a generated token's keys of one K/V head are split, each computing a "
+                "partial softmax, combined by one cluster per K/V head (its traffic and time "
+                "counted, hw_models.kv); 0 = as many as the attention clusters left idle by one "
+                "per K/V head allow (at most one per kv_block_keys keys), 1 = no split",
+        unit="clusters", ge=0, le=65536)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -342,6 +350,9 @@ class HardwareSpec:
                              unit="tokens", ge=1, le=4096)
     chip: ChipSpec = field(default_factory=lambda: ChipSpec(),
                              metadata={"help": "silicon area, leakage and the chip the tiles sit on"})
+    offchip: OffchipSpec = field(default_factory=OffchipSpec,
+                                 metadata={"help": "off-chip memory (DRAM) for the KV cache "
+                                                   "beyond the L2 (decode)"})
 
     def __post_init__(self) -> None:
         validate(self)
@@ -457,6 +468,16 @@ class ChipSpec:
         1024, help="shared L2 SRAM per chip behind the PMCAs (4 x 64-bit banks; its energy, "
                    "area and leakage from CACTI, hw_models.memory). Assumption: 1 MiB",
         unit="KiB", ge=0)
+    l2_banks: int = spec_field(
+        4, help="banks of the chip's L2 that its clusters share: in decode attention the chip's "
+                "clusters read the KV cache at l2_banks x l2_bank_bytes_per_cycle in total "
+                "(32 B/cycle at the defaults), whatever their own 16 B/cycle ports add up to "
+                "(hw_models.kv; prefill and the layers' L2 traffic are not limited by it). "
+                "Assumption: 4 banks, as the L2's CACTI figures (hw_models.memory)",
+        unit="banks", ge=1, le=1024)
+    l2_bank_bytes_per_cycle: float = spec_field(
+        8.0, help="read bandwidth of one L2 bank: one 64-bit word per PMCA cycle (the banks' "
+                  "width in hw_models.memory). Assumption", unit="B/cycle", gt=0, le=4096)
     logic_leakage_cell: str = spec_field(
         "adder", help="library cell whose leakage density stands for the digital logic (PMCA "
                       "cores and RedMulE at pmca.node_nm) and the AIMC periphery (14 nm): "

@@ -18,6 +18,9 @@ EXAMPLES = """\
   codesign latency --model llama-3.1-8b --rank 16 --tokens 32 --seq-len 2048 --tcdm-kib 256
   codesign latency --model llama-3.1-8b --seq-len 2048 --generate 128 --json
         prefill of a 2048-token prompt, then 128 generated tokens: time per token, KV cache
+  codesign latency --model llama-3.1-8b --seq-len 8192 --generate 128 --offchip hbm3 --json
+        an 8k context: the KV cache beyond the chips' L2 in an HBM3 stack (--l2-banks,
+        --attention-splits: the L2's shared bandwidth and split-K in decode)
   codesign latency --layer 512x128 --tile paper --integration-ns 512 --tokens 8
         the paper's tile: an MVM takes exactly the integration time
 Models: mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b, or a BERT-like / LLaMA-like
@@ -28,7 +31,8 @@ tcdm_fits, energy_pj; --model adds layers (a list of per-layer figures) and the 
 tiles, pmca_clusters, tcdm_total_bytes, area_mm2, area_by_component_mm2, chips, chip_area_mm2,
 static_power_mw, static_energy_pj (leakage over total_ns, included in energy_pj) and
 dynamic_energy_pj; --generate adds decode_ns_per_token, decode_aimc_only_ns_per_token,
-kv_cache_bytes and more.
+kv_cache_bytes, decode_kv_read_bytes_per_token (K/V read per generated token),
+kv_cache_offchip_bytes (the KV cache beyond the L2, in --offchip memory) and more.
 """
 
 
@@ -93,6 +97,18 @@ def add_parser(sub) -> None:
                         "tokens after the --seq-len prompt; "
                         "adds decode_ns_per_token, decode_aimc_only_ns_per_token (no LoRA), "
                         "kv_cache_bytes, tokens_per_s, decode_overhead")
+    numeric("--l2-banks", "hardware.chip.l2_banks",
+            "banks of each chip's L2, 8 B/cycle each, shared by its clusters in decode "
+            "attention (not in prefill)", metavar="BANKS")
+    numeric("--attention-splits", "hardware.attention.splits",
+            "decode: clusters a K/V head's keys are split over (split-K; 0 = the idle "
+            "clusters, 1 = no split)", metavar="S")
+    from hw_models.offchip import PRESETS
+
+    p.add_argument("--offchip", choices=tuple(PRESETS), default=None,
+                   help="off-chip memory for the KV cache beyond the L2 (decode): lpddr5 (one "
+                        "LPDDR5-6400 x64 pack, 51.2 GB/s, the default) or hbm3 (one HBM3 stack, "
+                        "819.2 GB/s)")
     p.add_argument("--engine", choices=ENGINES, default="des",
                    help="des: SimPy discrete-event simulation (default); closed_form: formula")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -102,8 +118,12 @@ def add_parser(sub) -> None:
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
 _DESIGN_FLAGS = ("integration_ns", "adc_bits", "dac_bits", "tcdm_kib", "redmule_fma", "clock_ghz",
                  "tokens", "rank", "placement", "seq_len", "attention", "generate")
+#: the memory flags (issue 22): flag name -> design field
+_MEMORY_FLAGS = {"l2_banks": "hardware.chip.l2_banks",
+                 "attention_splits": "hardware.attention.splits"}
 #: design fields whose flag is not named after the field
-_RENAMED = {"network": "--model", "mapping": "--attention"}
+_RENAMED = {"network": "--model", "mapping": "--attention", "l2_banks": "--l2-banks",
+            "splits": "--attention-splits"}
 
 
 def _flag(field: str) -> str | None:
@@ -133,9 +153,16 @@ def _design(args):
         preset = AimcTileSpec() if args.tile == "default" else getattr(AimcTileSpec, args.tile)()
         design = dataclasses.replace(
             design, hardware=dataclasses.replace(design.hardware, aimc=preset))
+    if getattr(args, "offchip", None) is not None:
+        from hw_models.offchip import preset
+
+        design = dataclasses.replace(design, hardware=dataclasses.replace(
+            design.hardware, offchip=preset(args.offchip)))
     given = {name: getattr(args, name) for name in _DESIGN_FLAGS if getattr(args, name) is not None}
     if "placement" in given:
         given["placement"] = placement_value(given["placement"].strip(), sep=",")
+    given.update({path: getattr(args, name) for name, path in _MEMORY_FLAGS.items()
+                  if getattr(args, name, None) is not None})
     return apply_params(design, {resolve_path(name): v for name, v in given.items()})
 
 
@@ -205,10 +232,13 @@ def _print_decode(d) -> None:
           f"without LoRA {d.decode_aimc_only_ns_per_token / 1e3:,.1f} us/token (overhead "
           f"{d.decode_overhead:.3f}x); attention {d.attention_ns_per_token / 1e3:,.1f} us/token")
     where = "fits the L2 of its chips" if d.kv_cache_fits_l2 else \
-        "OVERFLOWS the L2 of its chips: off-chip memory, not timed"
+        (f"beyond the L2 of its chips: {d.kv_cache_offchip_bytes / 2**20:,.1f} MiB off chip"
+         + ("" if d.kv_cache_fits_offchip else ", MORE than the off-chip capacity"))
     print(f"  KV cache {d.kv_cache_bytes / 2**20:,.1f} MiB ({d.kv_cache_bytes_per_block / 2**20:,.2f}"
           f" MiB per block: {where}) | energy "
           f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token")
+    print(f"  K/V read {d.decode_kv_read_bytes_per_token / 2**20:,.1f} MiB/token (each K/V head "
+          f"once), split over {d.decode_attention_splits} cluster(s) per K/V head")
 
 
 def _layer_des_total(m, n, hw, rank, seq_len) -> float:
