@@ -4,9 +4,10 @@ After the prompt (``prompt_len`` tokens, the pipelined prefill of :func:`~hw_mod
 a decoder generates one token at a time: token i needs token i-1's output, so the token pipeline
 degenerates to chunks of t = 1 that cross the whole network one after another. Each generated
 token is one MVM per tile, the PMCAs' LoRA job for one token (its fixed offload cost no longer
-amortised over t tokens) and, per block, attention of one query per head over the whole KV cache (:mod:`hw_models.kv`:
-each K/V head read once for its group of query heads, split over the idle clusters, from the L2
-of the block's chips at their shared bandwidth and, beyond it, from off-chip memory).
+amortised over t tokens) and, per block, attention of one query per head over the whole KV
+cache (:mod:`hw_models.kv`: each K/V head read once for its group of query heads, split over the
+idle clusters, from the L2 of the block's chips at their shared bandwidth and, beyond it, from
+off-chip memory).
 
 With one chunk in flight nothing contends (every stage serves one job, in dependency order), so the
 closed form is exact here. A token's latency is then the longest path through the network; every

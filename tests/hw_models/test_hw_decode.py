@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ import pytest
 import hw_models as H
 from hw_models.closed_form import block_closed_form, run_blocks
 from hw_models.decode import decode_report
-from hw_models.plan import AttentionPlan, build_plan
-from hw_models.stages import head_cost
+from hw_models.aimc import tile_grid
+from hw_models.kv import decode_attention
+from hw_models.plan import AttentionPlan, build_plan, mapping_clusters
 from hw_models.system import block_des
 from hw_models.workload import network_from_config
 
@@ -20,11 +22,19 @@ TINY = network_from_config({"model_type": "llama", "hidden_size": 512, "intermed
                             "num_hidden_layers": 3}, "tiny-llama")
 
 
+def _attention_ns(net, hw, node, keys):
+    """One block's decode attention over ``keys`` keys (hw_models.kv), per round of the plan."""
+    chips = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in net.block
+                if isinstance(L, H.LinearLayer)) / hw.chip.tiles_per_chip
+    clusters = len(mapping_clusters(node.op, hw, net.block))
+    return decode_attention(node.op, hw, clusters, chips, keys).ns / node.rounds(0)
+
+
 def _one_token(net, hw, lora, keys, block_fn=block_closed_form):
     """Latency of one token with ``keys`` keys in the cache, by running the network plan."""
     one = dataclasses.replace(hw, tokens=1)
     plan = build_plan(net, one, lora, 1, sizes=[1])
-    block = tuple(dataclasses.replace(n, head_ns=np.array([head_cost(n.op, one, 1, keys).ns]))
+    block = tuple(dataclasses.replace(n, head_ns=np.array([_attention_ns(net, one, n, keys)]))
                   if isinstance(n, AttentionPlan) else n for n in plan.block)
     out, _ = run_blocks(dataclasses.replace(plan, block=block), block_fn)
     return float(out[-1])
