@@ -154,10 +154,10 @@ def _design(args):
         design = dataclasses.replace(
             design, hardware=dataclasses.replace(design.hardware, aimc=preset))
     if getattr(args, "offchip", None) is not None:
-        from hw_models.offchip import preset
+        from hw_models import offchip
 
         design = dataclasses.replace(design, hardware=dataclasses.replace(
-            design.hardware, offchip=preset(args.offchip)))
+            design.hardware, offchip=offchip.preset(args.offchip)))
     given = {name: getattr(args, name) for name in _DESIGN_FLAGS if getattr(args, name) is not None}
     if "placement" in given:
         given["placement"] = placement_value(given["placement"].strip(), sep=",")
