@@ -18,11 +18,10 @@ from ._fields import spec_field, validate
 @dataclass(frozen=True)
 class OffchipSpec:
     """DRAM devices shared by the system's chips; they hold the KV cache beyond the L2
-    (``hw_models.kv``). The defaults are an LPDDR5-6400 x64 channel pack (:meth:`lpddr5`)."""
+    (``hw_models.kv``). The defaults are an LPDDR5-6400 x64 channel pack (:meth:`lpddr5`); a
+    study file that wants HBM3 gives the figures of :meth:`hbm3` (819.2 GB/s, 3.9 pJ/bit,
+    16 GiB)."""
 
-    kind: str = spec_field(
-        "lpddr5", help="name of the memory (reports only): lpddr5, hbm3 or custom",
-        choices=("lpddr5", "hbm3", "custom"))
     bandwidth_gb_s: float = spec_field(
         51.2, help="peak read bandwidth of one device. lpddr5: JEDEC LPDDR5 (JESD209-5) at "
                    "6400 MT/s on a 64-bit channel pack (4 x16 channels) = 6400e6 x 8 B = "
@@ -60,7 +59,7 @@ class OffchipSpec:
     @classmethod
     def hbm3(cls, **overrides) -> OffchipSpec:
         """One HBM3 stack at 6.4 Gb/s per pin: 819.2 GB/s, 16 GiB, 3.9 pJ/bit (see the fields)."""
-        return cls(**{"kind": "hbm3", "bandwidth_gb_s": 819.2, "pj_per_bit": 3.9,
+        return cls(**{"bandwidth_gb_s": 819.2, "pj_per_bit": 3.9,
                       "capacity_gib": 16.0, **overrides})
 
 

@@ -158,7 +158,7 @@ def test_split_k_uses_the_idle_clusters():
     (lambda v: H.AttentionSpec(splits=v), -1, "splits"),
     (lambda v: OffchipSpec(bandwidth_gb_s=v), 0.0, "bandwidth_gb_s"),
     (lambda v: OffchipSpec(pj_per_bit=v), float("nan"), "pj_per_bit"),
-    (lambda v: OffchipSpec(kind=v), "ddr4", "kind"),
+    (lambda v: OffchipSpec(devices=v), 0, "devices"),
 ])
 def test_bad_fields_name_themselves(field, value, where):
     with pytest.raises(H.SpecError, match=f"^{where}: "):
