@@ -8,12 +8,13 @@ Public API::
     evaluate_network(network, hw, lora, seq_len=320, engine="des") -> NetworkReport
     plan_network(network, hw, lora, seq_len=320) -> Plan; plan_layer(m, n, hw, rank, seq_len=320)
     network_latency(plan, engine="des") -> ns
-    HardwareSpec, AimcTileSpec, PmcaSpec, AttentionSpec, ChipSpec, LoraSpec, SpecError
+    HardwareSpec, AimcTileSpec, PmcaSpec, AttentionSpec, ChipSpec, OffchipSpec, LoraSpec, SpecError
     spec_field, check_value, validate: documented, bounded dataclass fields (codesign uses them too)
 """
 
 from ._fields import SpecError, check_value, spec_field, validate
 from .closed_form import layer_closed_form
+from .offchip import OffchipSpec
 from .plan import Plan, plan_layer, plan_network
 from .reports import CONTRACT_KEYS, LayerReport, NetworkReport
 from .specs import (PLACEMENTS, ROLES, AimcTileSpec, AttentionSpec, ChipSpec, HardwareSpec,
@@ -24,7 +25,8 @@ from .workload import NETWORKS, AttentionOp, LinearLayer, Network, load_network
 __all__ = [
     "AimcTileSpec", "AttentionOp", "AttentionSpec", "CONTRACT_KEYS", "ChipSpec", "ENGINES",
     "HardwareSpec", "LayerReport",
-    "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "PLACEMENTS", "PmcaSpec",
+    "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "OffchipSpec", "PLACEMENTS",
+    "PmcaSpec",
     "ROLES", "SpecError", "check_value", "evaluate_network", "layer_closed_form", "load_network",
     "Plan", "network_latency", "plan_layer", "plan_network", "roles", "spec_field", "validate",
 ]
