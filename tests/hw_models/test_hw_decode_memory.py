@@ -192,3 +192,24 @@ def test_flags_reach_the_decode_figures(capsys):
     assert run("--attention-splits", "1")["decode_ns_per_token"] > base["decode_ns_per_token"]
     assert np.isclose(run("--attention-splits", "0")["decode_ns_per_token"],
                       base["decode_ns_per_token"])
+
+
+def test_kv_cache_leaves_the_l2_at_13_mib_per_block():
+    # a block's 13 chips hold 13 MiB of L2; LLaMA adds 2 x 8 x 128 x 2 B = 4 KiB per token and
+    # block: 13 MiB / 4 KiB = 3,328 tokens fit
+    at = decode_report(LLAMA, HW, LORA, 3300, 28)
+    over = decode_report(LLAMA, HW, LORA, 3300, 29)
+    assert at.kv_cache_fits_l2 and at.kv_cache_offchip_bytes == 0
+    assert not over.kv_cache_fits_l2 and over.kv_cache_offchip_bytes == 32 * 4096
+
+
+def test_offchip_bytes_cost_their_pj_per_bit():
+    one = _with_l2(dataclasses.replace(HW, tokens=1), l2_kib=256)
+    op = LLAMA.digital_ops[0]
+    a = kv.decode_attention(op, one, 96, 13.0, 2176)
+    b = kv.decode_attention(op, _hw(one, offchip_spec=OffchipSpec(pj_per_bit=5.5)), 96, 13.0,
+                            2176)
+    # 1 pJ/bit more: 8 pJ more per off-chip byte, nothing else moves
+    assert a.offchip_bytes == b.offchip_bytes > 0
+    assert b.energy_pj - a.energy_pj == pytest.approx(8.0 * a.offchip_bytes, rel=1e-9)
+    assert b.ns == a.ns
