@@ -58,7 +58,7 @@ class DecodeReport:
     #: static (the network's leakage power over the token's time), per token
     decode_kv_read_bytes_per_token: float = 0.0  #: K and V read per token (each K/V head once,
     #: all blocks; mean over the generated tokens)
-    kv_cache_offchip_bytes: float = 0.0    #: of the KV cache at the last token, in off-chip
+    kv_cache_offchip_bytes: int = 0        #: of the KV cache at the last token, in off-chip
     #: memory (hardware.offchip): all blocks
     kv_cache_fits_offchip: bool = True     #: that part fits the off-chip memory's capacity
     decode_attention_splits: int = 1       #: clusters per K/V head at the last token (split-K)
@@ -110,6 +110,6 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
         kv_cache_fits_l2=bool(per_block <= l2_bytes),
         decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora),
         decode_kv_read_bytes_per_token=float(attn.kv_bytes.mean()),
-        kv_cache_offchip_bytes=float(attn.offchip_bytes[-1]),
+        kv_cache_offchip_bytes=int(round(attn.offchip_bytes[-1])),
         kv_cache_fits_offchip=bool(attn.offchip_bytes[-1] <= offchip.capacity_bytes(hw.offchip)),
         decode_attention_splits=attn.splits)
