@@ -38,6 +38,7 @@ nb_execution_mode = "force"
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
+nb_execution_in_temp = True       # the notebook runs in a temporary folder: it writes nothing here
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
