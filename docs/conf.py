@@ -27,6 +27,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "cli_reference",               # docs/_ext: the CLI reference from codesign.cli's parsers
+    "spec_fields",                 # docs/_ext: each dataclass field's meaning, unit and bounds
 ]
 
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "README.md"]
@@ -46,6 +47,8 @@ autodoc_default_options = {"members": True, "undoc-members": False}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_ivar = True           # Attributes: as fields, not duplicate attribute entries
+
+smartquotes = False               # `--model` stays two hyphens in text
 
 html_theme = "furo"
 html_title = f"codesign {release}"

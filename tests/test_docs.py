@@ -134,3 +134,9 @@ def test_the_built_site_has_every_page_and_subcommand(built_site):
     api = (built_site / "reference" / "api.html").read_text(encoding="utf-8")
     for name in ("run_study", "trials_table", "plot_pareto", "evaluate_network", "HardwareSpec"):
         assert name in api, name
+    # each spec field with its meaning, unit and bounds, read from the code (docs/_ext/spec_fields.py)
+    import dataclasses
+
+    import hw_models
+    rows = next(f for f in dataclasses.fields(hw_models.AimcTileSpec) if f.name == "rows")
+    assert html.escape(rows.metadata["help"], quote=False) in api and "unit: cells" in api
