@@ -1,16 +1,17 @@
-# Set-up contract (../shared/design.md section 6): `make setup` builds .venv/ idempotently;
+# Set-up contract (docs/reference/contract.md, "Set-up"): `make setup` builds .venv/ idempotently;
 # `make quickstart` runs the main job; `make test` runs the test suite. Both depend on setup.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # The CPU build of torch 2.13.0. On a CUDA machine install your GPU build of torch into .venv first
-# (see README, "GPU machines"): setup keeps any torch that is already there.
+# (see docs/getting_started.md, "GPU machines"): setup keeps any torch that is already there.
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup quickstart lint test test-system test-all bench clean-results components
+.PHONY: setup quickstart lint docs test test-system test-all bench clean-results components
 
-# Component models (README, "Component models"): the field's hwcomponents packages need Python 3.12,
+# Component models (docs/guide/hardware_model.md, "Component models"): the field's hwcomponents
+# packages need Python 3.12,
 # so they live in their own venv, .venv-hwc/ (pinned: tools/components-requirements.txt), and
 # `make components` rewrites hw_models/data/components.json from them (rebuilding the wheel's CACTI
 # binary from its sources when it does not run here). Not needed by setup/test: the data file is
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml Makefile
 	# aihwkit 1.1.0's metadata asks for torchvision (whose CUDA build breaks transformers under a
 	# CPU torch) and build tools; install it alone and its real runtime needs via the accuracy extra.
 	$(BIN)/python -m pip install -q --no-deps aihwkit==1.1.0
-	$(BIN)/python -m pip install -q -e '.[accuracy,postgres,dev]'
+	$(BIN)/python -m pip install -q -e '.[accuracy,postgres,dev,docs]'
 	@touch $(STAMP)
 
 quickstart: setup
@@ -46,10 +47,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/python .ci/typecheck.py
 
-test: setup test-system lint
+# The documentation site (docs/): every warning is an error; the tutorial notebook is executed.
+docs: setup
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
+test: setup test-system lint docs
 	$(BIN)/python -m pytest -m "not slow" -q
 
-test-all: setup test-system lint
+test-all: setup test-system lint docs
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -45,7 +45,8 @@ PUBLISHED = {
                                  "raises measured PCM TOPS/W (HERMES 128 ns window; Singh et al. "
                                  "2025 via issue 21)",
     "t 8 -> 16 tokens": "TCDM grows with t: 8.2 -> 70 KiB for t 8 -> 128 (Li et al. 2026)",
-    "rank 8 -> 16": "PMCA time ~ fixed + t 2 r (m + n) FLOP (Li et al. 2026, paper-notes s. 5)",
+    "rank 8 -> 16": "PMCA time ~ fixed + t 2 r (m + n) FLOP (Li et al. 2026, "
+                    "docs/reference/paper.md s. 5)",
     "TCDM 128 -> 256 KiB": "SRAM area, energy and leakage at its size (CACTI via "
                            "hwcomponents-cacti)",
     "gate idle tiles and clusters": "assumption (wake-up = 100 ns of leakage); PCM keeps its "

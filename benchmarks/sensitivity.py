@@ -8,7 +8,7 @@ Pareto front and to the point ``codesign pick`` chooses.
 The quickstart (studies/quickstart.yaml) is a 32-point grid on MiniLM-L6 (rank 1/8, ADC 6/8 bit,
 integration 128/512 ns, t = 8..64; seq_len 128): its front is the non-dominated points over
 accuracy@1d (max), latency (min) and energy (min) among those whose working set fits the TCDM,
-and its pick is the README's: ``--require 'accuracy@1d>=0.88' --prefer latency_us``. Latency and
+and its pick is the quickstart's: ``--require 'accuracy@1d>=0.88' --prefer latency_us``. Latency and
 energy come from hw_models for every variant; accuracy does not depend on these constants, so it
 is read once from a finished quickstart's trials.csv (``--trials``; default
 results/quickstart/trials.csv). Without one the front is over latency and energy only and the pick
@@ -39,7 +39,7 @@ from hw_models.calibration import HERMES_SPLIT, hermes_split  # noqa: E402
 NETWORK, SEQ = "minilm-l6", 128
 GRID = {"rank": (1, 8), "adc_bits": (6, 8), "integration_ns": (128, 512),
         "tokens": (8, 16, 32, 64)}
-REQUIRE = 0.88          # the README's pick: accuracy@1d >= 0.88, then the lowest latency
+REQUIRE = 0.88          # the quickstart's pick: accuracy@1d >= 0.88, then the lowest latency
 
 #: (name, field path or "split.<share>", low, high, why these bounds)
 ASSUMPTIONS = [
@@ -147,7 +147,7 @@ def front(metrics: dict[tuple, dict]) -> list[tuple]:
 
 
 def pick(metrics: dict[tuple, dict], members: list[tuple]) -> tuple | None:
-    """The README's pick on the front: accuracy@1d >= 0.88 (when known), then the lowest latency."""
+    """The quickstart's pick on the front: accuracy@1d >= 0.88 (when known), then the lowest latency."""
     cands = [k for k in members
              if metrics[k]["accuracy"] is None or metrics[k]["accuracy"] >= REQUIRE]
     return min(cands, key=lambda k: metrics[k]["latency_us"]) if cands else None

@@ -228,7 +228,7 @@ def trials_table(study: StoredStudy) -> pd.DataFrame:
         study: a study from :func:`run_study` or :func:`open_study`.
 
     Returns:
-        A pandas DataFrame (columns as the README's "Results" section describes them).
+        A pandas DataFrame (columns as docs/guide/results.md describes them).
     """
     from codesign import results
 

@@ -1,4 +1,4 @@
-"""Calibration against the AHWA-LoRA paper's single-layer figures (../shared/paper-notes.md s. 5).
+"""Calibration against the AHWA-LoRA paper's single-layer figures (docs/reference/paper.md s. 5).
 
 Fitted (free constants, least squares): ``pmca.offload_cycles`` and ``pmca.redmule_tile_cycles``
 to the three 512x128 PMCA/AIMC ratios; ``pmca.link_bytes_per_cycle`` to the 1.05x overhead at

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-#: keys of ``codesign latency --json`` (contract: ../shared/design.md section 5)
+#: keys of ``codesign latency --json`` (contract: docs/reference/contract.md)
 CONTRACT_KEYS = ("aimc_ns", "pmca_ns", "ratio", "total_ns", "aimc_only_ns", "overhead",
                  "tcdm_bytes", "tcdm_fits", "energy_pj")
 

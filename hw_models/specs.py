@@ -1,6 +1,6 @@
 """Hardware and LoRA parameters: nested dataclasses, every field with meaning, unit and range.
 
-Defaults are the AHWA-LoRA paper's setting (Li et al. 2026, ../shared/paper-notes.md sections 2 and 5)
+Defaults are the AHWA-LoRA paper's setting (Li et al. 2026, docs/reference/paper.md sections 2 and 5)
 unless a field's help names another source. Calibrated constants say where their value comes from.
 """
 

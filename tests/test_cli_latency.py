@@ -1,4 +1,4 @@
-"""`codesign latency` contract (../shared/design.md section 5): exit codes, JSON keys, help."""
+"""`codesign latency` contract (docs/reference/contract.md): exit codes, JSON keys, help."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def torch_threads() -> int:
     """The intra-op thread count the accuracy model uses: ``CODESIGN_TORCH_THREADS`` when set
     (0 = torch's own choice), otherwise the cores left free by the machine's load: the CPU count
     minus the 1-minute load average, rounded, at least 1. Measured on the 2-core machine with an
-    earlier version (README, Measured figures: Speed): idle, 2 threads and 1 took 109 s and 145 s
+    earlier version (docs, accuracy model: Measured figures): idle, 2 threads and 1 took 109 s and 145 s
     for the default evaluation; with other jobs at load 4-5, 1 thread took 253 s where 2 threads
     (torch's default) had not finished after 568 s: OpenMP threads that share busy cores
     spin-wait for each other at every one of the tile simulation's many small operators."""

@@ -1,6 +1,6 @@
 """The aihwkit rpu_config built from hardware knobs (pure-PyTorch tiles only).
 
-Authors' settings (../shared/paper-notes.md section 3): digital bias; weight scaling omega 1.0,
+Authors' settings (docs/reference/paper.md section 3): digital bias; weight scaling omega 1.0,
 column-wise; learned column-wise output scaling; ADD_NORMAL training modifier; CHANNELWISE_SYMMETRIC
 remap; forward out_noise; LAYER_GAUSSIAN clip at 3 sigma; inp_res / out_res = 1 / (2^bits - 2);
 PCMLikeNoiseModel(g_max) (as :class:`codesign.accuracy.pcm.PairDriftPCM`: the same model, a

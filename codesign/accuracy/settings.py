@@ -3,8 +3,8 @@
 Pure dataclasses (no torch): the study configuration, the search space and the CLI build these,
 and :func:`codesign.accuracy.evaluate_accuracy` consumes them. Every field is a
 :func:`hw_models.spec_field` with its meaning, unit and bounds. Defaults are the authors'
-settings (../shared/paper-notes.md section 3) except where a measurement here chose otherwise
-(``noise.train_noise_model``: see the README, "Training noise").
+settings (docs/reference/paper.md section 3) except where a measurement here chose otherwise
+(``noise.train_noise_model``: see docs/guide/accuracy_model.md, "Training noise").
 
 The hardware knobs that the accuracy model shares with the latency model (ADC/DAC bits, tile size)
 come from :class:`hw_models.specs.AimcTileSpec`; the adapter from :class:`hw_models.specs.LoraSpec`.
@@ -131,7 +131,7 @@ class NoiseSettings:
              "model (programming + read noise) and drifted to a random time in 0 s .. "
              "train_max_drift at every step; 'gaussian' = the paper's additive Gaussian weight noise "
              "of weight_noise x weight range per mini-batch. Default chosen by measurement "
-             "(README, Training noise)", choices=("pcm", "gaussian"))
+             "(docs, accuracy model: Training noise)", choices=("pcm", "gaussian"))
     weight_noise: float = spec_field(
         0.067, help="Gaussian training weight noise, std as a fraction of the weight range "
                     "(paper: 6.7 %); used by train_noise_model='gaussian'", unit="fraction", ge=0,
@@ -144,8 +144,8 @@ class NoiseSettings:
         3.0, help="weight clipping at this many std of each tile's column-normalised weights "
                   "(aihwkit LAYER_GAUSSIAN; paper: 3), applied once to the meta-weights before "
                   "programming (and after every full-AHWA step); 0 = programmed unclipped, as in "
-                  "adapter-only pipelines where aihwkit's training-time clip never runs (README: "
-                  "How much of the gap can adapters recover?)", unit="sigma", ge=0,
+                  "adapter-only pipelines where aihwkit's training-time clip never runs (docs, accuracy "
+                  "model: How much of the gap can adapters recover?)", unit="sigma", ge=0,
         le=100)
     g_max_us: float = spec_field(25.0, help="maximum PCM conductance (PCMLikeNoiseModel g_max)",
                                  unit="uS", gt=0, le=1000)
@@ -185,7 +185,7 @@ class NoiseSettings:
                         "shares one adapter and each shorter one trains its own; 'reference': "
                         "always the reference (one adapter for all; measured 0.7 .. 1.8 points "
                         "worse at 128 ns); 'own': each integration time's own noise. Chosen by "
-                        "measurement (README: Integration time and noise)",
+                        "measurement (docs, accuracy model: Integration time and noise)",
         choices=("noisier", "reference", "own"))
 
     def __post_init__(self) -> None:
@@ -203,7 +203,8 @@ class TrainingSettings:
     lr: float = spec_field(
         1e-3, help="Adam learning rate, decayed linearly to 0. Paper: 2e-4 over 15 epochs; with "
                    "the short step budgets of a search 1e-3 recovers more (measured, "
-                   "README, Training noise); below 1 (assumption: Adam diverges beyond)", gt=0,
+                   "docs, accuracy model: Training noise); below 1 (assumption: Adam diverges "
+                   "beyond)", gt=0,
         lt=1)
     batch_size: int = spec_field(16, help="examples per mini-batch; at most 4096", unit="examples",
                                  ge=1, le=MAX_BATCH)
@@ -283,7 +284,7 @@ def with_overrides(obj: Any, **changes: Any) -> Any:
 
 @dataclass
 class AccuracyResult:
-    """What one accuracy evaluation reports (contract keys: ../shared/design.md section 5).
+    """What one accuracy evaluation reports (contract keys: docs/reference/contract.md).
 
     ``digital``, ``analog_before`` and ``analog_after`` map a drift label to ``{"mean", "std"}``
     over the noise draws (``digital`` has the same value at every label: no noise).

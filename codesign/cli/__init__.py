@@ -1,4 +1,4 @@
-"""The ``codesign`` command line (contract: ../shared/design.md section 5).
+"""The ``codesign`` command line (contract: docs/reference/contract.md).
 
 Each subcommand lives in its own module with ``add_parser(subparsers)``; its handler returns an exit
 code. Bad input anywhere (flags, YAML, values) ends in one line on stderr and exit 2, no traceback.

@@ -68,7 +68,7 @@ def field_spec(path: str) -> tuple[type, dict]:
 
 
 def field_range(path: str, **tighter: float) -> str:
-    """The values a design field allows, as a flag's message and the README say them:
+    """The values a design field allows, as a flag's message and the docs say them:
     ``1 .. 16``, ``> 0 and < 1``. ``tighter`` narrows a bound (``ge=1`` for a rank that the
     accuracy model needs >= 1)."""
     _, meta = field_spec(path)

@@ -112,7 +112,7 @@ def add_parser(sub) -> None:
                    help="override an accuracy setting the flags do not cover, e.g. --set "
                         "noise.clip_sigma=0 or --set noise.out_noise=0.02 (repeatable; fields of "
                         "noise, training and evaluation and analog_layers, as in a study file's "
-                        "accuracy: section; see the README); a field that a flag given too sets "
+                        "accuracy: section; see the docs); a field that a flag given too sets "
                         "is refused")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                    help="torch device (default auto: CUDA when available)")

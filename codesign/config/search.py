@@ -81,7 +81,7 @@ class SearchSettings:
         0.375, help="with warm_start: the fraction of accuracy.training.steps a warm-started "
                     "setting trains, as the tail of a full training: its learning rate starts "
                     "at this fraction of training.lr and decays linearly to 0 (measured: "
-                    "README, Spending adapter training)", unit="fraction", gt=0, le=1)
+                    "docs/guide/many_machines.md)", unit="fraction", gt=0, le=1)
     artifacts: Optional[str] = spec_field(
         None, help="where trained adapters, checkpoints and results are shared between workers "
                    "(Optuna's artifact store): a folder every worker can read and write (e.g. "

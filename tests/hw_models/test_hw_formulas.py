@@ -41,7 +41,7 @@ def test_tcdm_working_set_reproduces_paper_kib():
     def kib(m, n, t):
         return snitch.tcdm_bytes(t, snitch.lora_share(m, n, 1, 1), 8, p) / 1024
 
-    # paper-notes section 5: 8.2 / 21 KiB at t = 8 and 70 / 172 KiB at t = 128
+    # docs/reference/paper.md section 5: 8.2 / 21 KiB at t = 8 and 70 / 172 KiB at t = 128
     assert kib(128, 128, 8) == pytest.approx(8.2, abs=0.1)
     assert kib(512, 128, 8) == pytest.approx(21, abs=1)
     assert kib(128, 128, 128) == pytest.approx(70, abs=0.1)
