@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Iterable
 
 from codesign.accuracy.settings import drift_seconds
 from codesign.errors import InputError, SpecError
 
-__all__ = ["MetricKey", "AGGREGATES"]
+__all__ = ["MetricKey", "AGGREGATES", "keys_of"]
 
 #: horizons that are not one drift time: the mean and the worst over the evaluated drift times
 AGGREGATES = ("mean", "worst")
@@ -93,6 +94,17 @@ class MetricKey:
 
     def __str__(self) -> str:
         return self.name if self.at is None else f"{self.name}@{self.at}"
+
+
+def keys_of(columns: Iterable[Any]) -> list[MetricKey]:
+    """The columns of a results table that are metric keys, parsed (others are skipped)."""
+    keys = []
+    for col in columns:
+        try:
+            keys.append(MetricKey.parse(col))
+        except InputError:
+            continue
+    return keys
 
 
 def _seconds(label: str) -> float | None:
