@@ -200,16 +200,14 @@ def open_study(study: StudySource, storage: str | None = None, *,
     """
     import optuna
 
-    from codesign.storage import is_memory, redact
-    from codesign.study import default_storage, make_storage
+    from codesign.storage import default_url, is_memory, redact
+    from codesign.study import make_storage
 
     if isinstance(study, StoredStudy) and storage is None:
         storage = study.storage
     loaded = load_study(study)
     cfg = loaded.config
-    if storage is None:
-        storage = cfg.storage if cfg.storage is not None else default_storage(Path(out), cfg.name)
-    url = _storage_url(storage, loaded)
+    url = _storage_url(storage, loaded, default_url(out, cfg.name))
     with _python_errors():
         handle = make_storage(url, readonly=not is_memory(url))
         try:
@@ -355,14 +353,13 @@ def _override_texts(overrides: Sequence[str] | Mapping[str, Any]) -> list[str]:
     return list(overrides)
 
 
-def _storage_url(storage: Any, loaded: LoadedStudy) -> str:
-    """The URL a Python call's ``storage`` argument names (see :func:`run_study`)."""
-    from codesign.storage import check_url, is_memory, is_memory_request, memory_url
+def _storage_url(storage: Any, loaded: LoadedStudy, default: str | None = None) -> str:
+    """The URL a Python call's ``storage`` argument names (see :func:`run_study`): that, else the
+    study's ``storage:``, else ``default`` (a new in-memory storage when None)."""
+    from codesign.storage import (check_url, is_memory, is_memory_request, memory_url,
+                                  storage_url_of)
 
-    if storage is None:
-        storage = loaded.config.storage
-    if storage is None:
-        return memory_url()
+    storage = storage_url_of(storage, loaded.config.storage, default or memory_url())
     if not isinstance(storage, str):
         raise InputError(f"storage: expected a URL string or None, got {type(storage).__name__}")
     if not storage.strip():
