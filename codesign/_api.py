@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -117,20 +116,20 @@ def load_study(source: StudySource, overrides: Sequence[str] | Mapping[str, Any]
         InputError: a field is unknown or out of range (the message names it).
     """
     from codesign import config
-    from codesign.config.overrides import apply_overrides
+    from codesign.config.overrides import apply_overrides, override_items
 
-    texts = _override_texts(overrides)
     with _python_errors():
+        texts = override_items(overrides)    # checked before the source is read
         if isinstance(source, StoredStudy):
             source = source.definition
         if isinstance(source, config.LoadedStudy):
             if not texts:
                 return source
-            return config.study_from_dict(apply_overrides(source.raw, texts), source.source)
+            return config.study_from_dict(apply_overrides(source.raw, overrides), source.source)
         if isinstance(source, Mapping):
-            return config.study_from_dict(apply_overrides(dict(source), texts))
+            return config.study_from_dict(apply_overrides(dict(source), overrides))
         if isinstance(source, (str, os.PathLike)):
-            return config.load_study(Path(source), texts)
+            return config.load_study(Path(source), overrides)
     raise InputError(f"study: expected a path to a study YAML file or a mapping, "
                      f"got {type(source).__name__}")
 
@@ -342,15 +341,6 @@ def evaluate_point(point: DesignPoint | Mapping[str, Any] | StudySource, accurac
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _override_texts(overrides: Sequence[str] | Mapping[str, Any]) -> list[str]:
-    if isinstance(overrides, Mapping):
-        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
-    if isinstance(overrides, str):
-        raise InputError("overrides: expected a list of 'KEY.PATH=VALUE' strings or a mapping, "
-                         f"got the string {overrides[:40]!r}")
-    return list(overrides)
 
 
 def _storage_url(storage: Any, loaded: LoadedStudy, default: str | None = None) -> str:

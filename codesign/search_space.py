@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from codesign.decode import check_field, decode
+from codesign.dotted import with_overrides
 from codesign.errors import InputError
 from codesign.safe_yaml import read_yaml_file
 
@@ -236,11 +237,12 @@ def grid_size(axes: dict[str, Axis], design: Any) -> int:
 
 
 def apply_params(design: Any, params: dict[str, Any]) -> Any:
-    """A new design point with each dotted-path parameter set (nested dataclasses.replace)."""
+    """A new design point with each dotted-path parameter set in turn
+    (:func:`codesign.dotted.with_overrides`: each changed dataclass checks itself again)."""
     for path, value in params.items():
         if path.endswith("placement"):
             value = placement_value(value)
-        design = _replace_path(design, path.split("."), value)
+        design = with_overrides(design, **{path: value})
     return design
 
 
@@ -249,12 +251,6 @@ def value_at(design: Any, path: str) -> Any:
     for key in path.split("."):
         design = getattr(design, key)
     return design
-
-
-def _replace_path(obj: Any, keys: list[str], value: Any) -> Any:
-    if len(keys) == 1:
-        return dataclasses.replace(obj, **{keys[0]: value})
-    return dataclasses.replace(obj, **{keys[0]: _replace_path(getattr(obj, keys[0]), keys[1:], value)})
 
 
 def find_space_file(name: str, where: str) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codesign.decode import decode
-from codesign.config.overrides import apply_overrides
+from codesign.config.overrides import Overrides, apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
 from codesign.metric_key import MetricKey
@@ -42,8 +42,9 @@ class LoadedStudy:
             METRICS[r.base].needs_accuracy for r in self.rules)
 
 
-def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedStudy:
-    """Read, override and check a study file; InputError (one line) on any problem."""
+def load_study(path: str | Path, overrides: Overrides | None = None) -> LoadedStudy:
+    """Read, override (``--set`` texts or a mapping of dotted paths) and check a study file;
+    InputError (one line) on any problem."""
     path = Path(path)
     data = read_yaml_file(path, "study")
     if not isinstance(data, dict):
