@@ -16,6 +16,7 @@ from typing import Any
 
 import hw_models
 
+from codesign.accuracy.draws import series_with_draws  # noqa: F401  (study.py, _api.py)
 from codesign.accuracy.settings import AccuracyResult
 from codesign.config.study import DesignPoint
 from codesign.metric_key import AGGREGATES, MetricKey
@@ -92,19 +93,6 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
     result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,
                                point.accuracy, cache_dir=Path(cache_dir), progress=progress)
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)
-
-
-def series_with_draws(result: dict) -> tuple[dict, dict]:
-    """(after, before) drift series of an accuracy result, each entry {"mean", "std"} plus
-    "draws" (the per-draw values the result keeps under ``draws``) where the result has them."""
-    draws = result.get("draws") or {}
-
-    def merged(key: str) -> dict:
-        per = draws.get(key) or {}
-        return {label: dict(entry, **({"draws": per[label]} if per.get(label) else {}))
-                for label, entry in (result.get(key) or {}).items()}
-
-    return merged("analog_after"), merged("analog_before")
 
 
 def accuracy_at(series: dict[str, dict], at: str) -> float:
