@@ -92,18 +92,7 @@ def add_parser(sub) -> None:
                         "256): sets the tiles' output "
                         "and read noise (noise.integration_coupling; off with --set "
                         "noise.integration_coupling=false)")
-    for flag, path, what in FIELD_FLAGS:
-        p.add_argument(flag, type=field_flag(flag, path), default=None,
-                       help=f"{what}, {field_range(path)}")
-    p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
-                   help="drift times, e.g. 0s 1h 1d 1w 1mo 1y 10y (the default)")
-    p.add_argument("--train-noise", choices=("pcm", "gaussian"), default=None,
-                   help="training noise model (default pcm: PCM model in the loop)")
-    p.add_argument("--mode", choices=("lora", "full_ahwa"), default=None,
-                   help="lora (AHWA-LoRA, the default) or full_ahwa (all weights train: the "
-                        "baseline)")
-    p.add_argument("--loss", choices=("plain", "halora"), default=None,
-                   help="plain, or halora (clean + noisy loss aligned)")
+    _add_setting_flags(p)
     p.add_argument("--adapt-from-bits", type=field_flag("--adapt-from-bits", ADC), default=None,
                    metavar="B", help="dynamic adaptation: start from the adapter trained for ADC = "
                                      "DAC = B bits (trained first if not cached) and retrain it "
@@ -122,6 +111,22 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
+
+
+def _add_setting_flags(p) -> None:
+    """The flags that set one accuracy setting each (training, noise draws, drift times)."""
+    for flag, path, what in FIELD_FLAGS:
+        p.add_argument(flag, type=field_flag(flag, path), default=None,
+                       help=f"{what}, {field_range(path)}")
+    p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
+                   help="drift times, e.g. 0s 1h 1d 1w 1mo 1y 10y (the default)")
+    p.add_argument("--train-noise", choices=("pcm", "gaussian"), default=None,
+                   help="training noise model (default pcm: PCM model in the loop)")
+    p.add_argument("--mode", choices=("lora", "full_ahwa"), default=None,
+                   help="lora (AHWA-LoRA, the default) or full_ahwa (all weights train: the "
+                        "baseline)")
+    p.add_argument("--loss", choices=("plain", "halora"), default=None,
+                   help="plain, or halora (clean + noisy loss aligned)")
 
 
 def load_workload(text: str | None):
