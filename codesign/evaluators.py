@@ -117,7 +117,7 @@ def accuracy_at(series: dict[str, dict], at: str) -> float:
     if key.aggregate:
         values = [value(v) for v in series.values()]
         return float(sum(values) / len(values)) if horizon == "mean" else float(min(values))
-    return value(series[horizon])
+    return value(series[str(horizon)])
 
 
 def accuracy_metrics(after: dict, before: dict, wanted=()) -> dict[str, float]:

@@ -58,16 +58,14 @@ class MetricKey:
         ``at`` field); InputError naming ``where`` for a bad horizon or quantile."""
         shown = text if text is not None else f"{name}@{at}"
         horizon, colon, quantile = str(at).strip().partition(":")
-        if not colon:
-            quantile = None
-        elif not _QUANTILE.fullmatch(quantile):
+        if colon and not _QUANTILE.fullmatch(quantile):
             raise InputError(f"{where}: quantile {quantile!r} in {shown!r}: expected p0 .. p100 "
                              f"(e.g. '{horizon}:p10', the accuracy 90 % of chips reach)")
         if horizon not in AGGREGATES and _seconds(horizon) is None:
             raise InputError(f"{where}: horizon {horizon!r} in {shown!r}: expected a drift time "
                              f"(<number><unit>, unit s, min, h, d, w, mo or y, e.g. 1d, 1y), "
                              f"mean or worst")
-        return cls(name, horizon, quantile)
+        return cls(name, horizon, quantile if colon else None)
 
     @property
     def at(self) -> str | None:

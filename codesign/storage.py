@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import uuid
@@ -71,7 +72,7 @@ _MEMORY = "inmemory://"
 _MEMORY_STORAGES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
 
-def default_url(out_dir: Path | str, name: str) -> str:
+def default_url(out_dir: str | os.PathLike, name: str) -> str:
     """The command line's default storage of study ``name``: ``sqlite:///<out>/<name>/study.db``
     (an absolute path, so workers started from other folders share it)."""
     return f"{SQLITE}{(Path(out_dir) / name / 'study.db').resolve()}"
