@@ -82,7 +82,7 @@ def placement_value(value: Any, sep: str = "+") -> Any:
     return value
 
 
-def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
+def field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
     """(type hint, dataclasses.Field) of the leaf that a dotted path names in ``root``'s class."""
     cls = type(root)
     obj = root
@@ -139,7 +139,7 @@ def load_space(spec: Union[str, dict], design: Any, where: str = "search_space")
             raise InputError(f"{here}: the same parameter as axis {seen[path]!r} ({path})")
         seen[path] = str(name)
         axis = decode(Axis, raw, here)
-        hint, f = _field_of(design, path, here)
+        hint, f = field_of(design, path, here)
         if (axis.choices is None) == (axis.low is None and axis.high is None):
             raise InputError(f"{here}: give either choices: [...] or low: and high:")
         if axis.choices is not None:
@@ -195,7 +195,7 @@ def to_distributions(axes: dict[str, Axis], design: Any) -> dict[str, Any]:
             out[path] = CategoricalDistribution(list(axis.choices))
             continue
         assert axis.low is not None and axis.high is not None  # load_space refuses half a range
-        hint, _ = _field_of(design, path, f"search_space.{path}")
+        hint, _ = field_of(design, path, f"search_space.{path}")
         if _is_int(hint):
             step = int(axis.step) if axis.step is not None else 1
             out[path] = IntDistribution(int(axis.low), int(axis.high), log=axis.log,
