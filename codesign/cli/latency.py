@@ -38,7 +38,6 @@ kv_cache_offchip_bytes (the KV cache beyond the L2, in --offchip memory) and mor
 
 def add_parser(sub) -> None:
     from hw_models import ENGINES, PLACEMENTS
-    from hw_models.specs import ATTENTION_MAPPINGS
 
     from codesign.config.study import DesignPoint
     from codesign.search_space import resolve_path, value_at
@@ -69,6 +68,18 @@ def add_parser(sub) -> None:
     p.add_argument("--placement", default=None,
                    help="layers with an adapter (--model): " + ", ".join(PLACEMENTS)
                         + f", or comma-separated roles (default {default('placement')})")
+    _add_hardware_flags(p, default)
+    p.add_argument("--engine", choices=ENGINES, default="des",
+                   help="des: SimPy discrete-event simulation (default); closed_form: formula")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def _add_hardware_flags(p, default) -> None:
+    """The flags that set one hardware or workload field each (``default(path)``: its default
+    as the help text shows it)."""
+    from hw_models.specs import ATTENTION_MAPPINGS
+
     def numeric(flag: str, path: str, what: str, **kw) -> None:
         p.add_argument(flag, type=field_flag(flag, path), default=None,
                        help=f"{what}, {field_range(path)} (default {default(path)})", **kw)
@@ -109,10 +120,6 @@ def add_parser(sub) -> None:
                    help="off-chip memory for the KV cache beyond the L2 (decode): lpddr5 (one "
                         "LPDDR5-6400 x64 pack, 51.2 GB/s, the default) or hbm3 (one HBM3 stack, "
                         "819.2 GB/s)")
-    p.add_argument("--engine", choices=ENGINES, default="des",
-                   help="des: SimPy discrete-event simulation (default); closed_form: formula")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=run)
 
 
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
