@@ -23,6 +23,7 @@ from ._fields import SpecError
 from .area import with_size
 from .closed_form import (attention_ready, block_closed_form, chain, closed_form_done,
                           layer_report, node_done, node_inputs, run_blocks)
+from .contention import contended_done
 from .plan import AttentionPlan, LinearPlan, Plan, attention_plan, build_plan, check_run
 from .reports import NetworkReport
 from .specs import AimcTileSpec, HardwareSpec, LoraSpec
@@ -141,7 +142,8 @@ def contended(nodes, done: dict[str, np.ndarray]) -> bool:
     return False
 
 
-def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None) -> np.ndarray:
+def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None,
+              simpy_only: bool = False) -> np.ndarray:
     """Output chunk times of one block (or the prologue) by discrete-event simulation.
 
     When attention borrows the PMCAs of the block's layers, every stage is a SimPy process and
@@ -151,10 +153,15 @@ def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None) -> np.n
     PMCAs nobody borrows) advance with the max-plus recursion at one event per chunk. Without
     borrowing nothing contends and the schedule is the closed form's. ``log``, if given,
     receives (time, node, chunk) for every completion.
+
+    The schedule is computed without the event loop where possible
+    (:func:`~hw_models.contention.contended_done`, exact: the same schedule); ``simpy_only``
+    always runs the SimPy simulation (the reference the tests compare it with).
     """
     done = closed_form_done(plan, nodes, x)
     if borrowed_layers(nodes) and contended(nodes, done):
-        done = _simulate_contended(plan, nodes, x)
+        fast = None if simpy_only else contended_done(nodes, x, done)
+        done = fast if fast is not None else _simulate_contended(plan, nodes, x)
     if log is not None:
         log.extend(sorted((float(v), name, k) for name, arr in done.items() if name != "in"
                           for k, v in enumerate(arr)))
