@@ -18,6 +18,8 @@ between two self-consistent schedules cannot exist) and so is the event simulati
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .closed_form import attention_ready, chain, node_done
@@ -28,39 +30,52 @@ from .plan import AttentionPlan, LinearPlan
 MAX_PASSES = 64
 
 
-def busy_intervals(done: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (ns) of a FIFO server's non-empty jobs, given their completion times and
-    durations; sorted and disjoint (a FIFO server starts a job after the previous one ends)."""
+class Busy(NamedTuple):
+    """A server's busy intervals [start, end) (ns; sorted, disjoint) with their prefix sums."""
+
+    start: np.ndarray
+    end: np.ndarray
+    before: np.ndarray       #: busy time before interval j (one more entry: all of it)
+    idle_at_start: np.ndarray  #: idle time before interval j starts
+
+
+def busy_intervals(done: np.ndarray, work: np.ndarray) -> Busy:
+    """The busy intervals of a FIFO server's non-empty jobs, given their completion times and
+    durations (a FIFO server starts a job once the previous one has ended: sorted, disjoint)."""
     busy = work > 0
     end = done[busy]
-    return end - work[busy], end
+    start = end - work[busy]
+    before = np.concatenate(([0.0], (end - start).cumsum()))
+    return Busy(start, end, before, start - before[:-1])
 
 
-def idle_before(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Idle time (ns) of a server busy on the sorted, disjoint intervals [start, end) before t."""
-    before = np.concatenate(([0.0], np.cumsum(end - start)))   # busy time before interval j
-    j = np.searchsorted(start, t, side="right")                # intervals begun by t
-    overrun = np.where(j > 0, np.maximum(end[np.maximum(j - 1, 0)] - t, 0.0), 0.0)
-    return t - (before[j] - overrun)
+def idle_before(busy: Busy, t: np.ndarray) -> np.ndarray:
+    """Idle time (ns) of the server before the times t."""
+    j = np.searchsorted(busy.start, t, side="right")          # intervals begun by t
+    overrun = np.maximum(busy.end[np.maximum(j - 1, 0)] - t, 0.0) * (j > 0)
+    return t - (busy.before[j] - overrun)
 
 
-def idle_inverse(start: np.ndarray, end: np.ndarray, u: np.ndarray) -> np.ndarray:
+def idle_inverse(busy: Busy, u: np.ndarray) -> np.ndarray:
     """The first time (ns) by which the server has been idle for ``u`` ns (inverse of
     :func:`idle_before`): in the gap before the first interval that starts after that much
     idle time."""
-    before = np.concatenate(([0.0], np.cumsum(end - start)))
-    idle_at_start = start - before[:-1]
-    j = np.searchsorted(idle_at_start, u, side="left")
-    return u + before[j]
+    return u + busy.before[np.searchsorted(busy.idle_at_start, u, side="left")]
 
 
-def preempted_chain(ready: np.ndarray, work: np.ndarray, start: np.ndarray,
-                    end: np.ndarray) -> np.ndarray:
+def preempted_chain(ready: np.ndarray, work: np.ndarray, busy: Busy) -> np.ndarray:
     """Completion times of FIFO jobs (ready times, durations in ns) on a server whose owner
-    preempts them on the busy intervals [start, end): the max-plus chain in idle time, mapped back
-    to time. A job of zero work ends when it starts."""
-    u = chain(idle_before(start, end, ready), work)
-    return np.maximum.accumulate(np.maximum(idle_inverse(start, end, u), ready))
+    preempts them when it is busy: the max-plus chain in idle time, mapped back to time. A job of
+    zero work ends when it starts. If no job meets a busy interval, this is the plain chain (bit
+    for bit)."""
+    plain = chain(ready, work)
+    if not busy.start.size:
+        return plain
+    last = np.searchsorted(busy.start, plain, side="left") - 1  # last interval begun before the end
+    if not ((last >= 0) & (busy.end[np.maximum(last, 0)] > plain - work) & (work > 0)).any():
+        return plain
+    u = chain(idle_before(busy, ready), work)
+    return np.maximum.accumulate(np.maximum(idle_inverse(busy, u), ready))
 
 
 def attention_contended(node: AttentionPlan, done: dict[str, np.ndarray],
@@ -71,16 +86,19 @@ def attention_contended(node: AttentionPlan, done: dict[str, np.ndarray],
     ready = attention_ready(node.op, done)
     out = np.empty_like(ready)
     n_groups = len(node.groups)
+    busy: dict[str, Busy] = {}
     for g, group in enumerate(node.groups):
         idx = slice(g, None, n_groups)
         finish = []
         for owner, heads in group:
             work = heads * node.head_ns[idx]
-            start, end = (busy_intervals(done[owner], linear[owner].pmca) if owner
-                          else (np.zeros(0), np.zeros(0)))
-            finish.append(preempted_chain(ready[idx], work, start, end) if start.size
-                          else chain(ready[idx], work))
-        out[idx] = np.maximum.reduce(finish)
+            if not owner:
+                finish.append(chain(ready[idx], work))
+                continue
+            if owner not in busy:
+                busy[owner] = busy_intervals(done[owner], linear[owner].pmca)
+            finish.append(preempted_chain(ready[idx], work, busy[owner]))
+        out[idx] = np.maximum.reduce(finish) if len(finish) > 1 else finish[0]
     return out
 
 
@@ -97,19 +115,21 @@ def _one_pass(nodes, x: np.ndarray, last: dict[str, np.ndarray],
     return done
 
 
-def contended_done(nodes, x: np.ndarray, first: dict[str, np.ndarray]
-                   ) -> dict[str, np.ndarray] | None:
+def contended_done(nodes, x: np.ndarray) -> dict[str, np.ndarray] | None:
     """Chunk completion times of every node of a block with attention on borrowed PMCAs (its
-    input chunk times ``x``), the event simulation's schedule. ``first``: the closed form's
-    schedule (the starting point when attention borrows layers after it). None if the passes do
-    not settle within :data:`MAX_PASSES` (then simulate)."""
+    input chunk times ``x``; ``"in"`` is x): the event simulation's schedule. Attention that
+    borrows only layers before it takes one pass; otherwise passes start from the closed form's
+    schedule and repeat until the attention's times no longer change, or None if they do not
+    settle within :data:`MAX_PASSES` (then simulate)."""
     linear = {n.name: n for n in nodes if isinstance(n, LinearPlan)}
     position = {n.name: i for i, n in enumerate(nodes)}
     downstream = any(position[o] > position[n.name] for n in nodes
                      if isinstance(n, AttentionPlan) for o in n.borrowed)
-    done = _one_pass(nodes, x, first, linear)
     if not downstream:
-        return done
+        return _one_pass(nodes, x, {}, linear)
+    done = {"in": x}
+    for node in nodes:          # the closed form: every stage on its own server
+        done[node.name] = node_done(node, done)
     attention = [n.name for n in nodes if isinstance(n, AttentionPlan)]
     for _ in range(MAX_PASSES):
         again = _one_pass(nodes, x, done, linear)

@@ -158,10 +158,15 @@ def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None,
     (:func:`~hw_models.contention.contended_done`, exact: the same schedule); ``simpy_only``
     always runs the SimPy simulation (the reference the tests compare it with).
     """
-    done = closed_form_done(plan, nodes, x)
-    if borrowed_layers(nodes) and contended(nodes, done):
-        fast = None if simpy_only else contended_done(nodes, x, done)
-        done = fast if fast is not None else _simulate_contended(plan, nodes, x)
+    fast = None
+    if borrowed_layers(nodes) and not simpy_only:
+        fast = contended_done(nodes, x)
+    if fast is not None:
+        done = fast
+    else:
+        done = closed_form_done(plan, nodes, x)
+        if borrowed_layers(nodes) and contended(nodes, done):
+            done = _simulate_contended(plan, nodes, x)
     if log is not None:
         log.extend(sorted((float(v), name, k) for name, arr in done.items() if name != "in"
                           for k, v in enumerate(arr)))
@@ -319,8 +324,10 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
     attn_energy = sum(p.op.heads * p.op.count * sum(c.energy_pj for c in p.costs) for p in plans)
     attn_ns = sum(p.op.heads * p.op.count * sum(c.ns for c in p.costs) for p in plans)
     # the working set attention needs (K and V streamed); kept K and V only use spare TCDM
-    attn_tcdm = max((head_cost(p.op, hw, t, s).tcdm_bytes for p in plans
-                     for t, s in set(zip(sizes, key_counts(p.op, sizes)))), default=0)
+    attn_tcdm = max((max(c.tcdm_bytes for c in p.costs) if not p.kv_resident else
+                     max(head_cost(p.op, hw, t, s).tcdm_bytes
+                         for t, s in set(zip(sizes, key_counts(p.op, sizes))))
+                     for p in plans), default=0)
     n_inst = sum(L.count for L in layers)
     aimc_ns = sum(L.aimc_ns * L.count for L in layers)
     pmca_ns = sum(L.pmca_ns * L.count for L in layers)
