@@ -123,7 +123,8 @@ def main() -> int:
     print(json.dumps({
         "per_config_ms": round(per, 2), "per_config_closed_form_ms": round(per_cf, 2),
         "naive_des_ms": round(naive, 1), "llama_decode_ms": round(llama_ms, 1),
-        "llama_decode_cpu_ms": round(llama_cpu_ms, 1), "grid_configs": len(grid), "grid_s": round(grid_s, 2),
+        "llama_decode_cpu_ms": round(llama_cpu_ms, 1), "grid_configs": len(grid),
+        "grid_s": round(grid_s, 2),
         "grid_distinct_timings": _cached_latency.cache_info().currsize,
         "peak_mb": round(peak_mb, 1), "checksum_total_ns": float(np.sum(totals)),
         "machine": "2-core CPU, this dev machine (shared)"}))
