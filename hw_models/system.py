@@ -8,6 +8,10 @@ barrier) or for those up to its own chunk (causal) and runs, heads in parallel, 
 mapping names (:class:`~hw_models.specs.AttentionSpec`): borrowed PMCAs of the block's layers are
 SimPy preemptive resources on which the layers' own work has priority (contention), dedicated
 clusters are its own. The environment is created per call and passed explicitly; nothing is global.
+
+The same schedule is computed without the event loop wherever attention contends
+(:mod:`hw_models.contention`: preemptive-resume as a FIFO in the borrowed cluster's idle time);
+SimPy stays the reference (``block_des(..., simpy_only=True)``) and the fallback.
 """
 
 from __future__ import annotations
