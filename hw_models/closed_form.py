@@ -23,7 +23,7 @@ from .workload import LinearLayer
 def chain(ready: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Completion times of chunks through one FIFO server: ``done_k = max(done_{k-1}, ready_k)
     + s_k``, in closed form: ``S_k + max_{j<=k}(ready_j - S_{j-1})`` with S the prefix sums."""
-    S = np.cumsum(s)
+    S = s.cumsum()
     return S + np.maximum.accumulate(ready - (S - s))
 
 
@@ -40,7 +40,11 @@ def tile_done(lp: LinearPlan, ready: np.ndarray) -> np.ndarray:
 
 
 def linear_done(lp: LinearPlan, ready: np.ndarray) -> np.ndarray:
-    """Completion times of a linear layer's chunks given their input-ready times."""
+    """Completion times of a linear layer's chunks given their input-ready times (equal chunks:
+    the tandem form of the same recursion, :attr:`LinearPlan.tandem`)."""
+    tandem = lp.tandem
+    if tandem is not None:
+        return tandem[0] + np.maximum.accumulate(ready - tandem[1])
     return chain(tile_done(lp, ready), lp.pmca)
 
 

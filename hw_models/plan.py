@@ -7,6 +7,7 @@ stages that share a PMCA (attention on the pre-attention layers' clusters) conte
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,18 @@ class LinearPlan:
     @property
     def name(self) -> str:
         return self.layer.name
+
+    @functools.cached_property
+    def tandem(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """When every stage takes the same time for every chunk (equal chunks): ``(offset,
+        slope)`` such that the chunks leave the PMCA at ``offset + max.accumulate(ready - slope)``
+        (FIFO servers in tandem: the stages' sum plus k times the slowest, for chunk k); else None."""
+        stages = [s for s in (self.feed, self.tile, self.link, self.pmca) if s is not None]
+        if any(s.size and (s != s[0]).any() for s in stages):
+            return None
+        firsts = [float(s[0]) if s.size else 0.0 for s in stages]
+        slope = max(firsts) * np.arange(len(self.tile))
+        return sum(firsts) + slope, slope
 
 
 #: one attention group: (layer whose PMCAs are borrowed, or "" for dedicated clusters; heads that
@@ -147,8 +160,16 @@ def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
             reserved[L.name] = snitch.tcdm_bytes(t, snitch.lora_share(L.m, L.n, rt, ct), rank,
                                                  hw.pmca)
     resident = kv_fits(op, hw, groups, sizes, reserved)
-    costs = head_costs(op, hw, sizes, len(groups), resident)
-    return AttentionPlan(op, np.array([c.ns for c in costs]), groups, resident, tuple(costs))
+    costs = attention_costs(op, hw, tuple(sizes), len(groups), resident)
+    return AttentionPlan(op, np.array([c.ns for c in costs]), groups, resident, costs)
+
+
+@functools.lru_cache(maxsize=64)
+def attention_costs(op: AttentionOp, hw: HardwareSpec, sizes: tuple[int, ...], groups: int,
+                    kv_resident: bool) -> tuple[HeadCost, ...]:
+    """:func:`~hw_models.stages.head_costs`, memoised (a pure function of frozen specs): the plans
+    with and without the adapters share one computation of a long causal prompt's chunks."""
+    return tuple(head_costs(op, hw, list(sizes), groups, kv_resident))
 
 
 def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int],
@@ -157,11 +178,17 @@ def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int
     post = layer.post_flops if with_post else 0.0
     distinct = {t: layer_stage(layer.m, layer.n, hw, rank, t, post, network, writeback)
                 for t in set(sizes)}
-    per = [distinct[t] for t in sizes]
-    tile = np.array([s.tile_ns for s in per])
-    link = np.array([0.0 if s.single_buffer else s.readout_ns for s in per])
-    pmca = np.array([s.pmca_ns + s.post_ns for s in per])
-    feed = np.array([s.input_ns for s in per]) if network else None
+    keys = sorted(distinct)
+    per = [distinct[t] for t in keys]
+    at = np.searchsorted(keys, sizes)       # each chunk's distinct size
+
+    def times(values) -> np.ndarray:
+        return np.array(values, dtype=float)[at]
+
+    tile = times([s.tile_ns for s in per])
+    link = times([0.0 if s.single_buffer else s.readout_ns for s in per])
+    pmca = times([s.pmca_ns + s.post_ns for s in per])
+    feed = times([s.input_ns for s in per]) if network else None
     return LinearPlan(layer, rank, tile, link, pmca, distinct[sizes[0]],
                       tuple(distinct[t] for t in sorted(distinct)), feed)
 

@@ -8,6 +8,10 @@ barrier) or for those up to its own chunk (causal) and runs, heads in parallel, 
 mapping names (:class:`~hw_models.specs.AttentionSpec`): borrowed PMCAs of the block's layers are
 SimPy preemptive resources on which the layers' own work has priority (contention), dedicated
 clusters are its own. The environment is created per call and passed explicitly; nothing is global.
+
+The same schedule is computed without the event loop wherever attention contends
+(:mod:`hw_models.contention`: preemptive-resume as a FIFO in the borrowed cluster's idle time);
+SimPy stays the reference (``block_des(..., simpy_only=True)``) and the fallback.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ._fields import SpecError
 from .area import with_size
 from .closed_form import (attention_ready, block_closed_form, chain, closed_form_done,
                           layer_report, node_done, node_inputs, run_blocks)
+from .contention import contended_done
 from .plan import AttentionPlan, LinearPlan, Plan, attention_plan, build_plan, check_run
 from .reports import NetworkReport
 from .specs import AimcTileSpec, HardwareSpec, LoraSpec
@@ -141,7 +146,8 @@ def contended(nodes, done: dict[str, np.ndarray]) -> bool:
     return False
 
 
-def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None) -> np.ndarray:
+def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None,
+              simpy_only: bool = False) -> np.ndarray:
     """Output chunk times of one block (or the prologue) by discrete-event simulation.
 
     When attention borrows the PMCAs of the block's layers, every stage is a SimPy process and
@@ -151,10 +157,20 @@ def block_des(plan: Plan, nodes, x: np.ndarray, log: list | None = None) -> np.n
     PMCAs nobody borrows) advance with the max-plus recursion at one event per chunk. Without
     borrowing nothing contends and the schedule is the closed form's. ``log``, if given,
     receives (time, node, chunk) for every completion.
+
+    The schedule is computed without the event loop where possible
+    (:func:`~hw_models.contention.contended_done`, exact: the same schedule); ``simpy_only``
+    always runs the SimPy simulation (the reference the tests compare it with).
     """
-    done = closed_form_done(plan, nodes, x)
-    if borrowed_layers(nodes) and contended(nodes, done):
-        done = _simulate_contended(plan, nodes, x)
+    fast = None
+    if borrowed_layers(nodes) and not simpy_only:
+        fast = contended_done(nodes, x)
+    if fast is not None:
+        done = fast
+    else:
+        done = closed_form_done(plan, nodes, x)
+        if borrowed_layers(nodes) and contended(nodes, done):
+            done = _simulate_contended(plan, nodes, x)
     if log is not None:
         log.extend(sorted((float(v), name, k) for name, arr in done.items() if name != "in"
                           for k, v in enumerate(arr)))
@@ -312,8 +328,10 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
     attn_energy = sum(p.op.heads * p.op.count * sum(c.energy_pj for c in p.costs) for p in plans)
     attn_ns = sum(p.op.heads * p.op.count * sum(c.ns for c in p.costs) for p in plans)
     # the working set attention needs (K and V streamed); kept K and V only use spare TCDM
-    attn_tcdm = max((head_cost(p.op, hw, t, s).tcdm_bytes for p in plans
-                     for t, s in set(zip(sizes, key_counts(p.op, sizes)))), default=0)
+    attn_tcdm = max((max(c.tcdm_bytes for c in p.costs) if not p.kv_resident else
+                     max(head_cost(p.op, hw, t, s).tcdm_bytes
+                         for t, s in set(zip(sizes, key_counts(p.op, sizes))))
+                     for p in plans), default=0)
     n_inst = sum(L.count for L in layers)
     aimc_ns = sum(L.aimc_ns * L.count for L in layers)
     pmca_ns = sum(L.pmca_ns * L.count for L in layers)
