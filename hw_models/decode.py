@@ -21,18 +21,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import area
 from ._fields import SpecError
 from .aimc import tile_grid
+from .chips import decode_links
 from .closed_form import block_closed_form, run_blocks
+from .lm_head import decode_size, head_cost
 from .plan import AttentionPlan, Plan, build_plan
 from .reports import _plain
 from .specs import HardwareSpec, LoraSpec
-from .stages import head_cost
+from .stages import head_cost as attention_head_cost
+from .throughput import batched, stage_busy
 from .workload import LinearLayer, Network
 
 #: keys of the decode figures added to ``codesign latency --json`` by ``--generate``
-DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes")
+DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes",
+               "decode_interchip_ns_per_token", "decode_static_energy_pj_per_token")
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,21 @@ class DecodeReport:
     kv_cache_fits_l2: bool                 #: it fits the L2 of the chips holding that block's
     #: tiles (chip.l2_kib per chip of chip.tiles_per_chip tiles); if not, it would spill to
     #: off-chip memory, which this model does not time
-    decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention) and
-    #: static (the network's leakage power over the token's time), per token
+    decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention,
+    #: chip links, LM head) and static (the leakage power over the token's time, shared by the
+    #: batch), per token
+    # systems figures (hw_models.chips, hw_models.lm_head, hw_models.throughput); with batch B
+    # the per-token time, tokens_per_s and energy above are at B
+    batch: int = 1                                 #: sequences decoding together
+    decode_static_energy_pj_per_token: float = 0.0  #: leakage share of decode_energy_pj_per_token
+    decode_interchip_ns_per_token: float = 0.0     #: time the chip links add to a token
+    decode_interchip_bytes_per_token: float = 0.0  #: bytes over chip links per token
+    lm_head_ns_per_token: float = 0.0              #: LM head + embedding read per token
+    lm_head_tiles: int = 0                         #: tiles of the LM head (placement tiles)
+    decode_chips: int = 0                          #: chips of the network and the LM head
+    single_ns_per_token: float = 0.0               #: time per token of one sequence alone
+    saturation_batch: int = 1                      #: batch from which tokens/s stops growing
+    saturation_resource: str = ""                  #: the stage that saturates there
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -69,9 +85,11 @@ def _token_latency(network: Network, hw: HardwareSpec, lora: LoraSpec) -> tuple[
 
 
 def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len: int,
-                  generate: int) -> DecodeReport:
-    """Time per generated token (with and without adapters), tokens/s, KV cache and energy."""
-    for name, value, low in (("seq_len", prompt_len, 1), ("generate", generate, 1)):
+                  generate: int, batch: int = 1) -> DecodeReport:
+    """Time per generated token (with and without adapters), tokens/s, KV cache and energy, for
+    ``batch`` sequences decoding together (:mod:`hw_models.throughput`)."""
+    for name, value, low in (("seq_len", prompt_len, 1), ("generate", generate, 1),
+                             ("batch", batch, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise SpecError(f"{name}: must be an integer >= {low}, got {value!r}")
     if not any(op.causal for op in network.digital_ops):
@@ -80,18 +98,22 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     one = dataclasses.replace(hw, tokens=1)
     contexts = np.arange(prompt_len + 1, prompt_len + generate + 1)
     base, plan = _token_latency(network, one, lora)
-    base0, _ = _token_latency(network, one, LoraSpec(rank=0, placement="none"))
+    base0, plan0 = _token_latency(network, one, LoraSpec(rank=0, placement="none"))
     attn_ns = np.zeros(len(contexts))
     attn_pj = np.zeros(len(contexts))
+    attn_block: dict[str, np.ndarray] = {}
     for node in plan.block:
         if not isinstance(node, AttentionPlan):
             continue
         op, rounds = node.op, node.rounds(0)     # one query chunk: the first group
-        costs = [head_cost(op, one, 1, int(s)) for s in contexts]
-        attn_ns += op.count * rounds * np.array([c.ns for c in costs])
+        costs = [attention_head_cost(op, one, 1, int(s)) for s in contexts]
+        attn_block[op.name] = rounds * np.array([c.ns for c in costs])
+        attn_ns += op.count * attn_block[op.name]
         attn_pj += op.count * op.heads * np.array([c.energy_pj for c in costs])
-    with_lora = base + attn_ns.mean()
-    without = base0 + attn_ns.mean()
+    links = decode_links(network, one, contexts, attn_block)
+    head = head_cost(network, one)
+    t1 = base + attn_ns + links.ns + head.ns
+    t1_0 = base0 + attn_ns + links.ns + head.ns
     layers_pj = sum(lp.full.energy_pj * lp.layer.count for lp in (*plan.prologue, *plan.block)
                     if not isinstance(lp, AttentionPlan))
     e = hw.pmca.bytes_per_element
@@ -100,11 +122,22 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     block_tiles = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in network.block
                       if isinstance(L, LinearLayer))
     l2_bytes = block_tiles / hw.chip.tiles_per_chip * hw.chip.l2_kib * 1024
-    leak_mw = area.network_size(network, hw)[3]
+    _, chips, leak_mw = decode_size(network, hw, head.tiles)
+    extra = {"chip links": np.full(len(contexts), links.port_ns), "lm_head": head.busy_ns}
+    at_b = batched(t1, {**stage_busy(plan, attn_block), **extra}, batch, leak_mw)
+    at_b0 = batched(t1_0, {**stage_busy(plan0, attn_block), **extra}, batch, leak_mw)
+    dynamic = layers_pj + attn_pj.mean() + links.energy_pj.mean() + head.energy_pj
     return DecodeReport(
-        prompt_len=prompt_len, generate=generate, decode_ns_per_token=float(with_lora),
-        decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
-        tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
+        prompt_len=prompt_len, generate=generate, decode_ns_per_token=at_b.ns_per_token,
+        decode_aimc_only_ns_per_token=at_b0.ns_per_token,
+        decode_overhead=at_b.ns_per_token / at_b0.ns_per_token,
+        tokens_per_s=at_b.tokens_per_s, attention_ns_per_token=float(attn_ns.mean()),
         kv_cache_bytes=int(kv), kv_cache_bytes_per_block=int(per_block),
         kv_cache_fits_l2=bool(per_block <= l2_bytes),
-        decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora))
+        decode_energy_pj_per_token=float(dynamic + at_b.static_pj_per_token), batch=batch,
+        decode_static_energy_pj_per_token=at_b.static_pj_per_token,
+        decode_interchip_ns_per_token=float(links.ns.mean()),
+        decode_interchip_bytes_per_token=float(links.bytes.mean()),
+        lm_head_ns_per_token=head.ns, lm_head_tiles=head.tiles, decode_chips=chips,
+        single_ns_per_token=float(t1.mean()), saturation_batch=at_b.saturation_batch,
+        saturation_resource=at_b.saturation_resource)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ._fields import spec_field, validate
+from .system_specs import LinkSpec, LmHeadSpec
 
 
 #: input encodings (DACs) and output converters (ADCs) a tile can have; see hw_models/converters.py
@@ -342,6 +343,10 @@ class HardwareSpec:
                              unit="tokens", ge=1, le=4096)
     chip: ChipSpec = field(default_factory=lambda: ChipSpec(),
                              metadata={"help": "silicon area, leakage and the chip the tiles sit on"})
+    link: LinkSpec = field(default_factory=LinkSpec,
+                           metadata={"help": "chip-to-chip links (hw_models.chips)"})
+    lm_head: LmHeadSpec = field(default_factory=LmHeadSpec,
+                                metadata={"help": "a decoder's LM head and embedding table"})
 
     def __post_init__(self) -> None:
         validate(self)
