@@ -25,6 +25,7 @@ the compute's own longest path; equal when one path dominates both, as in a LLaM
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -144,6 +145,7 @@ class LinkFigures:
     energy_pj: np.ndarray      #: their energy
     activation_bytes: float    #: of which activations and partial sums (no K/V)
     port_ns: float             #: busiest port's busy time for one token's activations
+    kv_port_ns: np.ndarray     #: busiest attention chip port's K/V busy time per token
 
 
 def _out_bytes(node, network: Network, e: int) -> float:
@@ -155,26 +157,28 @@ def _out_bytes(node, network: Network, e: int) -> float:
 
 
 def _kv_hop(op: AttentionOp, attn: set[int], block: set[int], contexts: np.ndarray,
-            attn_ns: np.ndarray, hw: HardwareSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(time beyond the attention's own, bytes) of the K/V read from other chips' L2."""
+            attn_ns: np.ndarray, hw: HardwareSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(time beyond the attention's own, bytes, port busy time) of the K/V read from other
+    chips' L2 into the attention chips' ports."""
     share = 1.0 - len(attn & block) / len(block)
     nbytes = share * op.kv_bytes_per_token(hw.pmca.bytes_per_element) * contexts
     if not share:
-        return np.zeros(len(contexts)), nbytes
-    ns = hw.link.latency_ns + nbytes / (hw.link.bandwidth_gbps * len(attn))
-    return np.maximum(0.0, ns - attn_ns), nbytes
+        return np.zeros(len(contexts)), nbytes, np.zeros(len(contexts))
+    port = nbytes / (hw.link.bandwidth_gbps * len(attn))
+    return np.maximum(0.0, hw.link.latency_ns + port - attn_ns), nbytes, port
 
 
 def _block_links(network: Network, spans: dict[str, Span], prev: set[int], contexts: np.ndarray,
                  attn_ns: dict[str, np.ndarray], hw: HardwareSpec):
-    """(path ns per context, activation bytes, K/V bytes per context, busiest port ns, output
-    chips) of one block whose input sits on the chips ``prev``."""
+    """(path ns per context, activation bytes, K/V bytes per context, busiest port ns, K/V
+    port ns per context, output chips) of one block whose input sits on the chips ``prev``."""
     per, e = hw.chip.tiles_per_chip, hw.pmca.bytes_per_element
     block_chips = {c for s in spans.values() for c in s.chips(per)}
     nodes = {n.name: n for n in network.block}
     chips: dict[str, set[int]] = {IN: prev}
     delay: dict[str, np.ndarray] = {IN: np.zeros(len(contexts))}
     act, port, kv = 0.0, 0.0, np.zeros(len(contexts))
+    kv_port = np.zeros(len(contexts))
     for node in network.block:
         if isinstance(node, LinearLayer):
             chips[node.name] = set(spans[node.name].chips(per))
@@ -190,12 +194,21 @@ def _block_links(network: Network, spans: dict[str, Span], prev: set[int], conte
             act, port = act + inner.bytes, max(port, inner.port_ns)
             delay[node.name] = arrive + inner.ns
         else:
-            extra, nbytes = _kv_hop(node, chips[node.name], block_chips, contexts,
-                                    attn_ns[node.name], hw)
-            kv = kv + nbytes
+            extra, nbytes, busy = _kv_hop(node, chips[node.name], block_chips, contexts,
+                                          attn_ns[node.name], hw)
+            kv, kv_port = kv + nbytes, np.maximum(kv_port, busy)
             delay[node.name] = arrive + extra
     last = network.block[-1].name
-    return delay[last], act, kv, port, chips[last]
+    return delay[last], act, kv, port, kv_port, chips[last]
+
+
+def prefill_links(network: Network, hw: HardwareSpec, seq_len: int) -> tuple[float, float]:
+    """(bytes, ns) of the prompt's activations over the chip links: ``seq_len`` x the bytes per
+    token, and the busiest port's busy time (if above the prefill's time, the links bound it)."""
+    one = dataclasses.replace(hw, tokens=1)
+    figures = decode_links(network, one, np.ones(1), {op.name: np.zeros(1)
+                                                      for op in network.digital_ops})
+    return seq_len * figures.activation_bytes, seq_len * figures.port_ns
 
 
 def decode_links(network: Network, hw: HardwareSpec, contexts: np.ndarray,
@@ -208,9 +221,11 @@ def decode_links(network: Network, hw: HardwareSpec, contexts: np.ndarray,
     prev = {first}
     ns = np.zeros(len(contexts))
     act, port, kv = 0.0, 0.0, np.zeros(len(contexts))
+    kv_port = np.zeros(len(contexts))
     for spans in blocks:
-        d, a, k, p, prev = _block_links(network, spans, prev, contexts, attn_ns, hw)
+        d, a, k, p, kp, prev = _block_links(network, spans, prev, contexts, attn_ns, hw)
         ns, act, kv, port = ns + d, act + a, kv + k, max(port, p)
+        kv_port = np.maximum(kv_port, kp)
     if head is not None:
         layer = lm_head_layer(network)
         assert layer is not None
@@ -218,4 +233,4 @@ def decode_links(network: Network, hw: HardwareSpec, contexts: np.ndarray,
                   partial_sum_hop(layer, head, hw)):
             ns, act, port = ns + h.ns, act + h.bytes, max(port, h.port_ns)
     total = act + kv
-    return LinkFigures(ns, total, total * 8 * hw.link.pj_per_bit, act, port)
+    return LinkFigures(ns, total, total * 8 * hw.link.pj_per_bit, act, port, kv_port)

@@ -123,7 +123,7 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
                       if isinstance(L, LinearLayer))
     l2_bytes = block_tiles / hw.chip.tiles_per_chip * hw.chip.l2_kib * 1024
     _, chips, leak_mw = decode_size(network, hw, head.tiles)
-    extra = {"chip links": np.full(len(contexts), links.port_ns), "lm_head": head.busy_ns}
+    extra = {"chip links": np.maximum(links.port_ns, links.kv_port_ns), "lm_head": head.busy_ns}
     at_b = batched(t1, {**stage_busy(plan, attn_block), **extra}, batch, leak_mw)
     at_b0 = batched(t1_0, {**stage_busy(plan0, attn_block), **extra}, batch, leak_mw)
     dynamic = layers_pj + attn_pj.mean() + links.energy_pj.mean() + head.energy_pj

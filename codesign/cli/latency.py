@@ -18,6 +18,8 @@ EXAMPLES = """\
   codesign latency --model llama-3.1-8b --rank 16 --tokens 32 --seq-len 2048 --tcdm-kib 256
   codesign latency --model llama-3.1-8b --seq-len 2048 --generate 128 --json
         prefill of a 2048-token prompt, then 128 generated tokens: time per token, KV cache
+  codesign latency --model llama-3.1-8b --seq-len 2048 --generate 128 --batch 16 --link board
+        16 sequences decoding together, chips joined by board links: tokens/s of all of them
   codesign latency --layer 512x128 --tile paper --integration-ns 512 --tokens 8
         the paper's tile: an MVM takes exactly the integration time
 Models: mobilebert, bert-base, bert-large, minilm-l6, llama-3.1-8b, or a BERT-like / LLaMA-like
@@ -28,13 +30,18 @@ tcdm_fits, energy_pj; --model adds layers (a list of per-layer figures) and the 
 tiles, pmca_clusters, tcdm_total_bytes, area_mm2, area_by_component_mm2, chips, chip_area_mm2,
 static_power_mw, static_energy_pj (leakage over total_ns, included in energy_pj) and
 dynamic_energy_pj; --generate adds decode_ns_per_token, decode_aimc_only_ns_per_token,
-kv_cache_bytes and more.
+kv_cache_bytes, decode_interchip_ns_per_token, decode_energy_pj_per_token with
+decode_static_energy_pj_per_token (leakage), lm_head_tiles, decode_chips, saturation_batch and
+more; --batch B gives tokens_per_s, time and energy per token at B. --model adds
+prefill_interchip_bytes, prefill_interchip_ns (the busiest chip link's busy time over the prompt)
+and the throughput mode: sequences_per_s, energy_pj_per_sequence_at_throughput.
 """
 
 
 def add_parser(sub) -> None:
     from hw_models import ENGINES, PLACEMENTS
     from hw_models.specs import ATTENTION_MAPPINGS
+    from hw_models.system_specs import LINK_PRESETS
 
     from codesign.config.study import DesignPoint
     from codesign.search_space import resolve_path, value_at
@@ -93,6 +100,12 @@ def add_parser(sub) -> None:
                         "tokens after the --seq-len prompt; "
                         "adds decode_ns_per_token, decode_aimc_only_ns_per_token (no LoRA), "
                         "kv_cache_bytes, tokens_per_s, decode_overhead")
+    numeric("--batch", "workload.batch", "decoders (with --generate): sequences decoding "
+            "together; tokens_per_s is for all of them", metavar="B")
+    p.add_argument("--link", choices=LINK_PRESETS, default=None,
+                   help="chip-to-chip link (--model): ucie = a 2.5D chiplet link, 256 GB/s, "
+                        "2 ns, 0.3 pJ/bit (default); board = chips on a board, 16 GB/s, 100 ns, "
+                        "5 pJ/bit")
     p.add_argument("--engine", choices=ENGINES, default="des",
                    help="des: SimPy discrete-event simulation (default); closed_form: formula")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -101,7 +114,7 @@ def add_parser(sub) -> None:
 
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
 _DESIGN_FLAGS = ("integration_ns", "adc_bits", "dac_bits", "tcdm_kib", "redmule_fma", "clock_ghz",
-                 "tokens", "rank", "placement", "seq_len", "attention", "generate")
+                 "tokens", "rank", "placement", "seq_len", "attention", "generate", "batch")
 #: design fields whose flag is not named after the field
 _RENAMED = {"network": "--model", "mapping": "--attention"}
 
@@ -133,6 +146,11 @@ def _design(args):
         preset = AimcTileSpec() if args.tile == "default" else getattr(AimcTileSpec, args.tile)()
         design = dataclasses.replace(
             design, hardware=dataclasses.replace(design.hardware, aimc=preset))
+    if args.link is not None:
+        from hw_models.system_specs import link_preset
+
+        design = dataclasses.replace(
+            design, hardware=dataclasses.replace(design.hardware, link=link_preset(args.link)))
     given = {name: getattr(args, name) for name in _DESIGN_FLAGS if getattr(args, name) is not None}
     if "placement" in given:
         given["placement"] = placement_value(given["placement"].strip(), sep=",")
@@ -166,6 +184,12 @@ def _run(args) -> int:
         if args.attention is not None:
             raise InputError("--attention: places a network's attention (--model); one layer "
                              "(--layer) has none")
+        if args.batch is not None:
+            raise InputError("--batch: batched decode needs --model (a decoder) and "
+                             "--generate N, not --layer")
+        if args.link is not None:
+            raise InputError("--link: joins a network's chips (--model); one layer (--layer) "
+                             "crosses none")
         if args.placement is not None:
             raise InputError("--placement: chooses a network's layers (--model); --layer is one "
                              "layer, its adapter is set by --rank")
@@ -184,19 +208,36 @@ def _run(args) -> int:
         return 0
     network = hw_models.load_network(args.model or design.workload.network)
     decode = None
+    if design.workload.batch > 1 and not design.workload.generate:
+        raise InputError("--batch: batched decode needs --generate N (a decoder); an encoder's "
+                         "throughput is sequences_per_s in --json")
     if design.workload.generate:
         from hw_models.decode import decode_report
 
-        decode = decode_report(network, hw, lora, seq_len, design.workload.generate)
+        decode = decode_report(network, hw, lora, seq_len, design.workload.generate,
+                               design.workload.batch)
     net_report = hw_models.evaluate_network(network, hw, lora, seq_len=seq_len, engine=args.engine)
     if args.json:
         print_json({**net_report.contract(), **net_report.size(),
-                    **(decode.to_dict() if decode else {})})
+                    **_system(network, hw, net_report), **(decode.to_dict() if decode else {})})
     else:
         _print_network(net_report, hw)
         if decode:
             _print_decode(decode)
     return 0
+
+
+def _system(network, hw, report) -> dict:
+    """The prefill's chip links and the throughput mode (many sequences in flight)."""
+    from hw_models.chips import prefill_links
+    from hw_models.throughput import encoder_throughput
+
+    nbytes, port_ns = prefill_links(network, hw, report.seq_len)
+    tp = encoder_throughput(report, network, hw)
+    return {"prefill_interchip_bytes": nbytes, "prefill_interchip_ns": port_ns,
+            "sequences_per_s": tp.sequences_per_s,
+            "energy_pj_per_sequence_at_throughput": tp.energy_pj_per_sequence,
+            "throughput_bottleneck": tp.bottleneck}
 
 
 def _print_decode(d) -> None:
@@ -208,7 +249,14 @@ def _print_decode(d) -> None:
         "OVERFLOWS the L2 of its chips: off-chip memory, not timed"
     print(f"  KV cache {d.kv_cache_bytes / 2**20:,.1f} MiB ({d.kv_cache_bytes_per_block / 2**20:,.2f}"
           f" MiB per block: {where}) | energy "
-          f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token")
+          f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token "
+          f"({d.decode_static_energy_pj_per_token / d.decode_energy_pj_per_token:.0%} leakage)")
+    print(f"  chip links {d.decode_interchip_ns_per_token / 1e3:,.1f} us/token "
+          f"({d.decode_interchip_bytes_per_token / 2**20:,.1f} MiB) | LM head + embedding "
+          f"{d.lm_head_ns_per_token / 1e3:,.2f} us/token on {d.lm_head_tiles:,} tiles | "
+          f"{d.decode_chips:,} chips")
+    print(f"  batch {d.batch}: {d.tokens_per_s:,.1f} tokens/s in all; tokens/s stops growing "
+          f"at batch {d.saturation_batch} ({d.saturation_resource} saturates)")
 
 
 def _layer_des_total(m, n, hw, rank, seq_len) -> float:
