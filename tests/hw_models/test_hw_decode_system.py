@@ -195,3 +195,27 @@ def test_cli_batch_json_keys(tmp_path, capsys):
     assert main(argv) == 0
     one = json.loads(capsys.readouterr().out)
     assert out["tokens_per_s"] > one["tokens_per_s"]
+
+
+def _roofline_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_roofline.py"
+    spec = importlib.util.spec_from_file_location("gpu_roofline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_roofline_counts_llama_weights_and_kv():
+    roof = _roofline_module()
+    # LLaMA-3.1-8B: 8,030,261,248 parameters (its model card's 8.03 B), 16.06 GB in BF16
+    assert roof.parameters(LLAMA) == 8_030_261_248
+    assert roof.kv_bytes_per_token(LLAMA) == 32 * 2 * 8 * 128 * 2   # 128 KiB per token
+    one, sixteen = (roof.roofline(LLAMA, 2048, 128, b) for b in (1, 16))
+    kv = 131072 * (2048 + 64.5)
+    assert one["ns_per_token"] == pytest.approx((16_060_522_496 + kv) / 3.35e12 * 1e9)
+    # the batch shares the weights: more tokens/s, but each sequence waits longer
+    assert sixteen["tokens_per_s"] > 10 * one["tokens_per_s"]
+    assert sixteen["ns_per_token"] > one["ns_per_token"]
