@@ -33,6 +33,7 @@ import numpy as np
 
 from .aimc import tile_grid
 from .specs import HardwareSpec
+from .system_specs import LmHeadSpec
 from .workload import AttentionOp, LinearLayer, Network
 
 #: the block graph's input
@@ -179,16 +180,22 @@ def _block_links(network: Network, spans: dict[str, Span], prev: set[int], conte
     delay: dict[str, np.ndarray] = {IN: np.zeros(len(contexts))}
     act, port, kv = 0.0, 0.0, np.zeros(len(contexts))
     kv_port = np.zeros(len(contexts))
+    delivered: dict[str, set[int]] = {}
+    sent: dict[str, float] = {}
     for node in network.block:
         if isinstance(node, LinearLayer):
             chips[node.name] = set(spans[node.name].chips(per))
         else:
             chips[node.name] = attention_chips(node, network, spans, hw) or prev
         arrive = np.zeros(len(contexts))
-        for name in node.inputs:
-            h = hop(_out_bytes(nodes.get(name, IN), network, e), chips[name], chips[node.name], hw)
+        for name in node.inputs:   # a chip that already received this output is not sent it again
+            got = delivered.setdefault(name, chips[name] if len(chips[name]) == 1 else set())
+            need = chips[node.name] - got
+            h = hop(_out_bytes(nodes.get(name, IN), network, e), chips[name], need, hw)
             act, port = act + h.bytes, max(port, h.port_ns)
-            arrive = np.maximum(arrive, delay[name] + h.ns)
+            sent[name] = max(sent.get(name, 0.0), h.ns)
+            got |= chips[node.name]
+            arrive = np.maximum(arrive, delay[name] + (h.ns if need else sent[name]))
         if isinstance(node, LinearLayer):
             inner = partial_sum_hop(node, spans[node.name], hw)
             act, port = act + inner.bytes, max(port, inner.port_ns)
@@ -204,8 +211,9 @@ def _block_links(network: Network, spans: dict[str, Span], prev: set[int], conte
 
 def prefill_links(network: Network, hw: HardwareSpec, seq_len: int) -> tuple[float, float]:
     """(bytes, ns) of the prompt's activations over the chip links: ``seq_len`` x the bytes per
-    token, and the busiest port's busy time (if above the prefill's time, the links bound it)."""
-    one = dataclasses.replace(hw, tokens=1)
+    token, and the busiest port's busy time (if above the prefill's time, the links bound it).
+    The LM head is left out: of the prompt, only its last token needs it."""
+    one = dataclasses.replace(hw, tokens=1, lm_head=LmHeadSpec(placement="none"))
     figures = decode_links(network, one, np.ones(1), {op.name: np.zeros(1)
                                                       for op in network.digital_ops})
     return seq_len * figures.activation_bytes, seq_len * figures.port_ns
