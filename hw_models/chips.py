@@ -26,6 +26,7 @@ the compute's own longest path; equal when one path dominates both, as in a LLaM
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -79,13 +80,13 @@ def layout(network: Network, hw: HardwareSpec) -> tuple[list[dict[str, Span]], S
     """Tile spans of every block's linear layers (one dict per block, prologue layers in the
     first), and of the LM head (None unless ``lm_head.placement`` is tiles)."""
     at = sum(layer_tiles(L, hw) for L in network.prologue)
+    sizes = [(n.name, layer_tiles(n, hw)) for n in network.block if isinstance(n, LinearLayer)]
     blocks = []
     for _ in range(network.num_hidden_layers):
         spans = {}
-        for node in network.block:
-            if isinstance(node, LinearLayer):
-                spans[node.name] = Span(at, layer_tiles(node, hw))
-                at += spans[node.name].tiles
+        for name, tiles in sizes:
+            spans[name] = Span(at, tiles)
+            at += tiles
         blocks.append(spans)
     head = lm_head_layer(network)
     if head is None or hw.lm_head.placement != "tiles":
@@ -157,37 +158,33 @@ def _out_bytes(node, network: Network, e: int) -> float:
     return node.n * e
 
 
-def _kv_hop(op: AttentionOp, attn: set[int], block: set[int], contexts: np.ndarray,
-            attn_ns: np.ndarray, hw: HardwareSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(time beyond the attention's own, bytes, port busy time) of the K/V read from other
-    chips' L2 into the attention chips' ports."""
-    share = 1.0 - len(attn & block) / len(block)
-    nbytes = share * op.kv_bytes_per_token(hw.pmca.bytes_per_element) * contexts
-    if not share:
-        return np.zeros(len(contexts)), nbytes, np.zeros(len(contexts))
-    port = nbytes / (hw.link.bandwidth_gbps * len(attn))
-    return np.maximum(0.0, hw.link.latency_ns + port - attn_ns), nbytes, port
+@dataclass(frozen=True)
+class Route:
+    """One block's transfers, which do not depend on the context: per node in block order, its
+    name, the link time of each input's hop, and its own partial sums' link time or, for
+    attention, (op, share of the block's K/V on other chips, attention chips)."""
+
+    steps: tuple
+    act_bytes: float       #: activations and partial sums over the links per token
+    port_ns: float         #: busiest port's busy time per token
 
 
-def _block_links(network: Network, spans: dict[str, Span], prev: set[int], contexts: np.ndarray,
-                 attn_ns: dict[str, np.ndarray], hw: HardwareSpec):
-    """(path ns per context, activation bytes, K/V bytes per context, busiest port ns, K/V
-    port ns per context, output chips) of one block whose input sits on the chips ``prev``."""
+def _route(network: Network, spans: dict[str, Span], prev: set[int],
+           hw: HardwareSpec) -> tuple[Route, set[int]]:
+    """The route of one block whose input sits on the chips ``prev``, and its output chips."""
     per, e = hw.chip.tiles_per_chip, hw.pmca.bytes_per_element
     block_chips = {c for s in spans.values() for c in s.chips(per)}
     nodes = {n.name: n for n in network.block}
     chips: dict[str, set[int]] = {IN: prev}
-    delay: dict[str, np.ndarray] = {IN: np.zeros(len(contexts))}
-    act, port, kv = 0.0, 0.0, np.zeros(len(contexts))
-    kv_port = np.zeros(len(contexts))
     delivered: dict[str, set[int]] = {}
     sent: dict[str, float] = {}
+    act, port, steps = 0.0, 0.0, []
     for node in network.block:
         if isinstance(node, LinearLayer):
             chips[node.name] = set(spans[node.name].chips(per))
         else:
             chips[node.name] = attention_chips(node, network, spans, hw) or prev
-        arrive = np.zeros(len(contexts))
+        inputs = []
         for name in node.inputs:   # a chip that already received this output is not sent it again
             got = delivered.setdefault(name, chips[name] if len(chips[name]) == 1 else set())
             need = chips[node.name] - got
@@ -195,18 +192,69 @@ def _block_links(network: Network, spans: dict[str, Span], prev: set[int], conte
             act, port = act + h.bytes, max(port, h.port_ns)
             sent[name] = max(sent.get(name, 0.0), h.ns)
             got |= chips[node.name]
-            arrive = np.maximum(arrive, delay[name] + (h.ns if need else sent[name]))
+            inputs.append((name, h.ns if need else sent[name]))
         if isinstance(node, LinearLayer):
             inner = partial_sum_hop(node, spans[node.name], hw)
             act, port = act + inner.bytes, max(port, inner.port_ns)
-            delay[node.name] = arrive + inner.ns
+            own: object = inner.ns
         else:
-            extra, nbytes, busy = _kv_hop(node, chips[node.name], block_chips, contexts,
-                                          attn_ns[node.name], hw)
-            kv, kv_port = kv + nbytes, np.maximum(kv_port, busy)
-            delay[node.name] = arrive + extra
-    last = network.block[-1].name
-    return delay[last], act, kv, port, kv_port, chips[last]
+            attn = chips[node.name]
+            own = (node, 1.0 - len(attn & block_chips) / len(block_chips), len(attn))
+        steps.append((node.name, tuple(inputs), own))
+    return Route(tuple(steps), act, port), chips[network.block[-1].name]
+
+
+@functools.lru_cache(maxsize=64)
+def routes(network: Network, hw: HardwareSpec) -> tuple[tuple[tuple[Route, int], ...], Hop]:
+    """The distinct block routes with how many blocks take each, and the hops into the LM head
+    (summed): pure, memoised (decode evaluates them for every generated token's context)."""
+    per, e = hw.chip.tiles_per_chip, hw.pmca.bytes_per_element
+    blocks, head = layout(network, hw)
+    prev = {min((s.first for s in blocks[0].values()), default=0) // per} if blocks else {0}
+    count: dict[Route, int] = {}
+    seen: dict[tuple, tuple[Route, set[int]]] = {}   # blocks placed alike route alike
+    for spans in blocks:
+        base = min(s.first for s in spans.values()) // per
+        key = (min(s.first for s in spans.values()) % per, frozenset(c - base for c in prev))
+        if key not in seen:
+            route, out = _route(network, spans, prev, hw)
+            seen[key] = route, {c - base for c in out}
+        route, out = seen[key]
+        prev = {c + base for c in out}
+        count[route] = count.get(route, 0) + 1
+    into_head = NO_HOP
+    if head is not None:
+        layer = lm_head_layer(network)
+        assert layer is not None
+        hops = (hop(network.hidden_size * e, prev, set(head.chips(per)), hw),
+                partial_sum_hop(layer, head, hw))
+        into_head = Hop(sum(h.bytes for h in hops), sum(h.ns for h in hops),
+                        max(h.port_ns for h in hops))
+    return tuple(count.items()), into_head
+
+
+def _walk(route: Route, contexts: np.ndarray, attn_ns: dict[str, np.ndarray],
+          hw: HardwareSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(longest path of link delays, K/V bytes over the links, K/V port busy time) of one block
+    per context. K/V from other chips' L2 stream into the attention chips' ports alongside the
+    attention's own streaming: only their excess over the attention's time is on the path."""
+    zero = np.zeros(len(contexts))
+    delay: dict[str, np.ndarray] = {IN: zero}
+    kv, kv_port = zero, zero
+    for name, inputs, own in route.steps:
+        arrive = zero
+        for src, ns in inputs:
+            arrive = np.maximum(arrive, delay[src] + ns)
+        if not isinstance(own, tuple):
+            delay[name] = arrive + own
+            continue
+        op, share, n_attn = own
+        nbytes = share * op.kv_bytes_per_token(hw.pmca.bytes_per_element) * contexts
+        port = nbytes / (hw.link.bandwidth_gbps * n_attn)
+        extra = np.maximum(0.0, hw.link.latency_ns + port - attn_ns[name]) if share else zero
+        delay[name] = arrive + extra
+        kv, kv_port = kv + nbytes, np.maximum(kv_port, port)
+    return delay[route.steps[-1][0]], kv, kv_port
 
 
 def prefill_links(network: Network, hw: HardwareSpec, seq_len: int) -> tuple[float, float]:
@@ -223,22 +271,13 @@ def decode_links(network: Network, hw: HardwareSpec, contexts: np.ndarray,
                  attn_ns: dict[str, np.ndarray]) -> LinkFigures:
     """Link time, bytes and energy per generated token at each context in ``contexts``;
     ``attn_ns``: one block's attention time per context, by attention op name."""
-    per, e = hw.chip.tiles_per_chip, hw.pmca.bytes_per_element
-    blocks, head = layout(network, hw)
-    first = min((s.first for s in blocks[0].values()), default=0) // per if blocks else 0
-    prev = {first}
-    ns = np.zeros(len(contexts))
-    act, port, kv = 0.0, 0.0, np.zeros(len(contexts))
-    kv_port = np.zeros(len(contexts))
-    for spans in blocks:
-        d, a, k, p, kp, prev = _block_links(network, spans, prev, contexts, attn_ns, hw)
-        ns, act, kv, port = ns + d, act + a, kv + k, max(port, p)
-        kv_port = np.maximum(kv_port, kp)
-    if head is not None:
-        layer = lm_head_layer(network)
-        assert layer is not None
-        for h in (hop(network.hidden_size * e, prev, set(head.chips(per)), hw),
-                  partial_sum_hop(layer, head, hw)):
-            ns, act, port = ns + h.ns, act + h.bytes, max(port, h.port_ns)
+    distinct, into_head = routes(network, hw)
+    ns = np.full(len(contexts), into_head.ns)
+    act, port = into_head.bytes, into_head.port_ns
+    kv, kv_port = np.zeros(len(contexts)), np.zeros(len(contexts))
+    for route, n in distinct:
+        d, k, kp = _walk(route, np.asarray(contexts, float), attn_ns, hw)
+        ns, kv, kv_port = ns + n * d, kv + n * k, np.maximum(kv_port, kp)
+        act, port = act + n * route.act_bytes, max(port, route.port_ns)
     total = act + kv
     return LinkFigures(ns, total, total * 8 * hw.link.pj_per_bit, act, port, kv_port)
