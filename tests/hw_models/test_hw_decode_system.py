@@ -219,3 +219,46 @@ def test_gpu_roofline_counts_llama_weights_and_kv():
     # the batch shares the weights: more tokens/s, but each sequence waits longer
     assert sixteen["tokens_per_s"] > 10 * one["tokens_per_s"]
     assert sixteen["ns_per_token"] > one["ns_per_token"]
+
+
+def _study(tmp_path, body: str):
+    from codesign.config import load_study
+
+    path = tmp_path / "study.yaml"
+    path.write_text("name: s\nsearch_space: {rank: {choices: [4, 8]}}\n" + body)
+    return load_study(path)
+
+
+@pytest.mark.parametrize("body, field", [
+    ("workload: {network: llama-3.1-8b, generate: 4}\nhardware: {link: {bandwidth_gbps: 0}}\n"
+     "objectives: [{name: tokens_per_s}]\n", "bandwidth_gbps"),
+    ("workload: {network: llama-3.1-8b, batch: 16}\nobjectives: [{name: latency_us}]\n",
+     "workload.batch"),
+    ("workload: {network: llama-3.1-8b}\nobjectives: [{name: decode_uj_per_token}]\n",
+     "workload.generate"),
+    ("workload: {network: llama-3.1-8b, generate: 4}\nhardware: {lm_head: {placement: cpu}}\n"
+     "objectives: [{name: tokens_per_s}]\n", "placement"),
+])
+def test_study_files_refuse_bad_system_values(tmp_path, body, field):
+    from codesign.errors import InputError
+
+    with pytest.raises((InputError, H.SpecError)) as info:
+        _study(tmp_path, body)
+    assert field in str(info.value) and len(str(info.value).splitlines()) == 1
+
+
+def test_study_metrics_at_the_batch(tmp_path):
+    from codesign.config.study import DesignPoint, Workload
+    from codesign.evaluators import hardware_metrics
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_type": "llama", "hidden_size": 1024,
+                                  "intermediate_size": 2048, "num_attention_heads": 8,
+                                  "num_key_value_heads": 2, "num_hidden_layers": 2,
+                                  "vocab_size": 4096}))
+    hw = _chips(8, H.HardwareSpec(tokens=8))
+    got = {b: hardware_metrics(DesignPoint(hardware=hw, workload=Workload(
+        network=str(config), seq_len=64, generate=4, batch=b))) for b in (1, 4)}
+    assert got[4]["tokens_per_s"] > got[1]["tokens_per_s"]
+    assert got[4]["decode_uj_per_token"] < got[1]["decode_uj_per_token"]
+    assert got[1]["sequences_per_s"] == got[4]["sequences_per_s"] > 0
