@@ -10,7 +10,10 @@ from the L2 by the attention clusters' DMA.
 With one chunk in flight nothing contends (every stage serves one job, in dependency order), so the
 closed form is exact here. A token's latency is then the longest path through the network; every
 path to a block's output crosses its attention, so it is ``L0 + blocks * attention(s)`` with ``s``
-the keys in the cache (:func:`decode_report` evaluates it per generated token).
+the keys in the cache (:func:`decode_report` evaluates it per generated token). The chip links
+(:mod:`hw_models.chips`), the LM head and the embedding read (:mod:`hw_models.lm_head`) add to
+that path; with ``batch`` sequences in flight, :mod:`hw_models.throughput` turns it into each
+sequence's time per token and the tokens/s of all of them.
 """
 
 from __future__ import annotations
@@ -45,10 +48,11 @@ class DecodeReport:
 
     prompt_len: int
     generate: int
-    decode_ns_per_token: float             #: mean time per generated token, with the adapters
+    decode_ns_per_token: float             #: mean time per generated token of a sequence, with
+    #: the adapters, chip links and LM head (at ``batch`` sequences in flight)
     decode_aimc_only_ns_per_token: float   #: the same without adapters
     decode_overhead: float                 #: their ratio: the adapters' price in decode
-    tokens_per_s: float                    #: 1e9 / decode_ns_per_token
+    tokens_per_s: float                    #: batch x 1e9 / decode_ns_per_token: all sequences
     attention_ns_per_token: float          #: of which attention over the KV cache (all blocks)
     kv_cache_bytes: int                    #: K and V of every block at the last token
     kv_cache_bytes_per_block: int          #: the share of one block, in the L2 of its clusters
