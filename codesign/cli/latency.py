@@ -41,7 +41,6 @@ and the throughput mode: sequences_per_s, energy_pj_per_sequence_at_throughput.
 def add_parser(sub) -> None:
     from hw_models import ENGINES, PLACEMENTS
     from hw_models.specs import ATTENTION_MAPPINGS
-    from hw_models.system_specs import LINK_PRESETS
 
     from codesign.config.study import DesignPoint
     from codesign.search_space import resolve_path, value_at
@@ -100,16 +99,25 @@ def add_parser(sub) -> None:
                         "tokens after the --seq-len prompt; "
                         "adds decode_ns_per_token, decode_aimc_only_ns_per_token (no LoRA), "
                         "kv_cache_bytes, tokens_per_s, decode_overhead")
-    numeric("--batch", "workload.batch", "decoders (with --generate): sequences decoding "
-            "together; tokens_per_s is for all of them", metavar="B")
-    p.add_argument("--link", choices=LINK_PRESETS, default=None,
-                   help="chip-to-chip link (--model): ucie = a 2.5D chiplet link, 256 GB/s, "
-                        "2 ns, 0.3 pJ/bit (default); board = chips on a board, 16 GB/s, 100 ns, "
-                        "5 pJ/bit")
+    _add_system_flags(p)
     p.add_argument("--engine", choices=ENGINES, default="des",
                    help="des: SimPy discrete-event simulation (default); closed_form: formula")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
+
+
+def _add_system_flags(p) -> None:
+    """--batch (batched decode) and --link (the chip links' preset)."""
+    from hw_models.system_specs import LINK_PRESETS
+
+    p.add_argument("--batch", type=field_flag("--batch", "workload.batch"), default=None,
+                   metavar="B", help=f"decoders (with --generate), "
+                                     f"{field_range('workload.batch')}: sequences decoding "
+                                     f"together; tokens_per_s is for all of them (default 1)")
+    p.add_argument("--link", choices=LINK_PRESETS, default=None,
+                   help="chip-to-chip link (--model): ucie = a 2.5D chiplet link, 256 GB/s, "
+                        "2 ns, 0.3 pJ/bit (default); board = chips on a board, 16 GB/s, 100 ns, "
+                        "5 pJ/bit")
 
 
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
