@@ -235,6 +235,11 @@ def _run(args) -> int:
     return 0
 
 
+#: keys --model adds for the prefill's chip links and the throughput mode (:func:`_system`)
+SYSTEM_KEYS = ("prefill_interchip_bytes", "prefill_interchip_ns", "sequences_per_s",
+               "energy_pj_per_sequence_at_throughput", "throughput_bottleneck")
+
+
 def _system(network, hw, report) -> dict:
     """The prefill's chip links and the throughput mode (many sequences in flight)."""
     from hw_models.chips import prefill_links

@@ -262,3 +262,14 @@ def test_study_metrics_at_the_batch(tmp_path):
     assert got[4]["tokens_per_s"] > got[1]["tokens_per_s"]
     assert got[4]["decode_uj_per_token"] < got[1]["decode_uj_per_token"]
     assert got[1]["sequences_per_s"] == got[4]["sequences_per_s"] > 0
+
+
+def test_system_keys_are_what_the_cli_prints(capsys):
+    from codesign.cli import main
+    from codesign.cli.latency import SYSTEM_KEYS
+
+    assert main(["latency", "--model", "minilm-l6", "--seq-len", "64", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(SYSTEM_KEYS) <= set(out)
+    assert out["prefill_interchip_bytes"] == 0       # MiniLM's 60 tiles sit on one chip
+    assert out["sequences_per_s"] > 1e9 / out["total_ns"]
