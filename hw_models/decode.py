@@ -13,7 +13,7 @@ path to a block's output crosses its attention, so it is ``L0 + blocks * attenti
 the keys in the cache (:func:`decode_report` evaluates it per generated token). The chip links
 (:mod:`hw_models.chips`), the LM head and the embedding read (:mod:`hw_models.lm_head`) add to
 that path; with ``batch`` sequences in flight, :mod:`hw_models.throughput` turns it into each
-sequence's time per token and the tokens/s of all of them.
+sequence's time per token and the tokens/s of all of them (:mod:`hw_models.decode_system`).
 """
 
 from __future__ import annotations
@@ -24,21 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import area
 from ._fields import SpecError
 from .aimc import tile_grid
-from .chips import decode_links
 from .closed_form import block_closed_form, run_blocks
-from .lm_head import decode_size, head_cost
 from .plan import AttentionPlan, Plan, build_plan
 from .reports import _plain
 from .specs import HardwareSpec, LoraSpec
-from .stages import head_cost as attention_head_cost
-from .throughput import batched, stage_busy
+from .stages import head_cost
 from .workload import LinearLayer, Network
 
 #: keys of the decode figures added to ``codesign latency --json`` by ``--generate``
-DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes",
-               "decode_interchip_ns_per_token", "decode_static_energy_pj_per_token")
+DECODE_KEYS = ("decode_ns_per_token", "decode_aimc_only_ns_per_token", "kv_cache_bytes")
 
 
 @dataclass(frozen=True)
@@ -59,11 +56,11 @@ class DecodeReport:
     kv_cache_fits_l2: bool                 #: it fits the L2 of the chips holding that block's
     #: tiles (chip.l2_kib per chip of chip.tiles_per_chip tiles); if not, it would spill to
     #: off-chip memory, which this model does not time
-    decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention,
-    #: chip links, LM head) and static (the leakage power over the token's time, shared by the
-    #: batch), per token
-    # systems figures (hw_models.chips, hw_models.lm_head, hw_models.throughput); with batch B
-    # the per-token time, tokens_per_s and energy above are at B
+    decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention) and
+    #: static (the network's leakage power over the token's time), per token
+    # systems figures (hw_models.decode_system): chip links, LM head, batch. With batch B the
+    # per-token time, tokens_per_s and energy above are at B; the energy includes the links'
+    # and LM head's, and the leakage (of the LM head's tiles too) shared over the batch
     batch: int = 1                                 #: sequences decoding together
     decode_static_energy_pj_per_token: float = 0.0  #: leakage share of decode_energy_pj_per_token
     decode_interchip_ns_per_token: float = 0.0     #: time the chip links add to a token
@@ -102,22 +99,18 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     one = dataclasses.replace(hw, tokens=1)
     contexts = np.arange(prompt_len + 1, prompt_len + generate + 1)
     base, plan = _token_latency(network, one, lora)
-    base0, plan0 = _token_latency(network, one, LoraSpec(rank=0, placement="none"))
+    base0, _ = _token_latency(network, one, LoraSpec(rank=0, placement="none"))
     attn_ns = np.zeros(len(contexts))
     attn_pj = np.zeros(len(contexts))
-    attn_block: dict[str, np.ndarray] = {}
     for node in plan.block:
         if not isinstance(node, AttentionPlan):
             continue
         op, rounds = node.op, node.rounds(0)     # one query chunk: the first group
-        costs = [attention_head_cost(op, one, 1, int(s)) for s in contexts]
-        attn_block[op.name] = rounds * np.array([c.ns for c in costs])
-        attn_ns += op.count * attn_block[op.name]
+        costs = [head_cost(op, one, 1, int(s)) for s in contexts]
+        attn_ns += op.count * rounds * np.array([c.ns for c in costs])
         attn_pj += op.count * op.heads * np.array([c.energy_pj for c in costs])
-    links = decode_links(network, one, contexts, attn_block)
-    head = head_cost(network, one)
-    t1 = base + attn_ns + links.ns + head.ns
-    t1_0 = base0 + attn_ns + links.ns + head.ns
+    with_lora = base + attn_ns.mean()
+    without = base0 + attn_ns.mean()
     layers_pj = sum(lp.full.energy_pj * lp.layer.count for lp in (*plan.prologue, *plan.block)
                     if not isinstance(lp, AttentionPlan))
     e = hw.pmca.bytes_per_element
@@ -126,22 +119,15 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     block_tiles = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in network.block
                       if isinstance(L, LinearLayer))
     l2_bytes = block_tiles / hw.chip.tiles_per_chip * hw.chip.l2_kib * 1024
-    _, chips, leak_mw = decode_size(network, hw, head.tiles)
-    extra = {"chip links": np.maximum(links.port_ns, links.kv_port_ns), "lm_head": head.busy_ns}
-    at_b = batched(t1, {**stage_busy(plan, attn_block), **extra}, batch, leak_mw)
-    at_b0 = batched(t1_0, {**stage_busy(plan0, attn_block), **extra}, batch, leak_mw)
-    dynamic = layers_pj + attn_pj.mean() + links.energy_pj.mean() + head.energy_pj
-    return DecodeReport(
-        prompt_len=prompt_len, generate=generate, decode_ns_per_token=at_b.ns_per_token,
-        decode_aimc_only_ns_per_token=at_b0.ns_per_token,
-        decode_overhead=at_b.ns_per_token / at_b0.ns_per_token,
-        tokens_per_s=at_b.tokens_per_s, attention_ns_per_token=float(attn_ns.mean()),
+    leak_mw = area.network_size(network, hw)[3]
+    report = DecodeReport(
+        prompt_len=prompt_len, generate=generate, decode_ns_per_token=float(with_lora),
+        decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
+        tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
         kv_cache_bytes=int(kv), kv_cache_bytes_per_block=int(per_block),
         kv_cache_fits_l2=bool(per_block <= l2_bytes),
-        decode_energy_pj_per_token=float(dynamic + at_b.static_pj_per_token), batch=batch,
-        decode_static_energy_pj_per_token=at_b.static_pj_per_token,
-        decode_interchip_ns_per_token=float(links.ns.mean()),
-        decode_interchip_bytes_per_token=float(links.bytes.mean()),
-        lm_head_ns_per_token=head.ns, lm_head_tiles=head.tiles, decode_chips=chips,
-        single_ns_per_token=float(t1.mean()), saturation_batch=at_b.saturation_batch,
-        saturation_resource=at_b.saturation_resource)
+        decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora))
+    from .decode_system import with_system   # links, LM head, batch: see its docstring
+
+    return with_system(report, network, one, plan, contexts, (base, base0), attn_ns,
+                       layers_pj + attn_pj.mean(), batch)

@@ -1,0 +1,54 @@
+"""A decode report completed with the system around the network: the chip links
+(:mod:`hw_models.chips`), the LM head and embedding read (:mod:`hw_models.lm_head`), and
+``batch`` sequences in flight (:mod:`hw_models.throughput`).
+
+The one-sequence time per token at each context ``s`` is ``T1(s) = L0 + attention(s) +
+links(s) + LM head``; with B sequences each one's time per token is ``max(T1, B x
+bottleneck)`` and tokens/s is B over it. The energy per token is the dynamic energy (layers,
+attention, links, LM head) plus the leakage of the network's and the LM head's silicon over that
+time, shared over the B sequences.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .chips import decode_links
+from .lm_head import decode_size, head_cost
+from .plan import Plan, build_plan
+from .specs import HardwareSpec, LoraSpec
+from .throughput import batched, stage_busy
+from .workload import Network
+
+
+def with_system(report, network: Network, one: HardwareSpec, plan: Plan, contexts: np.ndarray,
+                bases: tuple[float, float], attn_ns: np.ndarray, dynamic_pj: float, batch: int):
+    """``report`` (a :class:`~hw_models.decode.DecodeReport`) with its per-token time, tokens/s
+    and energy at ``batch``, and its system fields. ``one``: the hardware at t = 1; ``plan``:
+    its one-token plan with the adapters; ``bases``: the token's latency with free attention,
+    with and without adapters; ``attn_ns``: attention per context, all blocks;
+    ``dynamic_pj``: the layers' and attention's energy per token."""
+    ops = network.digital_ops
+    attn_block = {op.name: attn_ns / (op.count * len(ops)) for op in ops}   # one block's
+    links = decode_links(network, one, contexts, attn_block)
+    head = head_cost(network, one)
+    _, chips, leak_mw = decode_size(network, one, head.tiles)
+    extra = {"chip links": np.maximum(links.port_ns, links.kv_port_ns), "lm_head": head.busy_ns}
+    plan0 = build_plan(network, one, LoraSpec(rank=0, placement="none"), 1, sizes=[1])
+    runs = [batched(base + attn_ns + links.ns + head.ns, {**stage_busy(p, attn_block), **extra},
+                    batch, leak_mw) for base, p in zip(bases, (plan, plan0))]
+    at_b, at_b0 = runs
+    dynamic = dynamic_pj + float(links.energy_pj.mean()) + head.energy_pj
+    return dataclasses.replace(
+        report, decode_ns_per_token=at_b.ns_per_token,
+        decode_aimc_only_ns_per_token=at_b0.ns_per_token,
+        decode_overhead=at_b.ns_per_token / at_b0.ns_per_token, tokens_per_s=at_b.tokens_per_s,
+        decode_energy_pj_per_token=dynamic + at_b.static_pj_per_token, batch=batch,
+        decode_static_energy_pj_per_token=at_b.static_pj_per_token,
+        decode_interchip_ns_per_token=float(links.ns.mean()),
+        decode_interchip_bytes_per_token=float(links.bytes.mean()),
+        lm_head_ns_per_token=head.ns, lm_head_tiles=head.tiles, decode_chips=chips,
+        single_ns_per_token=float(np.mean(bases[0] + attn_ns + links.ns + head.ns)),
+        saturation_batch=at_b.saturation_batch, saturation_resource=at_b.saturation_resource)
