@@ -15,8 +15,9 @@ What crosses (one chip-link port per chip, :class:`~hw_models.system_specs.LinkS
 * partial sums of a column group cut by a chip boundary: ``cols`` outputs per cut;
 * attention (``attention.mapping``) runs on the chips of its clusters and reads each K/V head
   once per generated token from the L2 of the block's chips, over which the KV cache is spread
-  evenly: the share on other chips comes over the links into the attention chips' ports,
-  streamed alongside the attention's own streaming (the block's attention takes the longer).
+  evenly (up to their capacity; the rest is off-chip memory, read without a chip link): the
+  share on other chips comes over the links into the attention chips' ports, streamed
+  alongside the attention's own streaming (the block's attention takes the longer).
 
 A generated token's link time is the longest path of link delays through each block's graph,
 summed over the blocks, plus the hop into the LM head (an upper bound on what the links add to
@@ -162,7 +163,8 @@ def _out_bytes(node, network: Network, e: int) -> float:
 class Route:
     """One block's transfers, which do not depend on the context: per node in block order, its
     name, the link time of each input's hop, and its own partial sums' link time or, for
-    attention, (op, share of the block's K/V on other chips, attention chips)."""
+    attention, (op, share of the block's K/V on other chips, attention chips, the L2 bytes of
+    the block's chips)."""
 
     steps: tuple
     act_bytes: float       #: activations and partial sums over the links per token
@@ -199,7 +201,8 @@ def _route(network: Network, spans: dict[str, Span], prev: set[int],
             own: object = inner.ns
         else:
             attn = chips[node.name]
-            own = (node, 1.0 - len(attn & block_chips) / len(block_chips), len(attn))
+            l2 = sum(sp.tiles for sp in spans.values()) / per * hw.chip.l2_kib * 1024
+            own = (node, 1.0 - len(attn & block_chips) / len(block_chips), len(attn), l2)
         steps.append((node.name, tuple(inputs), own))
     return Route(tuple(steps), act, port), chips[network.block[-1].name]
 
@@ -248,8 +251,9 @@ def _walk(route: Route, contexts: np.ndarray, attn_ns: dict[str, np.ndarray],
         if not isinstance(own, tuple):
             delay[name] = arrive + own
             continue
-        op, share, n_attn = own
-        nbytes = share * op.kv_bytes_per_token(hw.pmca.bytes_per_element) * contexts
+        op, share, n_attn, l2 = own
+        cached = np.minimum(op.kv_bytes_per_token(hw.pmca.bytes_per_element) * contexts, l2)
+        nbytes = share * cached
         port = nbytes / (hw.link.bandwidth_gbps * n_attn)
         extra = np.maximum(0.0, hw.link.latency_ns + port - attn_ns[name]) if share else zero
         delay[name] = arrive + extra

@@ -95,6 +95,9 @@ def test_kv_read_from_other_chips_pays_the_link():
     block = dataclasses.replace(HW, attention=H.AttentionSpec(mapping="block"))
     spread = decode_links(LLAMA, block, np.array(contexts), attn)
     assert spread.bytes == pytest.approx([spread.activation_bytes] * 2)
+    # beyond the 13 chips' 13 MiB of L2 (3,328 keys) the rest is off chip, not on a link
+    far = decode_links(LLAMA, HW, np.array([8192]), {"attention": np.zeros(1)})
+    assert far.bytes - far.activation_bytes == pytest.approx(32 * 13 * 2**20 * 11 / 13)
 
 
 def test_layout_fills_chips_in_network_order():
