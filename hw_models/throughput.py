@@ -17,7 +17,8 @@ energy per token does not depend on B.
 
 Encoders (throughput mode): many sequences stream through the prefill pipeline; at steady state
 one leaves every ``bottleneck`` ns, the busiest stage's time per sequence (from the network
-report's per-layer utilisation), and the leakage per sequence is ``P_leak x bottleneck``.
+report's per-layer utilisation, its attention and the chip links), and the leakage per sequence is
+``P_leak x bottleneck``.
 Closed forms, no simulation. Times in ns, energy in pJ.
 """
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .chips import prefill_links
 from .plan import AttentionPlan, LinearPlan, Plan, attention_groups, mapping_clusters
 from .reports import NetworkReport
 from .specs import HardwareSpec
@@ -91,8 +93,9 @@ class Throughput:
 
 def encoder_throughput(report: NetworkReport, network: Network, hw: HardwareSpec) -> Throughput:
     """Sequences/s at steady state from a network report with its size fields filled in: the
-    busiest stage is a layer's tiles, its PMCAs, or a block's attention clusters (attention over
-    the groups that run concurrently, plus the LoRA work of the layers that lend them)."""
+    busiest stage is a layer's tiles, its PMCAs, a block's attention clusters (attention over
+    the groups that run concurrently, plus the LoRA work of the layers that lend them) or the
+    busiest chip-link port (:func:`~hw_models.chips.prefill_links`)."""
     busy = {}
     for L in report.layers:
         busy[f"{L.name} tiles"] = L.aimc_utilisation * report.total_ns
@@ -104,6 +107,7 @@ def encoder_throughput(report: NetworkReport, network: Network, hw: HardwareSpec
                    default=0.0)
         per_op = report.attention_ns / len(network.digital_ops)   # one attention op per block
         busy[f"{op.name} clusters"] = per_op / (op.count * op.heads * len(groups)) + lent
+    busy["chip links"] = prefill_links(network, hw, report.seq_len)[1]
     name = max(busy, key=lambda k: busy[k]) if busy else "network"
     neck = busy.get(name, report.total_ns) or report.total_ns
     static = report.static_power_mw * neck

@@ -276,3 +276,14 @@ def test_system_keys_are_what_the_cli_prints(capsys):
     assert set(SYSTEM_KEYS) <= set(out)
     assert out["prefill_interchip_bytes"] == 0       # MiniLM's 60 tiles sit on one chip
     assert out["sequences_per_s"] > 1e9 / out["total_ns"]
+
+
+def test_slow_links_bound_the_throughput():
+    hw = dataclasses.replace(_chips(2), link=LinkSpec(bandwidth_gbps=0.01))
+    report = H.evaluate_network(SMALL, hw, LORA, seq_len=64, engine="closed_form")
+    tp = encoder_throughput(report, SMALL, hw)
+    nbytes, port_ns = prefill_links(SMALL, hw, 64)
+    assert tp.bottleneck == "chip links" and tp.bottleneck_ns == pytest.approx(port_ns)
+    fast = encoder_throughput(H.evaluate_network(SMALL, _chips(2), LORA, seq_len=64,
+                                                 engine="closed_form"), SMALL, _chips(2))
+    assert fast.bottleneck != "chip links" and fast.sequences_per_s > tp.sequences_per_s
