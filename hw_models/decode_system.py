@@ -24,18 +24,22 @@ from .workload import Network
 
 
 def with_system(report, network: Network, one: HardwareSpec, plan: Plan, contexts: np.ndarray,
-                bases: tuple[float, float], attn_ns: np.ndarray, dynamic_pj: float, batch: int):
+                bases: tuple[float, float], attn_ns: np.ndarray, dynamic_pj: float, batch: int,
+                stages: dict | None = None):
     """``report`` (a :class:`~hw_models.decode.DecodeReport`) with its per-token time, tokens/s
     and energy at ``batch``, and its system fields. ``one``: the hardware at t = 1; ``plan``:
     its one-token plan with the adapters; ``bases``: the token's latency with free attention,
     with and without adapters; ``attn_ns``: attention per context, all blocks;
-    ``dynamic_pj``: the layers' and attention's energy per token."""
+    ``dynamic_pj``: the layers' and attention's energy per token; ``stages``: occupancy per
+    token of further shared resources (name -> ns, per context or one figure), or replacements
+    of the plan's (a block's ``attention`` stage when its clusters are split differently)."""
     ops = network.digital_ops
     attn_block = {op.name: attn_ns / (op.count * len(ops)) for op in ops}   # one block's
     links = decode_links(network, one, contexts, attn_block)
     head = head_cost(network, one)
     _, chips, leak_mw = decode_size(network, one, head.tiles)
-    extra = {"chip links": np.maximum(links.port_ns, links.kv_port_ns), "lm_head": head.busy_ns}
+    extra = {"chip links": np.maximum(links.port_ns, links.kv_port_ns), "lm_head": head.busy_ns,
+             **(stages or {})}
     plan0 = build_plan(network, one, LoraSpec(rank=0, placement="none"), 1, sizes=[1])
     runs = [batched(base + attn_ns + links.ns + head.ns, {**stage_busy(p, attn_block), **extra},
                     batch, leak_mw) for base, p in zip(bases, (plan, plan0))]

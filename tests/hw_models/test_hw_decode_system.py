@@ -287,3 +287,22 @@ def test_slow_links_bound_the_throughput():
     fast = encoder_throughput(H.evaluate_network(SMALL, _chips(2), LORA, seq_len=64,
                                                  engine="closed_form"), SMALL, _chips(2))
     assert fast.bottleneck != "chip links" and fast.sequences_per_s > tp.sequences_per_s
+
+
+def test_a_further_shared_stage_lowers_the_saturation():
+    """``stages`` adds a resource (an off-chip memory every sequence reads) to the batch model."""
+    import numpy as np
+    from hw_models.decode import _token_latency
+    from hw_models.decode_system import with_system
+
+    hw = _chips(8)
+    rep = decode_report(SMALL, hw, LORA, prompt_len=256, generate=4, batch=64)
+    one = dataclasses.replace(hw, tokens=1)
+    base, plan = _token_latency(SMALL, one, LORA)
+    base0, _ = _token_latency(SMALL, one, H.LoraSpec(rank=0, placement="none"))
+    attn = np.full(4, rep.attention_ns_per_token)
+    memory = rep.single_ns_per_token / 2        # saturates at a batch of 2
+    got = with_system(rep, SMALL, one, plan, np.arange(257, 261), (base, base0), attn, 0.0, 64,
+                      stages={"off-chip memory": memory})
+    assert got.saturation_resource == "off-chip memory" and got.saturation_batch == 2
+    assert got.tokens_per_s == pytest.approx(1e9 / memory)
