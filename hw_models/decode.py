@@ -71,6 +71,9 @@ class DecodeReport:
     single_ns_per_token: float = 0.0               #: time per token of one sequence alone
     saturation_batch: int = 1                      #: batch from which tokens/s stops growing
     saturation_resource: str = ""                  #: the stage that saturates there
+    batch_kv_fits_l2: bool = True                  #: the batch's KV caches (batch x
+    #: kv_cache_bytes_per_block) fit the L2 of a block's chips; if not, the time per token at
+    #: this batch is optimistic (this model keeps every sequence's cache in the L2)
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -15,12 +15,12 @@ import dataclasses
 
 import numpy as np
 
-from .chips import decode_links
+from .chips import decode_links, layer_tiles
 from .lm_head import decode_size, head_cost
 from .plan import Plan, build_plan
 from .specs import HardwareSpec, LoraSpec
 from .throughput import batched, stage_busy
-from .workload import Network
+from .workload import LinearLayer, Network
 
 
 def with_system(report, network: Network, one: HardwareSpec, plan: Plan, contexts: np.ndarray,
@@ -45,6 +45,8 @@ def with_system(report, network: Network, one: HardwareSpec, plan: Plan, context
                     batch, leak_mw) for base, p in zip(bases, (plan, plan0))]
     at_b, at_b0 = runs
     dynamic = dynamic_pj + float(links.energy_pj.mean()) + head.energy_pj
+    l2 = sum(layer_tiles(L, one) for L in network.block if isinstance(L, LinearLayer)) \
+        / one.chip.tiles_per_chip * one.chip.l2_kib * 1024
     return dataclasses.replace(
         report, decode_ns_per_token=at_b.ns_per_token,
         decode_aimc_only_ns_per_token=at_b0.ns_per_token,
@@ -55,4 +57,5 @@ def with_system(report, network: Network, one: HardwareSpec, plan: Plan, context
         decode_interchip_bytes_per_token=float(links.bytes.mean()),
         lm_head_ns_per_token=head.ns, lm_head_tiles=head.tiles, decode_chips=chips,
         single_ns_per_token=float(np.mean(bases[0] + attn_ns + links.ns + head.ns)),
-        saturation_batch=at_b.saturation_batch, saturation_resource=at_b.saturation_resource)
+        saturation_batch=at_b.saturation_batch, saturation_resource=at_b.saturation_resource,
+        batch_kv_fits_l2=batch * report.kv_cache_bytes_per_block <= l2)

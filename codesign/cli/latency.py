@@ -269,7 +269,9 @@ def _print_decode(d) -> None:
           f"{d.lm_head_ns_per_token / 1e3:,.2f} us/token on {d.lm_head_tiles:,} tiles | "
           f"{d.decode_chips:,} chips")
     print(f"  batch {d.batch}: {d.tokens_per_s:,.1f} tokens/s in all; tokens/s stops growing "
-          f"at batch {d.saturation_batch} ({d.saturation_resource} saturates)")
+          f"at batch {d.saturation_batch} ({d.saturation_resource} saturates)"
+          + ("" if d.batch_kv_fits_l2 else f"; the {d.batch} KV caches OVERFLOW the L2: "
+             f"optimistic"))
 
 
 def _layer_des_total(m, n, hw, rank, seq_len) -> float:

@@ -306,3 +306,10 @@ def test_a_further_shared_stage_lowers_the_saturation():
                       stages={"off-chip memory": memory})
     assert got.saturation_resource == "off-chip memory" and got.saturation_batch == 2
     assert got.tokens_per_s == pytest.approx(1e9 / memory)
+
+
+def test_the_batch_kv_caches_are_checked_against_the_l2():
+    # LLaMA at 2,056 keys: 8.0 MiB of K/V per block and sequence; a block's 13 chips hold 13 MiB
+    one = decode_report(LLAMA, HW, LORA, prompt_len=2048, generate=8, batch=1)
+    two = decode_report(LLAMA, HW, LORA, prompt_len=2048, generate=8, batch=2)
+    assert one.batch_kv_fits_l2 and not two.batch_kv_fits_l2
