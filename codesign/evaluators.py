@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import hw_models
+from hw_models.throughput import encoder_throughput
 
 from codesign.accuracy.draws import series_with_draws  # noqa: F401  (study.py, _api.py)
 from codesign.accuracy.settings import AccuracyResult
@@ -45,13 +46,16 @@ def hardware_metrics(point: DesignPoint) -> dict[str, float]:
         "chips": float(report.chips),
         "static_energy_uj": report.static_energy_pj / 1e6,
         "dynamic_energy_uj": report.dynamic_energy_pj / 1e6,
+        "sequences_per_s": encoder_throughput(report, net, point.hardware).sequences_per_s,
     }
     if point.workload.generate > 0:
         from hw_models.decode import decode_report
 
         decode = decode_report(net, point.hardware, point.lora, point.workload.seq_len,
-                               point.workload.generate)
+                               point.workload.generate, point.workload.batch)
         out["decode_us_per_token"] = decode.decode_ns_per_token / 1e3
+        out["tokens_per_s"] = decode.tokens_per_s
+        out["decode_uj_per_token"] = decode.decode_energy_pj_per_token / 1e6
     return out
 
 

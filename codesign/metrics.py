@@ -37,6 +37,12 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("tcdm_fits", "maximize", "bool", "1 when every layer's working set fits the TCDM"),
     Metric("decode_us_per_token", "minimize", "us", "mean time per generated token after a "
            "seq_len-token prompt (decoders; needs workload.generate >= 1)"),
+    Metric("tokens_per_s", "maximize", "tokens/s", "generated tokens per second of all "
+           "workload.batch sequences decoding together (decoders; needs workload.generate >= 1)"),
+    Metric("decode_uj_per_token", "minimize", "uJ", "energy per generated token at "
+           "workload.batch, leakage shared over the batch (decoders; needs workload.generate)"),
+    Metric("sequences_per_s", "maximize", "seq/s", "sequences of seq_len tokens per second at "
+           "steady state, many in flight (throughput mode, hw_models.throughput)"),
     Metric("area_mm2", "minimize", "mm^2", "silicon of the network's AIMC tiles, their PMCA "
            "clusters and the chips' L2 (hw_models.area)"),
     Metric("chips", "minimize", "chips", "chips the network needs (weights stationary; "

@@ -45,6 +45,7 @@ ALIASES: dict[str, str] = {
     "clip_sigma": "accuracy.noise.clip_sigma",
     "seq_len": "workload.seq_len",
     "generate": "workload.generate",
+    "batch": "workload.batch",
 }
 
 SEARCH_SPACE_DIR = Path(__file__).resolve().parent.parent / "search_spaces"

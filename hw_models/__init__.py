@@ -9,6 +9,7 @@ Public API::
     plan_network(network, hw, lora, seq_len=320) -> Plan; plan_layer(m, n, hw, rank, seq_len=320)
     network_latency(plan, engine="des") -> ns
     HardwareSpec, AimcTileSpec, PmcaSpec, AttentionSpec, ChipSpec, OffchipSpec, LoraSpec, SpecError
+    LinkSpec (chip links: .ucie(), .board()), LmHeadSpec (a decoder's LM head and embeddings)
     spec_field, check_value, validate: documented, bounded dataclass fields (codesign uses them too)
 """
 
@@ -20,11 +21,12 @@ from .reports import CONTRACT_KEYS, LayerReport, NetworkReport
 from .specs import (PLACEMENTS, ROLES, AimcTileSpec, AttentionSpec, ChipSpec, HardwareSpec,
                     LoraSpec, PmcaSpec, roles)
 from .system import ENGINES, evaluate_network, network_latency
+from .system_specs import LinkSpec, LmHeadSpec
 from .workload import NETWORKS, AttentionOp, LinearLayer, Network, load_network
 
 __all__ = [
     "AimcTileSpec", "AttentionOp", "AttentionSpec", "CONTRACT_KEYS", "ChipSpec", "ENGINES",
-    "HardwareSpec", "LayerReport",
+    "HardwareSpec", "LayerReport", "LinkSpec", "LmHeadSpec",
     "LinearLayer", "LoraSpec", "NETWORKS", "Network", "NetworkReport", "OffchipSpec", "PLACEMENTS",
     "PmcaSpec",
     "ROLES", "SpecError", "check_value", "evaluate_network", "layer_closed_form", "load_network",

@@ -12,7 +12,10 @@ off-chip memory).
 With one chunk in flight nothing contends (every stage serves one job, in dependency order), so the
 closed form is exact here. A token's latency is then the longest path through the network; every
 path to a block's output crosses its attention, so it is ``L0 + blocks * attention(s)`` with ``s``
-the keys in the cache (:func:`decode_report` evaluates it per generated token).
+the keys in the cache (:func:`decode_report` evaluates it per generated token). The chip links
+(:mod:`hw_models.chips`), the LM head and the embedding read (:mod:`hw_models.lm_head`) add to
+that path; with ``batch`` sequences in flight, :mod:`hw_models.throughput` turns it into each
+sequence's time per token and the tokens/s of all of them (:mod:`hw_models.decode_system`).
 """
 
 from __future__ import annotations
@@ -45,10 +48,11 @@ class DecodeReport:
 
     prompt_len: int
     generate: int
-    decode_ns_per_token: float             #: mean time per generated token, with the adapters
+    decode_ns_per_token: float             #: mean time per generated token of a sequence, with
+    #: the adapters, chip links and LM head (at ``batch`` sequences in flight)
     decode_aimc_only_ns_per_token: float   #: the same without adapters
     decode_overhead: float                 #: their ratio: the adapters' price in decode
-    tokens_per_s: float                    #: 1e9 / decode_ns_per_token
+    tokens_per_s: float                    #: batch x 1e9 / decode_ns_per_token: all sequences
     attention_ns_per_token: float          #: of which attention over the KV cache (all blocks)
     kv_cache_bytes: int                    #: K and V of every block at the last token
     kv_cache_bytes_per_block: int          #: the share of one block, in the L2 of its clusters
@@ -62,6 +66,22 @@ class DecodeReport:
     #: memory (hardware.offchip): all blocks
     kv_cache_fits_offchip: bool = True     #: that part fits the off-chip memory's capacity
     decode_attention_splits: int = 1       #: clusters per K/V head at the last token (split-K)
+    # systems figures (hw_models.decode_system): chip links, LM head, batch. With batch B the
+    # per-token time, tokens_per_s and energy above are at B; the energy includes the links'
+    # and LM head's, and the leakage (of the LM head's tiles too) shared over the batch
+    batch: int = 1                                 #: sequences decoding together
+    decode_static_energy_pj_per_token: float = 0.0  #: leakage share of decode_energy_pj_per_token
+    decode_interchip_ns_per_token: float = 0.0     #: time the chip links add to a token
+    decode_interchip_bytes_per_token: float = 0.0  #: bytes over chip links per token
+    lm_head_ns_per_token: float = 0.0              #: LM head + embedding read per token
+    lm_head_tiles: int = 0                         #: tiles of the LM head (placement tiles)
+    decode_chips: int = 0                          #: chips of the network and the LM head
+    single_ns_per_token: float = 0.0               #: time per token of one sequence alone
+    saturation_batch: int = 1                      #: batch from which tokens/s stops growing
+    saturation_resource: str = ""                  #: the stage that saturates there
+    batch_kv_fits_l2: bool = True                  #: the batch's KV caches (batch x
+    #: kv_cache_bytes_per_block) fit the L2 of a block's chips; if not, the time per token at
+    #: this batch is optimistic (this model keeps every sequence's cache in the L2)
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -77,9 +97,11 @@ def _token_latency(network: Network, hw: HardwareSpec, lora: LoraSpec) -> tuple[
 
 
 def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len: int,
-                  generate: int) -> DecodeReport:
-    """Time per generated token (with and without adapters), tokens/s, KV cache and energy."""
-    for name, value, low in (("seq_len", prompt_len, 1), ("generate", generate, 1)):
+                  generate: int, batch: int = 1) -> DecodeReport:
+    """Time per generated token (with and without adapters), tokens/s, KV cache and energy, for
+    ``batch`` sequences decoding together (:mod:`hw_models.throughput`)."""
+    for name, value, low in (("seq_len", prompt_len, 1), ("generate", generate, 1),
+                             ("batch", batch, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise SpecError(f"{name}: must be an integer >= {low}, got {value!r}")
     if not any(op.causal for op in network.digital_ops):
@@ -102,7 +124,7 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     kv = sum(op.kv_bytes_per_token(e) * op.count for op in network.digital_ops) * int(contexts[-1])
     l2_bytes = block_tiles / hw.chip.tiles_per_chip * hw.chip.l2_kib * 1024
     leak_mw = area.network_size(network, hw)[3]
-    return DecodeReport(
+    report = DecodeReport(
         prompt_len=prompt_len, generate=generate, decode_ns_per_token=float(with_lora),
         decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
         tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
@@ -113,3 +135,7 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
         kv_cache_offchip_bytes=int(round(attn.offchip_bytes[-1])),
         kv_cache_fits_offchip=bool(attn.offchip_bytes[-1] <= offchip.capacity_bytes(hw.offchip)),
         decode_attention_splits=attn.splits)
+    from .decode_system import memory_stages, with_system   # links, LM head, batch
+
+    return with_system(report, network, one, plan, contexts, (base, base0), attn_ns,
+                       layers_pj + attn_pj.mean(), batch, memory_stages(network, hw, attn))

@@ -11,6 +11,7 @@ from typing import Union
 
 from ._fields import spec_field, validate
 from .offchip import OffchipSpec
+from .system_specs import LinkSpec, LmHeadSpec
 
 
 #: input encodings (DACs) and output converters (ADCs) a tile can have; see hw_models/converters.py
@@ -350,6 +351,10 @@ class HardwareSpec:
                              unit="tokens", ge=1, le=4096)
     chip: ChipSpec = field(default_factory=lambda: ChipSpec(),
                              metadata={"help": "silicon area, leakage and the chip the tiles sit on"})
+    link: LinkSpec = field(default_factory=LinkSpec,
+                           metadata={"help": "chip-to-chip links (hw_models.chips)"})
+    lm_head: LmHeadSpec = field(default_factory=LmHeadSpec,
+                                metadata={"help": "a decoder's LM head and embedding table"})
     offchip: OffchipSpec = field(default_factory=OffchipSpec,
                                  metadata={"help": "off-chip memory (DRAM) for the KV cache "
                                                    "beyond the L2 (decode)"})

@@ -93,6 +93,7 @@ class Network:
     hidden_size: int
     prologue: tuple[LinearLayer, ...]
     block: tuple[Node, ...]
+    vocab_size: int = 0    #: a decoder's vocabulary (its LM head's outputs); 0: none costed
 
     @property
     def layers(self) -> list[LinearLayer]:
@@ -337,4 +338,5 @@ def _llama(c: dict, label: str) -> Network:
         LinearLayer("mlp.down_proj", "ffn_out", ff, h, L, ("mlp.gate_proj", "mlp.up_proj"),
                     (RESIDUAL_FLOPS + RMSNORM_FLOPS) * h),
     )
-    return Network(label, "llama", L, h, (), block)
+    vocab = g("vocab_size") if c.get("vocab_size") is not None else 0
+    return Network(label, "llama", L, h, (), block, vocab)

@@ -18,6 +18,8 @@ EXAMPLES = """\
   codesign latency --model llama-3.1-8b --rank 16 --tokens 32 --seq-len 2048 --tcdm-kib 256
   codesign latency --model llama-3.1-8b --seq-len 2048 --generate 128 --json
         prefill of a 2048-token prompt, then 128 generated tokens: time per token, KV cache
+  codesign latency --model llama-3.1-8b --seq-len 2048 --generate 128 --batch 16 --link board
+        16 sequences decoding together, chips joined by board links: tokens/s of all of them
   codesign latency --model llama-3.1-8b --seq-len 8192 --generate 128 --offchip hbm3 --json
         an 8k context: the KV cache beyond the chips' L2 in an HBM3 stack (--l2-banks,
         --attention-splits: the L2's shared bandwidth and split-K in decode)
@@ -32,7 +34,12 @@ tiles, pmca_clusters, tcdm_total_bytes, area_mm2, area_by_component_mm2, chips, 
 static_power_mw, static_energy_pj (leakage over total_ns, included in energy_pj) and
 dynamic_energy_pj; --generate adds decode_ns_per_token, decode_aimc_only_ns_per_token,
 kv_cache_bytes, decode_kv_read_bytes_per_token (K/V read per generated token),
-kv_cache_offchip_bytes (the KV cache beyond the L2, in --offchip memory) and more.
+kv_cache_offchip_bytes (the KV cache beyond the L2, in --offchip memory),
+decode_interchip_ns_per_token, decode_energy_pj_per_token with
+decode_static_energy_pj_per_token (leakage), lm_head_tiles, decode_chips, saturation_batch and
+more; --batch B gives tokens_per_s, time and energy per token at B. --model adds
+prefill_interchip_bytes, prefill_interchip_ns (the busiest chip link's busy time over the prompt)
+and the throughput mode: sequences_per_s, energy_pj_per_sequence_at_throughput.
 """
 
 
@@ -120,11 +127,26 @@ def _add_hardware_flags(p, default) -> None:
                    help="off-chip memory for the KV cache beyond the L2 (decode): lpddr5 (one "
                         "LPDDR5-6400 x64 pack, 51.2 GB/s, the default) or hbm3 (one HBM3 stack, "
                         "819.2 GB/s)")
+    _add_system_flags(p)
+
+
+def _add_system_flags(p) -> None:
+    """--batch (batched decode) and --link (the chip links' preset)."""
+    from hw_models.system_specs import LINK_PRESETS
+
+    p.add_argument("--batch", type=field_flag("--batch", "workload.batch"), default=None,
+                   metavar="B", help=f"decoders (with --generate), "
+                                     f"{field_range('workload.batch')}: sequences decoding "
+                                     f"together; tokens_per_s is for all of them (default 1)")
+    p.add_argument("--link", choices=LINK_PRESETS, default=None,
+                   help="chip-to-chip link (--model): ucie = a 2.5D chiplet link, 256 GB/s, "
+                        "2 ns, 0.3 pJ/bit (default); board = chips on a board, 16 GB/s, 100 ns, "
+                        "5 pJ/bit")
 
 
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
 _DESIGN_FLAGS = ("integration_ns", "adc_bits", "dac_bits", "tcdm_kib", "redmule_fma", "clock_ghz",
-                 "tokens", "rank", "placement", "seq_len", "attention", "generate")
+                 "tokens", "rank", "placement", "seq_len", "attention", "generate", "batch")
 #: the memory flags (issue 22): flag name -> design field
 _MEMORY_FLAGS = {"l2_banks": "hardware.chip.l2_banks",
                  "attention_splits": "hardware.attention.splits"}
@@ -160,6 +182,11 @@ def _design(args):
         preset = AimcTileSpec() if args.tile == "default" else getattr(AimcTileSpec, args.tile)()
         design = dataclasses.replace(
             design, hardware=dataclasses.replace(design.hardware, aimc=preset))
+    if args.link is not None:
+        from hw_models.system_specs import link_preset
+
+        design = dataclasses.replace(
+            design, hardware=dataclasses.replace(design.hardware, link=link_preset(args.link)))
     if getattr(args, "offchip", None) is not None:
         from hw_models import offchip
 
@@ -200,6 +227,12 @@ def _run(args) -> int:
         if args.attention is not None:
             raise InputError("--attention: places a network's attention (--model); one layer "
                              "(--layer) has none")
+        if args.batch is not None:
+            raise InputError("--batch: batched decode needs --model (a decoder) and "
+                             "--generate N, not --layer")
+        if args.link is not None:
+            raise InputError("--link: joins a network's chips (--model); one layer (--layer) "
+                             "crosses none")
         if args.placement is not None:
             raise InputError("--placement: chooses a network's layers (--model); --layer is one "
                              "layer, its adapter is set by --rank")
@@ -218,19 +251,41 @@ def _run(args) -> int:
         return 0
     network = hw_models.load_network(args.model or design.workload.network)
     decode = None
+    if design.workload.batch > 1 and not design.workload.generate:
+        raise InputError("--batch: batched decode needs --generate N (a decoder); an encoder's "
+                         "throughput is sequences_per_s in --json")
     if design.workload.generate:
         from hw_models.decode import decode_report
 
-        decode = decode_report(network, hw, lora, seq_len, design.workload.generate)
+        decode = decode_report(network, hw, lora, seq_len, design.workload.generate,
+                               design.workload.batch)
     net_report = hw_models.evaluate_network(network, hw, lora, seq_len=seq_len, engine=args.engine)
     if args.json:
         print_json({**net_report.contract(), **net_report.size(),
-                    **(decode.to_dict() if decode else {})})
+                    **_system(network, hw, net_report), **(decode.to_dict() if decode else {})})
     else:
         _print_network(net_report, hw)
         if decode:
             _print_decode(decode)
     return 0
+
+
+#: keys --model adds for the prefill's chip links and the throughput mode (:func:`_system`)
+SYSTEM_KEYS = ("prefill_interchip_bytes", "prefill_interchip_ns", "sequences_per_s",
+               "energy_pj_per_sequence_at_throughput", "throughput_bottleneck")
+
+
+def _system(network, hw, report) -> dict:
+    """The prefill's chip links and the throughput mode (many sequences in flight)."""
+    from hw_models.chips import prefill_links
+    from hw_models.throughput import encoder_throughput
+
+    nbytes, port_ns = prefill_links(network, hw, report.seq_len)
+    tp = encoder_throughput(report, network, hw)
+    return {"prefill_interchip_bytes": nbytes, "prefill_interchip_ns": port_ns,
+            "sequences_per_s": tp.sequences_per_s,
+            "energy_pj_per_sequence_at_throughput": tp.energy_pj_per_sequence,
+            "throughput_bottleneck": tp.bottleneck}
 
 
 def _print_decode(d) -> None:
@@ -243,7 +298,16 @@ def _print_decode(d) -> None:
          + ("" if d.kv_cache_fits_offchip else ", MORE than the off-chip capacity"))
     print(f"  KV cache {d.kv_cache_bytes / 2**20:,.1f} MiB ({d.kv_cache_bytes_per_block / 2**20:,.2f}"
           f" MiB per block: {where}) | energy "
-          f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token")
+          f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token "
+          f"({d.decode_static_energy_pj_per_token / d.decode_energy_pj_per_token:.0%} leakage)")
+    print(f"  chip links {d.decode_interchip_ns_per_token / 1e3:,.1f} us/token "
+          f"({d.decode_interchip_bytes_per_token / 2**20:,.1f} MiB) | LM head + embedding "
+          f"{d.lm_head_ns_per_token / 1e3:,.2f} us/token on {d.lm_head_tiles:,} tiles | "
+          f"{d.decode_chips:,} chips")
+    print(f"  batch {d.batch}: {d.tokens_per_s:,.1f} tokens/s in all; tokens/s stops growing "
+          f"at batch {d.saturation_batch} ({d.saturation_resource} saturates)"
+          + ("" if d.batch_kv_fits_l2 else f"; the {d.batch} KV caches OVERFLOW the L2: "
+             f"optimistic"))
     print(f"  K/V read {d.decode_kv_read_bytes_per_token / 2**20:,.1f} MiB/token (each K/V head "
           f"once), split over {d.decode_attention_splits} cluster(s) per K/V head")
 

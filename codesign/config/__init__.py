@@ -78,9 +78,13 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     for i, rule in enumerate(rules):
         _check_horizon(rule.key, config, f"constraints[{i}]")
     named = [o.name for o in config.objectives] + [r.metric for r in rules]
-    if "decode_us_per_token" in named and config.workload.generate < 1:
-        raise InputError("workload.generate: decode_us_per_token needs workload.generate >= 1 "
-                         "(tokens generated after the seq_len-token prompt)")
+    for metric in ("decode_us_per_token", "tokens_per_s", "decode_uj_per_token"):
+        if metric in named and config.workload.generate < 1:
+            raise InputError(f"workload.generate: {metric} needs workload.generate >= 1 "
+                             f"(tokens generated after the seq_len-token prompt)")
+    if config.workload.batch > 1 and config.workload.generate < 1:
+        raise InputError("workload.batch: batched decode needs workload.generate >= 1; an "
+                         "encoder's throughput is the sequences_per_s metric")
     axes = load_space(config.search_space, config.design)
     loaded = LoadedStudy(config, axes, rules, source, data)
     if not loaded.needs_accuracy:

@@ -41,6 +41,11 @@ class Workload:
                                        "seq_len-token prompt (0: prefill only); sets the "
                                        "decode_us_per_token metric", unit="tokens", ge=0,
                                le=MAX_SEQ_LEN)
+    batch: int = spec_field(1, help="decoders: sequences decoding together on the "
+                                    "weight-stationary hardware (each with its own KV cache); "
+                                    "sets tokens_per_s and decode_uj_per_token at that batch "
+                                    "(hw_models.throughput). Needs generate >= 1 when above 1",
+                            unit="sequences", ge=1, le=4096)
     accuracy: WorkloadSpec = field(default_factory=WorkloadSpec,
                                    metadata={"help": "model and task the accuracy model trains on"})
 

@@ -181,7 +181,10 @@ def test_cli_json_keeps_contract_and_adds_size(capsys):
 
     assert main(["latency", "--model", "minilm-l6", "--seq-len", "64", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(H.CONTRACT_KEYS) | {"layers"} | set(H.reports.SIZE_KEYS) == set(out)
+    from codesign.cli.latency import SYSTEM_KEYS
+
+    assert set(H.CONTRACT_KEYS) | {"layers"} | set(H.reports.SIZE_KEYS) | set(SYSTEM_KEYS) \
+        == set(out)
     assert out["tiles"] == 60 and out["chips"] == 1
     assert out["energy_pj"] == pytest.approx(out["dynamic_energy_pj"] + out["static_energy_pj"])
     assert main(["latency", "--model", "minilm-l6", "--seq-len", "64"]) == 0
