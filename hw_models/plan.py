@@ -99,6 +99,12 @@ class AttentionPlan:
         """Layers whose PMCAs this attention borrows (contention with their own work)."""
         return {name for group in self.groups for name, _ in group if name}
 
+    @property
+    def kv_read_bytes(self) -> float:
+        """K and V bytes one block reads from the L2 over the whole prompt: every unit of every
+        query chunk its K/V head (streamed, or loaded once per group when kept)."""
+        return self.units * sum(c.kv_bytes for c in self.costs)
+
 
 def attention_groups(heads: int, clusters: list[str]) -> tuple[Group, ...]:
     """Split a list of clusters (each named by the layer that owns it, "" for a dedicated one)

@@ -140,6 +140,7 @@ class HeadCost:
     dma_bytes: float      #: Q (and K, V unless resident) in from the L2 and the output back
     energy_pj: float
     tcdm_bytes: int       #: working set in the TCDM (Q, output, scores, and K/V blocks or all)
+    kv_bytes: float = 0.0  #: of dma_bytes, K and V read from the L2 (0 when kept in the TCDM)
 
 
 def kv_resident_bytes(op: AttentionOp, hw: HardwareSpec, t: int, s: int, heads: int = 1) -> int:
@@ -179,7 +180,7 @@ def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int, kv: str = "stre
     energy = snitch.compute_pj(macs, core_flops, pmca) + memory.transfer_pj(dma, dma, hw,
                                                                         l2_over_link=True)
     return HeadCost(ns=interconnect.streamed_ns(compute, dma, pmca), compute_ns=compute,
-                    dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws)
+                    dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws, kv_bytes=kv_bytes)
 
 
 def group_heads(op: AttentionOp) -> int:
@@ -202,7 +203,7 @@ def group_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int, kv: str = "str
     one = head_cost(op, hw, t, s, kv)
     apart = HeadCost(ns=heads * one.ns, compute_ns=heads * one.compute_ns,
                      dma_bytes=heads * one.dma_bytes, energy_pj=heads * one.energy_pj,
-                     tcdm_bytes=one.tcdm_bytes)
+                     tcdm_bytes=one.tcdm_bytes, kv_bytes=heads * one.kv_bytes)
     cheaper = (stacked.ns <= apart.ns and stacked.dma_bytes <= apart.dma_bytes
                and stacked.energy_pj <= apart.energy_pj)
     return stacked if cheaper else apart
