@@ -106,13 +106,14 @@ class AttentionPlan:
         return self.units * sum(c.kv_bytes for c in self.costs)
 
 
-def attention_groups(heads: int, clusters: list[str]) -> tuple[Group, ...]:
+def attention_groups(heads: int, clusters: list[str],
+                     n_groups: int | None = None) -> tuple[Group, ...]:
     """Split a list of clusters (each named by the layer that owns it, "" for a dedicated one)
-    into groups that each run all ``heads`` units of a query chunk (query groups under
-    grouped-query attention, else heads), dealt round-robin over a group's clusters. ``heads`` or
-    more clusters per group; fewer clusters than heads: one group.
+    into groups that each run all ``heads`` units of a query chunk (heads, or stacked query heads
+    under grouped-query attention), dealt round-robin over a group's clusters. ``heads`` or more
+    clusters per group (unless ``n_groups`` is given); fewer clusters than heads: one group.
     Example: 4 heads on 10 clusters -> 2 groups of 5 (the fifth idle)."""
-    n_groups = max(1, len(clusters) // heads)
+    n_groups = n_groups or max(1, len(clusters) // heads)
     size = len(clusters) // n_groups
     groups = []
     for g in range(n_groups):
@@ -172,27 +173,22 @@ def _reserved(hw: HardwareSpec, lora: LoraSpec, block, t: int) -> dict[str, int]
 
 
 def _layout(op: AttentionOp, hw: HardwareSpec, clusters: list[str], sizes: list[int],
-            reserved: dict[str, int], stacked: int,
-            limit: float | None = None) -> AttentionPlan | None:
-    """The attention with ``stacked`` query heads of a K/V head per unit on the clusters; None if
-    its last query chunk alone would take longer than ``limit`` ns (a quick test before costing
-    every chunk)."""
-    groups = attention_groups(op.heads // stacked, clusters)
+            reserved: dict[str, int], stacked: int, n_groups: int | None = None) -> AttentionPlan:
+    """The attention with ``stacked`` query heads of a K/V head per unit, on the clusters in
+    ``n_groups`` groups (default: as many as give every unit its own cluster)."""
+    groups = attention_groups(op.heads // stacked, clusters, n_groups)
     resident = kv_fits(op, hw, groups, sizes, reserved, stacked)
-    if limit is not None:
-        k = len(sizes) - 1
-        kv = kv_mode(k, len(groups), resident)
-        last = group_cost(op, hw, sizes[k], key_counts(op, sizes)[k], kv, stacked)
-        if max(h for _, h in groups[k % len(groups)]) * last.ns > limit:
-            return None
     costs = attention_costs(op, hw, tuple(sizes), len(groups), resident, stacked)
     return AttentionPlan(op, np.array([c.ns for c in costs]), groups, resident, costs, stacked)
 
 
-def chunk_latency(plan: AttentionPlan) -> np.ndarray:
-    """Each query chunk's attention on its group of clusters, alone (ns)."""
-    n = len(plan.groups)
-    return np.array([plan.rounds(k % n) for k in range(len(plan.head_ns))]) * plan.head_ns
+def stacking_slack(heads: int, stacked: int, size: int) -> float:
+    """The least ratio, over a group's ``size`` clusters that get a unit, of the heads a cluster
+    runs one by one to the units of ``stacked`` heads it runs stacked (both dealt round-robin):
+    stacking never lengthens any cluster's work where a unit takes at most this many heads'
+    time. Example: 32 heads on 4 clusters, 4 stacked: 8 heads or 2 units a cluster -> 4."""
+    return min(len(range(j, heads, size)) / len(range(j, heads // stacked, size))
+               for j in range(min(size, heads // stacked)))
 
 
 def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
@@ -200,16 +196,16 @@ def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
     """Where a block's attention runs (groups of clusters under ``hw.attention.mapping``), whether
     its K and V stay in the TCDM, and one unit's cost for each query chunk.
 
-    Grouped-query attention: a cluster takes ``stacked`` of the ``heads / kv_heads`` query heads
-    that share a K/V head, their queries stacked (:func:`~hw_models.stages.group_cost`), and reads
-    that K/V head once per chunk for all of them; K/V traffic scales with ``heads / stacked``. It
-    stacks as many as it can (a divisor of the group, up to the whole group, as decode does,
-    :mod:`hw_models.kv`) without making any query chunk's attention longer than one head per
-    cluster would: stacking is free where a head's K/V stream bounds its cluster (the extra
-    heads' compute hides under it) or where clusters are fewer than heads (they run the heads one
-    after another anyway); where the compute bounds a head and clusters are plentiful, heads are
-    spread one per cluster and each streams its K/V head. Without grouped-query attention a unit
-    is one head.
+    Grouped-query attention: a cluster that runs several query heads sharing a K/V head stacks
+    them (``stacked`` of the ``heads / kv_heads``, their queries as the rows of Q K^T,
+    :func:`~hw_models.stages.group_cost`) and reads that K/V head once per chunk for all of them,
+    as decode does (:mod:`hw_models.kv`); K/V traffic scales with ``heads / stacked``. The groups
+    of clusters stay those of one head per unit, and the most heads are stacked (a divisor of
+    the group) for which no cluster's work on any chunk grows (:func:`stacking_slack`): where
+    clusters are fewer than heads they ran the heads one after another anyway; where every head
+    has its own cluster and its compute bounds it (a long prompt on RedMulE), stacking would
+    lengthen each chunk, and each head streams its K/V head. Without grouped-query attention a
+    unit is one head.
 
     K and V are kept when they fit (:func:`kv_fits`, with each borrowed cluster's own LoRA working
     set at the full chunk reserved): each cluster then loads its units' K and V with its first
@@ -218,12 +214,19 @@ def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
     clusters = mapping_clusters(op, hw, block)
     reserved = _reserved(hw, lora, block, max(sizes))
     spread = _layout(op, hw, clusters, sizes, reserved, 1)
-    assert spread is not None
-    bound = chunk_latency(spread)
+    n = len(spread.groups)
+    size = len(clusters) // n
     g = group_heads(op)
     for stacked in (q for q in range(g, 1, -1) if g % q == 0):
-        plan = _layout(op, hw, clusters, sizes, reserved, stacked, float(bound[-1]))
-        if plan is not None and (chunk_latency(plan) <= bound).all():
+        slack = stacking_slack(op.heads, stacked, size)
+        kept = kv_fits(op, hw, attention_groups(op.heads // stacked, clusters, n), sizes,
+                       reserved, stacked)
+        last = group_cost(op, hw, sizes[-1], key_counts(op, sizes)[-1],
+                          kv_mode(len(sizes) - 1, n, kept), stacked)
+        if last.ns > slack * spread.head_ns[-1]:    # a quick test before costing every chunk
+            continue
+        plan = _layout(op, hw, clusters, sizes, reserved, stacked, n)
+        if (plan.head_ns <= slack * spread.head_ns).all():
             return plan
     return spread
 
