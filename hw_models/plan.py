@@ -15,7 +15,8 @@ import numpy as np
 from . import aimc, snitch
 from ._fields import SpecError
 from .specs import HardwareSpec, LoraSpec
-from .stages import HeadCost, LayerStage, chunk_sizes, head_costs, kv_resident_bytes, layer_stage
+from .stages import (HeadCost, LayerStage, chunk_sizes, group_cost, group_heads, head_costs,
+                     key_counts, kv_mode, kv_resident_bytes, layer_stage)
 from .workload import AttentionOp, LinearLayer, Network
 
 
@@ -59,7 +60,7 @@ class LinearPlan:
         return sum(firsts) + slope, slope
 
 
-#: one attention group: (layer whose PMCAs are borrowed, or "" for dedicated clusters; heads that
+#: one attention group: (layer whose PMCAs are borrowed, or "" for dedicated clusters; units that
 #: the busiest of its clusters in the group runs per query chunk)
 Group = tuple[tuple[str, int], ...]
 
@@ -67,17 +68,26 @@ Group = tuple[tuple[str, int], ...]
 @dataclass(frozen=True)
 class AttentionPlan:
     op: AttentionOp
-    head_ns: np.ndarray            #: one head of each query chunk on one cluster
+    #: one unit of each query chunk on one cluster: ``stacked`` query heads sharing a K/V head
+    #: (one head without grouped-query attention)
+    head_ns: np.ndarray
     groups: tuple[Group, ...] = ((("", 1),),)  #: query chunk k runs on group k mod len(groups)
     kv_resident: bool = False      #: K and V kept in the TCDM across a cluster's query chunks
-    costs: tuple[HeadCost, ...] = ()  #: one head of each query chunk: time, traffic, energy
+    costs: tuple[HeadCost, ...] = ()  #: one unit of each query chunk: time, traffic, energy
+    stacked: int = 1               #: query heads of a K/V head one cluster takes (a unit)
 
     @property
     def name(self) -> str:
         return self.op.name
 
+    @property
+    def units(self) -> int:
+        """Units of a query chunk (``heads / stacked``): ``costs`` times this is the whole
+        chunk's attention, and its K and V are read once per unit."""
+        return self.op.heads // self.stacked
+
     def rounds(self, g: int) -> int:
-        """Heads run one after another on the busiest cluster of group g."""
+        """Units run one after another on the busiest cluster of group g."""
         return max(h for _, h in self.groups[g])
 
     def cost(self, g: int) -> np.ndarray:
@@ -89,13 +99,21 @@ class AttentionPlan:
         """Layers whose PMCAs this attention borrows (contention with their own work)."""
         return {name for group in self.groups for name, _ in group if name}
 
+    @property
+    def kv_read_bytes(self) -> float:
+        """K and V bytes one block reads from the L2 over the whole prompt: every unit of every
+        query chunk its K/V head (streamed, or loaded once per group when kept)."""
+        return self.units * sum(c.kv_bytes for c in self.costs)
 
-def attention_groups(heads: int, clusters: list[str]) -> tuple[Group, ...]:
+
+def attention_groups(heads: int, clusters: list[str],
+                     n_groups: int | None = None) -> tuple[Group, ...]:
     """Split a list of clusters (each named by the layer that owns it, "" for a dedicated one)
-    into groups that each run all heads of a query chunk, heads dealt round-robin over a group's
-    clusters. ``heads`` or more clusters per group; fewer clusters than heads: one group.
+    into groups that each run all ``heads`` units of a query chunk (heads, or stacked query heads
+    under grouped-query attention), dealt round-robin over a group's clusters. ``heads`` or more
+    clusters per group (unless ``n_groups`` is given); fewer clusters than heads: one group.
     Example: 4 heads on 10 clusters -> 2 groups of 5 (the fifth idle)."""
-    n_groups = max(1, len(clusters) // heads)
+    n_groups = n_groups or max(1, len(clusters) // heads)
     size = len(clusters) // n_groups
     groups = []
     for g in range(n_groups):
@@ -128,48 +146,98 @@ def mapping_clusters(op: AttentionOp, hw: HardwareSpec, block) -> list[str]:
 
 
 def kv_fits(op: AttentionOp, hw: HardwareSpec, groups: tuple[Group, ...], sizes: list[int],
-            reserved: dict[str, int]) -> bool:
-    """Whether every cluster running this attention can keep the whole K and V of its heads in
-    its TCDM beside what its own layer keeps there (``reserved``: the layer's LoRA working set,
+            reserved: dict[str, int], stacked: int = 1) -> bool:
+    """Whether every cluster running this attention can keep the whole K and V of its units
+    (``stacked`` query heads sharing one K/V head each) in its TCDM, beside one unit's Q, output
+    and scores and what its own layer keeps there (``reserved``: the layer's LoRA working set,
     by layer name; nothing for a dedicated cluster). Encoders only: a causal decoder's keys grow
     with every chunk, and they are streamed."""
     if op.causal:
         return False
-    t, s = max(sizes), sum(sizes)
+    t, s = stacked * max(sizes), sum(sizes)
     cap = hw.pmca.tcdm_kib * 1024
-    return all(reserved.get(owner, 0) + kv_resident_bytes(op, hw, t, s, heads) <= cap
-               for group in groups for owner, heads in group)
+    return all(reserved.get(owner, 0) + kv_resident_bytes(op, hw, t, s, units) <= cap
+               for group in groups for owner, units in group)
+
+
+def _reserved(hw: HardwareSpec, lora: LoraSpec, block, t: int) -> dict[str, int]:
+    """Each linear layer's LoRA working set in its clusters' TCDM at t tokens, by name."""
+    reserved = {}
+    for L in block:
+        if isinstance(L, LinearLayer):
+            rt, ct = aimc.tile_grid(L.m, L.n, hw.aimc)
+            rank = lora.rank if L.role in lora.roles else 0
+            reserved[L.name] = snitch.tcdm_bytes(t, snitch.lora_share(L.m, L.n, rt, ct), rank,
+                                                 hw.pmca)
+    return reserved
+
+
+def _layout(op: AttentionOp, hw: HardwareSpec, clusters: list[str], sizes: list[int],
+            reserved: dict[str, int], stacked: int, n_groups: int | None = None) -> AttentionPlan:
+    """The attention with ``stacked`` query heads of a K/V head per unit, on the clusters in
+    ``n_groups`` groups (default: as many as give every unit its own cluster)."""
+    groups = attention_groups(op.heads // stacked, clusters, n_groups)
+    resident = kv_fits(op, hw, groups, sizes, reserved, stacked)
+    costs = attention_costs(op, hw, tuple(sizes), len(groups), resident, stacked)
+    return AttentionPlan(op, np.array([c.ns for c in costs]), groups, resident, costs, stacked)
+
+
+def stacking_slack(heads: int, stacked: int, size: int) -> float:
+    """The least ratio, over a group's ``size`` clusters that get a unit, of the heads a cluster
+    runs one by one to the units of ``stacked`` heads it runs stacked (both dealt round-robin):
+    stacking never lengthens any cluster's work where a unit takes at most this many heads'
+    time. Example: 32 heads on 4 clusters, 4 stacked: 8 heads or 2 units a cluster -> 4."""
+    return min(len(range(j, heads, size)) / len(range(j, heads // stacked, size))
+               for j in range(min(size, heads // stacked)))
 
 
 def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
                    sizes: list[int]) -> AttentionPlan:
     """Where a block's attention runs (groups of clusters under ``hw.attention.mapping``), whether
-    its K and V stay in the TCDM, and one head's cost for each query chunk.
+    its K and V stay in the TCDM, and one unit's cost for each query chunk.
+
+    Grouped-query attention: a cluster that runs several query heads sharing a K/V head stacks
+    them (``stacked`` of the ``heads / kv_heads``, their queries as the rows of Q K^T,
+    :func:`~hw_models.stages.group_cost`) and reads that K/V head once per chunk for all of them,
+    as decode does (:mod:`hw_models.kv`); K/V traffic scales with ``heads / stacked``. The groups
+    of clusters stay those of one head per unit, and the most heads are stacked (a divisor of
+    the group) for which no cluster's work on any chunk grows (:func:`stacking_slack`): where
+    clusters are fewer than heads they ran the heads one after another anyway; where every head
+    has its own cluster and its compute bounds it (a long prompt on RedMulE), stacking would
+    lengthen each chunk, and each head streams its K/V head. Without grouped-query attention a
+    unit is one head.
 
     K and V are kept when they fit (:func:`kv_fits`, with each borrowed cluster's own LoRA working
-    set at the full chunk reserved): each cluster then loads its heads' K and V with its first
+    set at the full chunk reserved): each cluster then loads its units' K and V with its first
     query chunk and reads only Q from the L2 for the others; otherwise they are streamed from the
     L2 for every query chunk, in blocks of ``kv_block_keys`` keys."""
-    groups = attention_groups(op.heads, mapping_clusters(op, hw, block))
-    roles, t = lora.roles, max(sizes)
-    reserved = {}
-    for L in block:
-        if isinstance(L, LinearLayer):
-            rt, ct = aimc.tile_grid(L.m, L.n, hw.aimc)
-            rank = lora.rank if L.role in roles else 0
-            reserved[L.name] = snitch.tcdm_bytes(t, snitch.lora_share(L.m, L.n, rt, ct), rank,
-                                                 hw.pmca)
-    resident = kv_fits(op, hw, groups, sizes, reserved)
-    costs = attention_costs(op, hw, tuple(sizes), len(groups), resident)
-    return AttentionPlan(op, np.array([c.ns for c in costs]), groups, resident, costs)
+    clusters = mapping_clusters(op, hw, block)
+    reserved = _reserved(hw, lora, block, max(sizes))
+    spread = _layout(op, hw, clusters, sizes, reserved, 1)
+    n = len(spread.groups)
+    size = len(clusters) // n
+    g = group_heads(op)
+    for stacked in (q for q in range(g, 1, -1) if g % q == 0):
+        slack = stacking_slack(op.heads, stacked, size)
+        kept = kv_fits(op, hw, attention_groups(op.heads // stacked, clusters, n), sizes,
+                       reserved, stacked)
+        last = group_cost(op, hw, sizes[-1], key_counts(op, sizes)[-1],
+                          kv_mode(len(sizes) - 1, n, kept), stacked)
+        if last.ns > slack * spread.head_ns[-1]:    # a quick test before costing every chunk
+            continue
+        plan = _layout(op, hw, clusters, sizes, reserved, stacked, n)
+        if (plan.head_ns <= slack * spread.head_ns).all():
+            return plan
+    return spread
 
 
 @functools.lru_cache(maxsize=64)
 def attention_costs(op: AttentionOp, hw: HardwareSpec, sizes: tuple[int, ...], groups: int,
-                    kv_resident: bool) -> tuple[HeadCost, ...]:
-    """:func:`~hw_models.stages.head_costs`, memoised (a pure function of frozen specs): the plans
-    with and without the adapters share one computation of a long causal prompt's chunks."""
-    return tuple(head_costs(op, hw, list(sizes), groups, kv_resident))
+                    kv_resident: bool, stacked: int = 1) -> tuple[HeadCost, ...]:
+    """:func:`~hw_models.stages.head_costs` (``stacked`` query heads per unit), memoised (a pure
+    function of frozen specs): the plans with and without the adapters share one computation of a
+    long causal prompt's chunks."""
+    return tuple(head_costs(op, hw, list(sizes), groups, kv_resident, stacked))
 
 
 def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int],

@@ -14,9 +14,10 @@ A linear layer is up to three pipeline stages per chunk of t tokens:
   element-wise post-ops (``post_ns``). ``pmca_ns`` (the contract figure) is all of it but the
   post-ops.
 
-Attention is costed per head of a query chunk on one cluster (:func:`head_cost`), with the
-head's K and V streamed from the L2 for the chunk or kept in the TCDM across the cluster's query
-chunks; where the heads run, and whether K and V fit, is the plan's business
+Attention is costed per unit of a query chunk on one cluster (:func:`group_cost`: one head, or
+several query heads that share a K/V head under grouped-query attention, stacked), with the
+unit's K and V streamed from the L2 once for the chunk or kept in the TCDM across the cluster's
+query chunks; where the heads run, and whether K and V fit, is the plan's business
 (:mod:`hw_models.plan`).
 """
 
@@ -131,13 +132,15 @@ KV_MODES = ("stream", "load", "resident")
 
 @dataclass(frozen=True)
 class HeadCost:
-    """One attention head of a query chunk (t queries, s keys) on one cluster."""
+    """One attention head (or one query group, :func:`group_cost`) of a query chunk (t queries,
+    s keys) on one cluster."""
 
     ns: float             #: compute and DMA streaming, overlapped
     compute_ns: float     #: Q K^T and P V on RedMule (or the cores), softmax on the cores
     dma_bytes: float      #: Q (and K, V unless resident) in from the L2 and the output back
     energy_pj: float
     tcdm_bytes: int       #: working set in the TCDM (Q, output, scores, and K/V blocks or all)
+    kv_bytes: float = 0.0  #: of dma_bytes, K and V read from the L2 (0 when kept in the TCDM)
 
 
 def kv_resident_bytes(op: AttentionOp, hw: HardwareSpec, t: int, s: int, heads: int = 1) -> int:
@@ -177,19 +180,52 @@ def head_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int, kv: str = "stre
     energy = snitch.compute_pj(macs, core_flops, pmca) + memory.transfer_pj(dma, dma, hw,
                                                                         l2_over_link=True)
     return HeadCost(ns=interconnect.streamed_ns(compute, dma, pmca), compute_ns=compute,
-                    dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws)
+                    dma_bytes=dma, energy_pj=energy, tcdm_bytes=ws, kv_bytes=kv_bytes)
+
+
+def group_heads(op: AttentionOp) -> int:
+    """Query heads that share one K/V head (grouped-query attention; 1 without it)."""
+    return op.heads // (op.kv_heads or op.heads)
+
+
+def group_cost(op: AttentionOp, hw: HardwareSpec, t: int, s: int, kv: str = "stream",
+               heads: int = 1) -> HeadCost:
+    """``heads`` query heads that share a K/V head (grouped-query attention; a divisor of
+    :func:`group_heads`) of a t-query, s-key chunk on one cluster, their queries stacked as the
+    rows of Q K^T (``heads x t`` rows, as decode stacks a token's group, :mod:`hw_models.kv`):
+    the cluster gets their K/V head once for all of them, so compute scales with the query heads
+    and K/V traffic with the K/V heads. Streaming, the cluster runs the heads one after another
+    instead (each streaming K and V) where stacking would cost more time, traffic or energy (the
+    stacked t x s scores overflowing the TCDM). ``heads = 1``: :func:`head_cost`."""
+    stacked = head_cost(op, hw, heads * t, s, kv)
+    if heads == 1 or kv != "stream":
+        return stacked
+    one = head_cost(op, hw, t, s, kv)
+    apart = HeadCost(ns=heads * one.ns, compute_ns=heads * one.compute_ns,
+                     dma_bytes=heads * one.dma_bytes, energy_pj=heads * one.energy_pj,
+                     tcdm_bytes=one.tcdm_bytes, kv_bytes=heads * one.kv_bytes)
+    cheaper = (stacked.ns <= apart.ns and stacked.dma_bytes <= apart.dma_bytes
+               and stacked.energy_pj <= apart.energy_pj)
+    return stacked if cheaper else apart
+
+
+def kv_mode(k: int, groups: int, kv_resident: bool) -> str:
+    """How query chunk k's clusters get their K and V (:data:`KV_MODES`): streamed, or loaded by
+    a group's first chunk (chunk k runs on group k mod ``groups``) and kept for its others."""
+    return ("load" if k < groups else "resident") if kv_resident else "stream"
 
 
 def head_costs(op: AttentionOp, hw: HardwareSpec, sizes: list[int], groups: int = 1,
-               kv_resident: bool = False) -> list[HeadCost]:
-    """:func:`head_cost` of each query chunk (computed once per distinct chunk, key count and
-    K/V mode). Chunk k runs on group k mod ``groups``; with ``kv_resident`` each group's clusters
-    load their heads' K and V with their first chunk and keep them for the others."""
+               kv_resident: bool = False, stacked: int = 1) -> list[HeadCost]:
+    """:func:`group_cost` of ``stacked`` query heads sharing a K/V head (one head by default) for
+    each query chunk (computed once per distinct chunk, key count and K/V mode). Chunk k runs on
+    group k mod ``groups``; with ``kv_resident`` each group's clusters load their K/V heads with
+    their first chunk and keep them for the others."""
     memo: dict[tuple[int, int, str], HeadCost] = {}
     out = []
     for k, (t, s) in enumerate(zip(sizes, key_counts(op, sizes))):
-        kv = ("load" if k < groups else "resident") if kv_resident else "stream"
+        kv = kv_mode(k, groups, kv_resident)
         if (t, s, kv) not in memo:
-            memo[(t, s, kv)] = head_cost(op, hw, t, s, kv)
+            memo[(t, s, kv)] = group_cost(op, hw, t, s, kv, stacked)
         out.append(memo[(t, s, kv)])
     return out

@@ -31,7 +31,7 @@ from .contention import contended_done
 from .plan import AttentionPlan, LinearPlan, Plan, attention_plan, build_plan, check_run
 from .reports import NetworkReport
 from .specs import AimcTileSpec, HardwareSpec, LoraSpec
-from .stages import chunk_sizes, head_cost, key_counts
+from .stages import chunk_sizes, group_cost, key_counts
 from .workload import Network
 
 ENGINES = ("des", "closed_form")
@@ -325,11 +325,11 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
         layers.append(dataclasses.replace(rep, aimc_utilisation=chunks_busy_aimc / total,
                                           pmca_utilisation=chunks_busy_pmca / total))
     plans = [attention_plan(op, hw, lora, network.block, sizes) for op in network.digital_ops]
-    attn_energy = sum(p.op.heads * p.op.count * sum(c.energy_pj for c in p.costs) for p in plans)
-    attn_ns = sum(p.op.heads * p.op.count * sum(c.ns for c in p.costs) for p in plans)
+    attn_energy = sum(p.units * p.op.count * sum(c.energy_pj for c in p.costs) for p in plans)
+    attn_ns = sum(p.units * p.op.count * sum(c.ns for c in p.costs) for p in plans)
     # the working set attention needs (K and V streamed); kept K and V only use spare TCDM
     attn_tcdm = max((max(c.tcdm_bytes for c in p.costs) if not p.kv_resident else
-                     max(head_cost(p.op, hw, t, s).tcdm_bytes
+                     max(group_cost(p.op, hw, t, s, heads=p.stacked).tcdm_bytes
                          for t, s in set(zip(sizes, key_counts(p.op, sizes))))
                      for p in plans), default=0)
     n_inst = sum(L.count for L in layers)

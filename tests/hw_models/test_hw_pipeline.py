@@ -104,7 +104,7 @@ def _streamed(plan, hw):
     block = []
     for node in plan.block:
         if isinstance(node, AttentionPlan):
-            costs = head_costs(node.op, hw, list(plan.sizes))
+            costs = head_costs(node.op, hw, list(plan.sizes), stacked=node.stacked)
             node = dataclasses.replace(node, head_ns=np.array([c.ns for c in costs]),
                                        kv_resident=False, costs=tuple(costs))
         block.append(node)
@@ -112,8 +112,9 @@ def _streamed(plan, hw):
 
 
 def _attention(plan, field):
-    """Sum over every attention of the network of a head cost field x heads x blocks."""
-    return sum(n.op.heads * n.op.count * sum(getattr(c, field) for c in n.costs)
+    """Sum over every attention of the network of a unit cost field x units (heads, or query
+    heads stacked on a K/V head) x blocks."""
+    return sum(n.units * n.op.count * sum(getattr(c, field) for c in n.costs)
                for n in plan.block if isinstance(n, AttentionPlan))
 
 
@@ -207,4 +208,5 @@ def test_kept_kv_never_cost_time_energy_or_traffic(name, engine, mapping, t, kib
     for node in plan.block:
         if isinstance(node, AttentionPlan) and node.kv_resident and plan.chunks > len(node.groups):
             assert sum(c.dma_bytes for c in node.costs) < \
-                sum(c.dma_bytes for c in head_costs(node.op, hw, list(plan.sizes)))
+                sum(c.dma_bytes for c in head_costs(node.op, hw, list(plan.sizes),
+                                                    stacked=node.stacked))
