@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hw_models as H
 from hw_models.chips import decode_links, hop, layout, prefill_links
@@ -53,6 +55,15 @@ def test_digital_lm_head_streams_its_weights_every_token():
     # 4096 x 128,256 FP16 weights (1.05 GB) over 51.2 GB/s: at least 20.5 ms per token
     assert rep.lm_head_ns_per_token >= 4096 * 128256 * 2 / 51.2
     assert rep.lm_head_ns_per_token == pytest.approx(20.5e6, rel=0.02)
+    # the weights are in hardware.offchip: on an HBM3 stack (819.2 GB/s) 16x faster, 3.9 pJ/bit
+    hbm = decode_report(LLAMA, dataclasses.replace(hw, offchip=H.OffchipSpec.hbm3()), LORA,
+                        prompt_len=2048, generate=4)
+    assert hbm.lm_head_ns_per_token == pytest.approx(100 + 4096 * 128256 * 2 / 819.2, rel=0.01)
+    assert rep.decode_energy_pj_per_token - rep.decode_static_energy_pj_per_token \
+        - (hbm.decode_energy_pj_per_token - hbm.decode_static_energy_pj_per_token) \
+        == pytest.approx(4096 * 128256 * 2 * 8 * (4.5 - 3.9), rel=0.01)
+    # its weight stream loads the DRAM that holds the off-chip K/V: the batch's bottleneck
+    assert rep.kv_cache_offchip_bytes == 0 and rep.saturation_resource == "off-chip memory"
 
 
 def test_more_chips_in_a_block_more_link_time():
@@ -154,6 +165,22 @@ def test_batch_caches_beyond_the_l2_spill_off_chip():
     assert fast.saturation_resource == "attention"
     assert fast.kv_cache_offchip_bytes == reps[-1].kv_cache_offchip_bytes
     assert fast.tokens_per_s > reps[-1].tokens_per_s
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.tuples(st.integers(1, 2048), st.integers(1, 2048)))
+def test_batch_properties_hold_for_any_two_batches(pair):
+    """For any B1 < B2: the off-chip part of each cache never shrinks; while both batches' caches
+    fit the L2 (nothing saturates but a stage), tokens/s does not fall and energy per token does
+    not rise."""
+    lo, hi = sorted(pair)
+    a, b = (decode_report(SMALL, _chips(8), LORA, prompt_len=256, generate=4, batch=n)
+            for n in (lo, hi))
+    assert b.kv_cache_offchip_bytes >= a.kv_cache_offchip_bytes
+    if b.batch_kv_fits_l2:
+        assert a.batch_kv_fits_l2
+        assert b.tokens_per_s >= a.tokens_per_s * (1 - 1e-12)
+        assert b.decode_energy_pj_per_token <= a.decode_energy_pj_per_token * (1 + 1e-12)
 
 
 def test_llama_batch_of_16_spills_its_caches():
