@@ -138,7 +138,8 @@ def _add_system_flags(p) -> None:
     p.add_argument("--batch", type=field_flag("--batch", "workload.batch"), default=None,
                    metavar="B", help=f"decoders (with --generate), "
                                      f"{field_range('workload.batch')}: sequences decoding "
-                                     f"together; tokens_per_s is for all of them (default 1)")
+                                     f"together, their KV caches sharing the L2 (the rest off chip); "
+                                     f"tokens_per_s is for all of them (default 1)")
     p.add_argument("--link", choices=LINK_PRESETS, default=None,
                    help="chip-to-chip link (--model): ucie = a 2.5D chiplet link, 256 GB/s, "
                         "2 ns, 0.3 pJ/bit (default); board = chips on a board, 16 GB/s, 100 ns, "
