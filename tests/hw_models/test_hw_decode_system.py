@@ -200,6 +200,11 @@ def test_llama_batch_of_16_spills_its_caches():
     assert sixteen.tokens_per_s == pytest.approx(1e9 / offchip_ns, rel=0.01)
     hbm = dataclasses.replace(HW, offchip=H.OffchipSpec.hbm3())
     assert decode_report(LLAMA, hbm, LORA, 2048, 8, batch=16).tokens_per_s > sixteen.tokens_per_s
+    # only the L2-held share crosses the links: 11 of the 13 chips' 13/16 MiB, 32 blocks (one
+    # sequence alone: its whole cache, mean 2,052.5 keys)
+    kv_links = sixteen.decode_interchip_bytes_per_token - (one.decode_interchip_bytes_per_token
+                                                           - 32 * 2052.5 * 4096 * 11 / 13)
+    assert kv_links == pytest.approx(32 * 13 * 2**20 / 16 * 11 / 13)
 
 
 def test_encoder_throughput_beats_one_at_a_time():
