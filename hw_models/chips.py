@@ -237,10 +237,12 @@ def routes(network: Network, hw: HardwareSpec) -> tuple[tuple[tuple[Route, int],
 
 
 def _walk(route: Route, contexts: np.ndarray, attn_ns: dict[str, np.ndarray],
-          hw: HardwareSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          hw: HardwareSpec, batch: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(longest path of link delays, K/V bytes over the links, K/V port busy time) of one block
-    per context. K/V from other chips' L2 stream into the attention chips' ports alongside the
-    attention's own streaming: only their excess over the attention's time is on the path."""
+    per context, for one of ``batch`` sequences (its 1 / batch share of the L2 holds its
+    cache's first tokens). K/V from other chips' L2 stream into the attention chips' ports
+    alongside the attention's own streaming: only their excess over the attention's time is on
+    the path."""
     zero = np.zeros(len(contexts))
     delay: dict[str, np.ndarray] = {IN: zero}
     kv, kv_port = zero, zero
@@ -252,7 +254,8 @@ def _walk(route: Route, contexts: np.ndarray, attn_ns: dict[str, np.ndarray],
             delay[name] = arrive + own
             continue
         op, share, n_attn, l2 = own
-        cached = np.minimum(op.kv_bytes_per_token(hw.pmca.bytes_per_element) * contexts, l2)
+        cached = np.minimum(op.kv_bytes_per_token(hw.pmca.bytes_per_element) * contexts,
+                            l2 / batch)
         nbytes = share * cached
         port = nbytes / (hw.link.bandwidth_gbps * n_attn)
         extra = np.maximum(0.0, hw.link.latency_ns + port - attn_ns[name]) if share else zero
@@ -272,15 +275,16 @@ def prefill_links(network: Network, hw: HardwareSpec, seq_len: int) -> tuple[flo
 
 
 def decode_links(network: Network, hw: HardwareSpec, contexts: np.ndarray,
-                 attn_ns: dict[str, np.ndarray]) -> LinkFigures:
-    """Link time, bytes and energy per generated token at each context in ``contexts``;
-    ``attn_ns``: one block's attention time per context, by attention op name."""
+                 attn_ns: dict[str, np.ndarray], batch: int = 1) -> LinkFigures:
+    """Link time, bytes and energy per generated token of one sequence at each context in
+    ``contexts``, with ``batch`` sequences' caches sharing the L2; ``attn_ns``: one block's
+    attention time per context, by attention op name."""
     distinct, into_head = routes(network, hw)
     ns = np.full(len(contexts), into_head.ns)
     act, port = into_head.bytes, into_head.port_ns
     kv, kv_port = np.zeros(len(contexts)), np.zeros(len(contexts))
     for route, n in distinct:
-        d, k, kp = _walk(route, np.asarray(contexts, float), attn_ns, hw)
+        d, k, kp = _walk(route, np.asarray(contexts, float), attn_ns, hw, batch)
         ns, kv, kv_port = ns + n * d, kv + n * k, np.maximum(kv_port, kp)
         act, port = act + n * route.act_bytes, max(port, route.port_ns)
     total = act + kv

@@ -7,7 +7,7 @@ token is one MVM per tile, the PMCAs' LoRA job for one token (its fixed offload 
 amortised over t tokens) and, per block, attention of one query per head over the whole KV
 cache (:mod:`hw_models.kv`: each K/V head read once for its group of query heads, split over the
 idle clusters, from the L2 of the block's chips at their shared bandwidth and, beyond it, from
-off-chip memory).
+off-chip memory; ``batch`` sequences' caches share that L2, each getting ``1 / batch`` of it).
 
 With one chunk in flight nothing contends (every stage serves one job, in dependency order), so the
 closed form is exact here. A token's latency is then the longest path through the network; every
@@ -56,15 +56,17 @@ class DecodeReport:
     attention_ns_per_token: float          #: of which attention over the KV cache (all blocks)
     kv_cache_bytes: int                    #: K and V of every block at the last token
     kv_cache_bytes_per_block: int          #: the share of one block, in the L2 of its clusters
-    kv_cache_fits_l2: bool                 #: it fits the L2 of the chips holding that block's
-    #: tiles (chip.l2_kib per chip of chip.tiles_per_chip tiles); if not, the rest is off chip
+    kv_cache_fits_l2: bool                 #: one sequence's share fits its part of the L2 of
+    #: the chips holding that block's tiles (chip.l2_kib per chip of chip.tiles_per_chip tiles,
+    #: divided over the batch's sequences); if not, the rest is off chip
     decode_energy_pj_per_token: float      #: dynamic (tiles, PMCAs, transfers, attention) and
     #: static (the network's leakage power over the token's time), per token
     decode_kv_read_bytes_per_token: float = 0.0  #: K and V read per token (each K/V head once,
     #: all blocks; mean over the generated tokens)
-    kv_cache_offchip_bytes: int = 0        #: of the KV cache at the last token, in off-chip
-    #: memory (hardware.offchip): all blocks
-    kv_cache_fits_offchip: bool = True     #: that part fits the off-chip memory's capacity
+    kv_cache_offchip_bytes: int = 0        #: of one sequence's KV cache at the last token, in
+    #: off-chip memory (hardware.offchip), all blocks: per sequence, at this batch (each
+    #: sequence has 1 / batch of the L2); the batch holds batch x this off chip
+    kv_cache_fits_offchip: bool = True     #: the batch's off-chip parts fit its capacity
     decode_attention_splits: int = 1       #: clusters per K/V head at the last token (split-K)
     # systems figures (hw_models.decode_system): chip links, LM head, batch. With batch B the
     # per-token time, tokens_per_s and energy above are at B; the energy includes the links'
@@ -76,12 +78,13 @@ class DecodeReport:
     lm_head_ns_per_token: float = 0.0              #: LM head + embedding read per token
     lm_head_tiles: int = 0                         #: tiles of the LM head (placement tiles)
     decode_chips: int = 0                          #: chips of the network and the LM head
-    single_ns_per_token: float = 0.0               #: time per token of one sequence alone
+    single_ns_per_token: float = 0.0               #: T1: a sequence's time per token with
+    #: no other sequence in its way, its cache placed as at this batch (L2 share, off chip)
     saturation_batch: int = 1                      #: batch from which tokens/s stops growing
     saturation_resource: str = ""                  #: the stage that saturates there
     batch_kv_fits_l2: bool = True                  #: the batch's KV caches (batch x
-    #: kv_cache_bytes_per_block) fit the L2 of a block's chips; if not, the time per token at
-    #: this batch is optimistic (this model keeps every sequence's cache in the L2)
+    #: kv_cache_bytes_per_block) fit the L2 of a block's chips; if not, each sequence spills
+    #: what exceeds its 1 / batch share off chip (kv_cache_offchip_bytes), timed and costed there
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -113,7 +116,7 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
     base0, _ = _token_latency(network, one, LoraSpec(rank=0, placement="none"))
     block_tiles = sum(math.prod(tile_grid(L.m, L.n, hw.aimc)) for L in network.block
                       if isinstance(L, LinearLayer))
-    attn = network_attention(network, one, contexts, block_tiles / hw.chip.tiles_per_chip)
+    attn = network_attention(network, one, contexts, block_tiles / hw.chip.tiles_per_chip, batch)
     attn_ns, attn_pj = attn.ns, attn.energy_pj
     with_lora = base + attn_ns.mean()
     without = base0 + attn_ns.mean()
@@ -129,11 +132,12 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
         decode_aimc_only_ns_per_token=float(without), decode_overhead=float(with_lora / without),
         tokens_per_s=float(1e9 / with_lora), attention_ns_per_token=float(attn_ns.mean()),
         kv_cache_bytes=int(kv), kv_cache_bytes_per_block=int(per_block),
-        kv_cache_fits_l2=bool(per_block <= l2_bytes),
+        kv_cache_fits_l2=bool(per_block <= l2_bytes / batch),
         decode_energy_pj_per_token=float(layers_pj + attn_pj.mean() + leak_mw * with_lora),
         decode_kv_read_bytes_per_token=float(attn.kv_bytes.mean()),
         kv_cache_offchip_bytes=int(round(attn.offchip_bytes[-1])),
-        kv_cache_fits_offchip=bool(attn.offchip_bytes[-1] <= offchip.capacity_bytes(hw.offchip)),
+        kv_cache_fits_offchip=bool(batch * attn.offchip_bytes[-1]
+                                   <= offchip.capacity_bytes(hw.offchip)),
         decode_attention_splits=attn.splits)
     from .decode_system import memory_stages, with_system   # links, LM head, batch
 

@@ -10,7 +10,9 @@ One generated token's attention in one block, as :func:`decode_attention` costs 
   each computes a partial softmax and output, written to the L2 with its running max and sum,
   and one cluster per K/V head reads them back and combines them (:func:`reduce_cost`).
 * **Placement**: the cache is interleaved over the L2 of the chips that hold the block's tiles
-  (L2 first); what does not fit is in off-chip memory (:mod:`hw_models.offchip`).
+  (L2 first); what does not fit is in off-chip memory (:mod:`hw_models.offchip`). With
+  ``batch`` sequences decoding together their caches share that L2: each sequence has
+  ``1 / batch`` of it and spills the rest.
 * **Shared L2 bandwidth**: each chip's L2 serves ``chip.l2_banks x l2_bank_bytes_per_cycle``
   to all its clusters, however many 16 B/cycle cluster ports read it.
 
@@ -47,6 +49,11 @@ def kv_read_bytes(op: AttentionOp, s: int, bytes_per_element: int) -> int:
 def l2_bytes_per_ns(hw: HardwareSpec) -> float:
     """Read bandwidth of one chip's L2, shared by its clusters, B/ns."""
     return hw.chip.l2_banks * hw.chip.l2_bank_bytes_per_cycle * hw.pmca.clock_ghz
+
+
+def l2_share(hw: HardwareSpec, chips: float, batch: int = 1) -> float:
+    """Bytes of the L2 of ``chips`` chips that one of ``batch`` sequences' KV caches gets."""
+    return chips * hw.chip.l2_kib * 1024 / batch
 
 
 def offchip_bytes(op: AttentionOp, s: int, hw: HardwareSpec, l2_capacity: float) -> float:
@@ -100,18 +107,18 @@ class DecodeAttention:
 
 
 def decode_attention(op: AttentionOp, hw: HardwareSpec, clusters: int, chips: float,
-                     s: int) -> DecodeAttention:
+                     s: int, batch: int = 1) -> DecodeAttention:
     """Time, traffic and energy of one block's attention for one token over ``s`` keys, on
     ``clusters`` clusters of a block whose tiles fill ``chips`` chips: the cache has that share of
-    their L2 capacity and the bandwidth of every L2 it touches (the chips run one block at a time
-    in decode)."""
+    their L2 capacity, divided by the ``batch`` sequences whose caches share it, and the bandwidth
+    of every L2 it touches (the chips run one block at a time for a sequence)."""
     e, d = hw.pmca.bytes_per_element, op.head_dim
     n = splits(op, hw, clusters, s)
     units = kv_heads(op) * n
     rounds = math.ceil(units / max(clusters, 1))
     unit = head_cost(op, hw, op.heads // kv_heads(op), math.ceil(s / n))
     kv = kv_read_bytes(op, s, e)
-    off = offchip_bytes(op, s, hw, chips * hw.chip.l2_kib * 1024)
+    off = offchip_bytes(op, s, hw, l2_share(hw, chips, batch))
     # Q in, partial output out, TCDM overflow: each unit's traffic beside its K and V
     other = units * (unit.dma_bytes - 2 * math.ceil(s / n) * d * e)
     l2 = kv - off + other
@@ -135,18 +142,20 @@ class TokenAttention:
     ns: np.ndarray             #: all blocks' attention time
     energy_pj: np.ndarray      #: all blocks' attention energy
     kv_bytes: np.ndarray       #: K and V read, all blocks
-    offchip_bytes: np.ndarray  #: the off-chip part of the cache, all blocks
+    offchip_bytes: np.ndarray  #: the off-chip part of one sequence's cache, all blocks
     splits: int                  #: clusters per K/V head at the last token (the largest op's)
 
 
-def network_attention(network: Network, hw: HardwareSpec, contexts, chips: float) -> TokenAttention:
+def network_attention(network: Network, hw: HardwareSpec, contexts, chips: float,
+                      batch: int = 1) -> TokenAttention:
     """:func:`decode_attention` of each of a network's attention ops (x its blocks) at each
-    context length, on the clusters ``hw.attention.mapping`` gives it."""
+    context length, on the clusters ``hw.attention.mapping`` gives it, for one of ``batch``
+    sequences (its share of the L2)."""
     ns, pj, kv, off = (np.zeros(len(contexts)) for _ in range(4))
     n_splits = 1
     for op in network.digital_ops:
         clusters = len(mapping_clusters(op, hw, network.block))
-        costs = [decode_attention(op, hw, clusters, chips, int(s)) for s in contexts]
+        costs = [decode_attention(op, hw, clusters, chips, int(s), batch) for s in contexts]
         ns += op.count * np.array([c.ns for c in costs])
         pj += op.count * np.array([c.energy_pj for c in costs])
         kv += op.count * np.array([c.kv_bytes for c in costs], dtype=float)

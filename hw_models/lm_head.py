@@ -5,12 +5,15 @@
 * ``tiles``: the head's weights on their own AIMC tiles after the last block (LLaMA-3.1-8B:
   4096 x 128,256 on 512 x 512 tiles = 8 x 251 = 2,008 tiles, 32 more chips of 64); one MVM per
   token with its readout, partial sums and an argmax over the vocabulary on the PMCAs;
-* ``digital``: the weights in memory (``lm_head.memory_*``), streamed every token, the GEMV on
-  the PMCA clusters of one chip (``chip.tiles_per_chip`` of them), the slower of the two;
+* ``digital``: the weights in the off-chip memory (``hardware.offchip``, the DRAM that holds the
+  KV cache beyond the L2), streamed every token, the GEMV on the PMCA clusters of one chip
+  (``chip.tiles_per_chip`` of them), the slower of the two;
 * ``none``: not costed.
 
 The embedding table stays in that memory: each generated token reads one row (hidden x
-``pmca.bytes_per_element`` bytes). Times in ns, energy in pJ.
+``pmca.bytes_per_element`` bytes). Those reads share the off-chip devices with the KV cache
+(``memory_bytes``, one more load on :mod:`hw_models.decode_system`'s off-chip stage). Times in
+ns, energy in pJ.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from . import area, snitch
+from . import area, offchip, snitch
 from .chips import layer_tiles, lm_head_layer
 from .specs import HardwareSpec
 from .stages import layer_stage
@@ -34,19 +37,21 @@ class HeadCost:
     """The LM head and the embedding read of one generated token."""
 
     ns: float           #: on the token's path: embedding read + LM head
-    busy_ns: float      #: occupancy of the head's busiest resource per token (batched decode)
+    busy_ns: float      #: occupancy of the head's tiles or clusters per token (batched decode;
+    #: its off-chip reads, memory_bytes, load the off-chip memory's stage instead)
     energy_pj: float
     tiles: int          #: AIMC tiles of the head (placement tiles), else 0
+    memory_bytes: float = 0.0   #: read from the off-chip memory per token (embedding row, and
+    #: a digital head's weights)
 
 
 NO_HEAD = HeadCost(0.0, 0.0, 0.0, 0)
 
 
-def memory_read(nbytes: float, hw: HardwareSpec) -> tuple[float, float, float]:
-    """(time, busy time, energy) of reading ``nbytes`` from the LM head's memory."""
-    spec = hw.lm_head
-    busy = nbytes / spec.memory_gbps
-    return spec.memory_latency_ns + busy, busy, nbytes * 8 * spec.memory_pj_per_bit
+def memory_read(nbytes: float, hw: HardwareSpec) -> tuple[float, float]:
+    """(time, energy) of reading ``nbytes`` from the off-chip memory (``hardware.offchip``: its
+    latency, summed bandwidth and pJ/bit)."""
+    return offchip.read_ns(nbytes, hw.offchip), nbytes * offchip.pj_per_byte(hw.offchip)
 
 
 def _on_tiles(network: Network, hw: HardwareSpec) -> HeadCost:
@@ -62,14 +67,15 @@ def _on_tiles(network: Network, hw: HardwareSpec) -> HeadCost:
 def _digital(network: Network, hw: HardwareSpec) -> HeadCost:
     p = hw.pmca
     h, vocab = network.hidden_size, network.vocab_size
-    mem_ns, mem_busy, mem_pj = memory_read(h * vocab * p.bytes_per_element, hw)
+    weights = h * vocab * p.bytes_per_element
+    mem_ns, mem_pj = memory_read(weights, hw)
     clusters = hw.chip.tiles_per_chip
     cols = math.ceil(vocab / clusters)
     compute_ns = snitch.gemm_cycles(1, h, cols, p) / p.clock_ghz
     pj = clusters * snitch.compute_pj(snitch.gemm_padded_macs(1, h, cols, p),
                                       2 * snitch.gemm_core_macs(1, h, cols, p)
                                       + ARGMAX_FLOPS * cols, p)
-    return HeadCost(max(mem_ns, compute_ns), max(mem_busy, compute_ns), mem_pj + pj, 0)
+    return HeadCost(max(mem_ns, compute_ns), compute_ns, mem_pj + pj, 0, weights)
 
 
 def head_cost(network: Network, hw: HardwareSpec) -> HeadCost:
@@ -77,10 +83,11 @@ def head_cost(network: Network, hw: HardwareSpec) -> HeadCost:
     with ``lm_head.placement = none``)."""
     if lm_head_layer(network) is None or hw.lm_head.placement == "none":
         return NO_HEAD
-    emb_ns, emb_busy, emb_pj = memory_read(network.hidden_size * hw.pmca.bytes_per_element, hw)
+    row = network.hidden_size * hw.pmca.bytes_per_element
+    emb_ns, emb_pj = memory_read(row, hw)
     head = _on_tiles(network, hw) if hw.lm_head.placement == "tiles" else _digital(network, hw)
-    return dataclasses.replace(head, ns=head.ns + emb_ns, busy_ns=max(head.busy_ns, emb_busy),
-                               energy_pj=head.energy_pj + emb_pj)
+    return dataclasses.replace(head, ns=head.ns + emb_ns, energy_pj=head.energy_pj + emb_pj,
+                               memory_bytes=head.memory_bytes + row)
 
 
 def decode_size(network: Network, hw: HardwareSpec, head_tiles: int) -> tuple[int, int, float]:

@@ -2,7 +2,8 @@
 
 ``hardware.link`` (:class:`LinkSpec`) times and costs every transfer that crosses a chip boundary
 (:mod:`hw_models.chips`); ``hardware.lm_head`` (:class:`LmHeadSpec`) says where a decoder's
-vocabulary projection runs and which memory holds the embedding table. Each figure names its
+vocabulary projection runs (its embedding table, and a digital head's weights, are in
+``hardware.offchip``). Each figure names its
 source, or says "assumption" (then it is a knob).
 """
 
@@ -64,26 +65,17 @@ def link_preset(name: str) -> LinkSpec:
 
 @dataclass(frozen=True)
 class LmHeadSpec:
-    """A decoder's LM head (hidden x vocabulary, once per generated token) and the memory that
-    holds the embedding table (one row read per generated token)."""
+    """Where a decoder's LM head (hidden x vocabulary, once per generated token) runs. Its
+    embedding table (one row read per generated token) and a digital head's weights are in the
+    off-chip memory, ``hardware.offchip``."""
 
     placement: str = spec_field(
         "tiles", choices=LM_HEAD_PLACEMENTS,
         help="tiles: the LM head's weights on their own AIMC tiles and chips, after the last "
              "block (counted in the decode's tiles, chips and leakage); digital: its weights in "
-             "memory (memory_gbps), streamed every token, the GEMV on the PMCA clusters of one "
-             "chip; none: not costed (the model before the LM head was added)")
-    memory_gbps: float = spec_field(
-        51.2, help="bandwidth of the memory holding the embedding table (and a digital LM "
-                   "head's weights): one LPDDR5-6400 x64 channel, 6400 MT/s x 8 B = 51.2 GB/s "
-                   "(JEDEC JESD209-5)", unit="GB/s", gt=0, le=1e6)
-    memory_latency_ns: float = spec_field(
-        100.0, help="time to the first byte of a read from that memory. Assumption: ~100 ns, "
-                    "a DRAM row miss with its controller", unit="ns", ge=0, le=1e6)
-    memory_pj_per_bit: float = spec_field(
-        4.0, help="energy per bit read from that memory, I/O included. Assumption: ~4 pJ/bit, "
-                  "LPDDR-class DRAM (HBM2 is quoted at ~3.9 pJ/bit, O'Connor et al., MICRO 2017)",
-        unit="pJ/bit", ge=0, le=1000)
+             "the off-chip memory (hardware.offchip), streamed every token, the GEMV on the "
+             "PMCA clusters of one chip; none: not costed (the model before the LM head was "
+             "added). The embedding table is in the off-chip memory either way")
 
     def __post_init__(self) -> None:
         validate(self)

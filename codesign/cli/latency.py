@@ -34,7 +34,8 @@ tiles, pmca_clusters, tcdm_total_bytes, area_mm2, area_by_component_mm2, chips, 
 static_power_mw, static_energy_pj (leakage over total_ns, included in energy_pj) and
 dynamic_energy_pj; --generate adds decode_ns_per_token, decode_aimc_only_ns_per_token,
 kv_cache_bytes, decode_kv_read_bytes_per_token (K/V read per generated token),
-kv_cache_offchip_bytes (the KV cache beyond the L2, in --offchip memory),
+kv_cache_offchip_bytes (one sequence's KV cache beyond its L2 share, in --offchip memory; at
+--batch B each sequence has 1/B of the L2),
 decode_interchip_ns_per_token, decode_energy_pj_per_token with
 decode_static_energy_pj_per_token (leakage), lm_head_tiles, decode_chips, saturation_batch and
 more; --batch B gives tokens_per_s, time and energy per token at B. --model adds
@@ -137,7 +138,8 @@ def _add_system_flags(p) -> None:
     p.add_argument("--batch", type=field_flag("--batch", "workload.batch"), default=None,
                    metavar="B", help=f"decoders (with --generate), "
                                      f"{field_range('workload.batch')}: sequences decoding "
-                                     f"together; tokens_per_s is for all of them (default 1)")
+                                     f"together, their KV caches sharing the L2 (the rest off chip); "
+                                     f"tokens_per_s is for all of them (default 1)")
     p.add_argument("--link", choices=LINK_PRESETS, default=None,
                    help="chip-to-chip link (--model): ucie = a 2.5D chiplet link, 256 GB/s, "
                         "2 ns, 0.3 pJ/bit (default); board = chips on a board, 16 GB/s, 100 ns, "
@@ -293,9 +295,11 @@ def _print_decode(d) -> None:
           f"{d.decode_ns_per_token / 1e3:,.1f} us/token ({d.tokens_per_s:,.1f} tokens/s), "
           f"without LoRA {d.decode_aimc_only_ns_per_token / 1e3:,.1f} us/token (overhead "
           f"{d.decode_overhead:.3f}x); attention {d.attention_ns_per_token / 1e3:,.1f} us/token")
-    where = "fits the L2 of its chips" if d.kv_cache_fits_l2 else \
-        (f"beyond the L2 of its chips: {d.kv_cache_offchip_bytes / 2**20:,.1f} MiB off chip"
-         + ("" if d.kv_cache_fits_offchip else ", MORE than the off-chip capacity"))
+    share = "" if d.batch == 1 else f" (1/{d.batch} of it per sequence)"
+    where = f"fits the L2 of its chips{share}" if d.kv_cache_fits_l2 else \
+        (f"beyond the L2 of its chips{share}: {d.kv_cache_offchip_bytes / 2**20:,.1f} MiB off "
+         f"chip per sequence"
+         + ("" if d.kv_cache_fits_offchip else ", the batch's MORE than the off-chip capacity"))
     print(f"  KV cache {d.kv_cache_bytes / 2**20:,.1f} MiB ({d.kv_cache_bytes_per_block / 2**20:,.2f}"
           f" MiB per block: {where}) | energy "
           f"{d.decode_energy_pj_per_token / 1e6:,.1f} uJ/token "
@@ -306,8 +310,8 @@ def _print_decode(d) -> None:
           f"{d.decode_chips:,} chips")
     print(f"  batch {d.batch}: {d.tokens_per_s:,.1f} tokens/s in all; tokens/s stops growing "
           f"at batch {d.saturation_batch} ({d.saturation_resource} saturates)"
-          + ("" if d.batch_kv_fits_l2 else f"; the {d.batch} KV caches OVERFLOW the L2: "
-             f"optimistic"))
+          + ("" if d.batch_kv_fits_l2 else f"; the {d.batch} KV caches overflow the L2 "
+             f"and spill off chip"))
     print(f"  K/V read {d.decode_kv_read_bytes_per_token / 2**20:,.1f} MiB/token (each K/V head "
           f"once), split over {d.decode_attention_splits} cluster(s) per K/V head")
 

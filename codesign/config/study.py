@@ -42,7 +42,8 @@ class Workload:
                                        "decode_us_per_token metric", unit="tokens", ge=0,
                                le=MAX_SEQ_LEN)
     batch: int = spec_field(1, help="decoders: sequences decoding together on the "
-                                    "weight-stationary hardware (each with its own KV cache); "
+                                    "weight-stationary hardware (each with its own KV cache, "
+                                    "1/batch of a block's L2, the rest off chip); "
                                     "sets tokens_per_s and decode_uj_per_token at that batch "
                                     "(hw_models.throughput). Needs generate >= 1 when above 1",
                             unit="sequences", ge=1, le=4096)

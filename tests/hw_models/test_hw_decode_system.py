@@ -7,7 +7,10 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hw_models as H
 from hw_models.chips import decode_links, hop, layout, prefill_links
@@ -52,6 +55,15 @@ def test_digital_lm_head_streams_its_weights_every_token():
     # 4096 x 128,256 FP16 weights (1.05 GB) over 51.2 GB/s: at least 20.5 ms per token
     assert rep.lm_head_ns_per_token >= 4096 * 128256 * 2 / 51.2
     assert rep.lm_head_ns_per_token == pytest.approx(20.5e6, rel=0.02)
+    # the weights are in hardware.offchip: on an HBM3 stack (819.2 GB/s) 16x faster, 3.9 pJ/bit
+    hbm = decode_report(LLAMA, dataclasses.replace(hw, offchip=H.OffchipSpec.hbm3()), LORA,
+                        prompt_len=2048, generate=4)
+    assert hbm.lm_head_ns_per_token == pytest.approx(100 + 4096 * 128256 * 2 / 819.2, rel=0.01)
+    assert rep.decode_energy_pj_per_token - rep.decode_static_energy_pj_per_token \
+        - (hbm.decode_energy_pj_per_token - hbm.decode_static_energy_pj_per_token) \
+        == pytest.approx(4096 * 128256 * 2 * 8 * (4.5 - 3.9), rel=0.01)
+    # its weight stream loads the DRAM that holds the off-chip K/V: the batch's bottleneck
+    assert rep.kv_cache_offchip_bytes == 0 and rep.saturation_resource == "off-chip memory"
 
 
 def test_more_chips_in_a_block_more_link_time():
@@ -107,17 +119,19 @@ def test_layout_fills_chips_in_network_order():
 
 
 def test_tokens_per_s_grows_with_batch_until_saturation_and_energy_falls():
+    # batches whose KV caches all fit the L2 (16 x 260 KiB per block in 4.5 chips' 4.5 MiB)
     reps = [decode_report(SMALL, _chips(8), LORA, prompt_len=256, generate=4, batch=b)
-            for b in (1, 2, 4, 8, 16, 64, 256, 1024)]
+            for b in (1, 2, 4, 8, 16)]
+    assert all(r.batch_kv_fits_l2 and r.kv_cache_offchip_bytes == 0 for r in reps)
     sat = reps[0].saturation_batch
-    assert 1 < sat < 1024
+    assert 1 < sat < 16 and reps[0].saturation_resource == "attention"
     rates = [r.tokens_per_s for r in reps]
     assert all(b >= a * (1 - 1e-12) for a, b in zip(rates, rates[1:]))
     for r in reps:
         if r.batch < sat:   # below saturation every sequence keeps its own pace
             assert r.tokens_per_s == pytest.approx(r.batch * reps[0].tokens_per_s, rel=1e-9)
             assert r.decode_ns_per_token == pytest.approx(r.single_ns_per_token)
-    assert rates[-1] == pytest.approx(rates[-2], rel=0.05)   # flat once saturated
+    assert rates[-1] == pytest.approx(rates[-2], rel=1e-9)   # flat once saturated
     energy = [r.decode_energy_pj_per_token for r in reps]
     static = [r.decode_static_energy_pj_per_token for r in reps]
     assert all(b <= a for a, b in zip(energy, energy[1:])) and energy[-1] < energy[0]
@@ -125,6 +139,72 @@ def test_tokens_per_s_grows_with_batch_until_saturation_and_energy_falls():
     assert static[1] == pytest.approx(static[0] / 2, rel=1e-9)
     dynamic = [e - s for e, s in zip(energy, static)]
     assert dynamic == pytest.approx([dynamic[0]] * len(dynamic))
+
+
+def test_batch_caches_beyond_the_l2_spill_off_chip():
+    """B sequences share a block's L2: each keeps 1 / B of it and the rest of its cache is off
+    chip, where every sequence's reads share the DRAM's bandwidth."""
+    batches = (16, 32, 64, 128, 1024)
+    reps = [decode_report(SMALL, _chips(8), LORA, prompt_len=256, generate=4, batch=b)
+            for b in batches]
+    # a block's 36 tiles fill 4.5 chips of 8: 4.5 MiB of L2; 260 keys x 1 KiB per block
+    per_block = 260 * 2 * 2 * 128 * 2
+    assert reps[0].kv_cache_bytes_per_block == per_block
+    for b, r in zip(batches, reps):   # per sequence, both blocks
+        assert r.kv_cache_offchip_bytes == round(2 * max(0.0, per_block - 4.5 * 2**20 / b))
+        assert r.batch_kv_fits_l2 == (r.kv_cache_offchip_bytes == 0) == (b == 16)
+    spilled = [r.kv_cache_offchip_bytes for r in reps]
+    assert all(b > a for a, b in zip(spilled, spilled[1:]))
+    # one LPDDR5 pack (51.2 GB/s) becomes the bottleneck: tokens/s falls, energy per token rises
+    assert reps[-1].saturation_resource == "off-chip memory"
+    assert reps[-1].tokens_per_s < reps[0].tokens_per_s
+    assert reps[-1].decode_energy_pj_per_token > reps[0].decode_energy_pj_per_token
+    # with DRAM bandwidth to spare the attention clusters stay the bottleneck
+    wide = dataclasses.replace(_chips(8), offchip=H.OffchipSpec(devices=4096))
+    fast = decode_report(SMALL, wide, LORA, prompt_len=256, generate=4, batch=1024)
+    assert fast.saturation_resource == "attention"
+    assert fast.kv_cache_offchip_bytes == reps[-1].kv_cache_offchip_bytes
+    assert fast.tokens_per_s > reps[-1].tokens_per_s
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.tuples(st.integers(1, 2048), st.integers(1, 2048)))
+def test_batch_properties_hold_for_any_two_batches(pair):
+    """For any B1 < B2: the off-chip part of each cache never shrinks; while both batches' caches
+    fit the L2 (nothing saturates but a stage), tokens/s does not fall and energy per token does
+    not rise."""
+    lo, hi = sorted(pair)
+    a, b = (decode_report(SMALL, _chips(8), LORA, prompt_len=256, generate=4, batch=n)
+            for n in (lo, hi))
+    assert b.kv_cache_offchip_bytes >= a.kv_cache_offchip_bytes
+    if b.batch_kv_fits_l2:
+        assert a.batch_kv_fits_l2
+        assert b.tokens_per_s >= a.tokens_per_s * (1 - 1e-12)
+        assert b.decode_energy_pj_per_token <= a.decode_energy_pj_per_token * (1 + 1e-12)
+
+
+def test_llama_batch_of_16_spills_its_caches():
+    """LLaMA-3.1-8B at 2,048 + 8 tokens: one cache (8.0 MiB per block) fits a block's 13 MiB of
+    L2, sixteen do not: each sequence keeps 13/16 MiB per block, the rest (7.2 MiB) is off chip,
+    and every generated token reads 32 x 7.2 MiB (242 MB) from one LPDDR5 pack: 51.2 GB/s / 242
+    MB = 211 tokens/s for the whole batch, fewer than one sequence alone."""
+    one = decode_report(LLAMA, HW, LORA, prompt_len=2048, generate=8, batch=1)
+    sixteen = decode_report(LLAMA, HW, LORA, prompt_len=2048, generate=8, batch=16)
+    per_block = 2056 * 4096
+    assert one.kv_cache_offchip_bytes == 0 and one.kv_cache_fits_l2
+    assert sixteen.kv_cache_offchip_bytes == 32 * (per_block - 13 * 2**20 // 16)
+    assert not sixteen.kv_cache_fits_l2 and not sixteen.batch_kv_fits_l2
+    assert sixteen.saturation_resource == "off-chip memory"
+    assert sixteen.tokens_per_s < one.tokens_per_s
+    offchip_ns = np.mean([32 * (s * 4096 - 13 * 2**20 / 16) for s in range(2049, 2057)]) / 51.2
+    assert sixteen.tokens_per_s == pytest.approx(1e9 / offchip_ns, rel=0.01)
+    hbm = dataclasses.replace(HW, offchip=H.OffchipSpec.hbm3())
+    assert decode_report(LLAMA, hbm, LORA, 2048, 8, batch=16).tokens_per_s > sixteen.tokens_per_s
+    # only the L2-held share crosses the links: 11 of the 13 chips' 13/16 MiB, 32 blocks (one
+    # sequence alone: its whole cache, mean 2,052.5 keys)
+    kv_links = sixteen.decode_interchip_bytes_per_token - (one.decode_interchip_bytes_per_token
+                                                           - 32 * 2052.5 * 4096 * 11 / 13)
+    assert kv_links == pytest.approx(32 * 13 * 2**20 / 16 * 11 / 13)
 
 
 def test_encoder_throughput_beats_one_at_a_time():
@@ -305,7 +385,8 @@ def test_a_further_shared_stage_lowers_the_saturation():
     got = with_system(rep, SMALL, one, plan, np.arange(257, 261), (base, base0), attn, 0.0, 64,
                       stages={"off-chip memory": memory})
     assert got.saturation_resource == "off-chip memory" and got.saturation_batch == 2
-    assert got.tokens_per_s == pytest.approx(1e9 / memory)
+    # the embedding row (1024 x 2 B per token) loads the same DRAM (51.2 GB/s)
+    assert got.tokens_per_s == pytest.approx(1e9 / (memory + 1024 * 2 / 51.2))
 
 
 def test_the_batch_kv_caches_are_checked_against_the_l2():
@@ -313,3 +394,5 @@ def test_the_batch_kv_caches_are_checked_against_the_l2():
     one = decode_report(LLAMA, HW, LORA, prompt_len=2048, generate=8, batch=1)
     two = decode_report(LLAMA, HW, LORA, prompt_len=2048, generate=8, batch=2)
     assert one.batch_kv_fits_l2 and not two.batch_kv_fits_l2
+    # each of the two keeps 6.5 MiB per block in the L2; the rest, 1.5 MiB x 32 blocks, is off chip
+    assert two.kv_cache_offchip_bytes == 32 * (2056 * 4096 - 13 * 2**19)
