@@ -304,8 +304,10 @@ class AttentionSpec:
 
     Heads run in parallel, one head per cluster at a time; when a mapping offers at least twice as
     many clusters as heads, they form groups of ``heads`` clusters and query chunks go round-robin
-    over the groups. Each cluster streams its head's K and V (and Q, and the output) between the L2
-    and its TCDM by DMA, double-buffered with the compute. Clusters borrowed from linear layers
+    over the groups. With grouped-query attention, a cluster that runs several query heads of one
+    K/V group stacks them and reads that K/V head once per chunk, where no cluster's work grows
+    (docs/guide/decode_memory.md). Each cluster streams its head's K and V (and Q, and the output)
+    between the L2 and its TCDM by DMA, double-buffered with the compute. Clusters borrowed from linear layers
     give the layers' own LoRA work priority (it preempts attention).
     """
 
