@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ._fields import spec_field, validate
+from .digital_spec import DigitalSpec
 from .offchip import OffchipSpec
 
 
@@ -353,6 +354,9 @@ class HardwareSpec:
     offchip: OffchipSpec = field(default_factory=OffchipSpec,
                                  metadata={"help": "off-chip memory (DRAM) for the KV cache "
                                                    "beyond the L2 (decode)"})
+    digital: DigitalSpec = field(default_factory=DigitalSpec,
+                                 metadata={"help": "linear layers that stay digital (no tile; "
+                                                   "hw_models.digital)"})
 
     def __post_init__(self) -> None:
         validate(self)
