@@ -80,6 +80,7 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     if "decode_us_per_token" in named and config.workload.generate < 1:
         raise InputError("workload.generate: decode_us_per_token needs workload.generate >= 1 "
                          "(tokens generated after the seq_len-token prompt)")
+    _check_digital(config)
     axes = load_space(config.search_space, config.design)
     loaded = LoadedStudy(config, axes, rules, source, data)
     if not loaded.needs_accuracy:
@@ -93,6 +94,20 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
                              f"model, which this study never runs (no accuracy objective or "
                              f"constraint): every value would give the same trial")
     return loaded
+
+
+def _check_digital(config: StudyConfig) -> None:
+    """The digital layers are a hardware field the accuracy model follows: refuse them under
+    accuracy:, and check those under hardware: against the network."""
+    from hw_models.digital_spec import DigitalSpec
+
+    from codesign.search_space import check_digital
+
+    if config.accuracy.digital != DigitalSpec():
+        raise InputError("accuracy.digital: set hardware.digital instead (the accuracy model "
+                         "keeps the layers the hardware keeps digital)")
+    if config.hardware.digital.active:
+        check_digital(config.design, "hardware.digital.layers")
 
 
 def direction(obj: Objective) -> Direction:
