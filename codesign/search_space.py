@@ -251,7 +251,10 @@ def check_digital(design: Any, where: str) -> None:
     try:
         resolve(hw_models.load_network(design.workload.network), design.hardware.digital)
     except hw_models.SpecError as exc:
-        raise InputError(f"{where}: {str(exc).partition(': ')[2] or exc}") from None
+        field, _, why = str(exc).partition(": ")
+        if field == "digital.ranking" and where.endswith(DIGITAL):
+            where = where[:-len("layers")] + "ranking"
+        raise InputError(f"{where}: {why or exc}") from None
 
 
 def apply_params(design: Any, params: dict[str, Any]) -> Any:

@@ -453,7 +453,7 @@ CORPUS_CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
 #: the kinds of issue 20 the corpus must hold (each with at least two inputs)
 KINDS = ("flag-bound", "network-config", "data-file", "workload-yaml", "too-short", "ignored",
          "drift-time", "settings-bound", "artifacts", "cache", "picked-config",
-         "space-value")
+         "space-value", "digital-layers")
 
 
 def test_the_corpus_covers_every_kind():
