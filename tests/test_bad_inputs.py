@@ -344,6 +344,10 @@ def _flag_cases():
         (["accuracy", "--rank", "4", "--steps", "-1"], "--steps"),
         (["accuracy", "--rank", "4", "--draws", "0"], "--draws"),
         (["accuracy", "--rank", "4", "--device", "tpu"], "--device"),
+        (["accuracy", "--rank", "4", "--digital-layers", "query key"], "--digital-layers"),
+        (["sensitivity", "--at", "1000y"], "--at: at most 100y"),
+        (["sensitivity", "--draws", "0"], "--draws"),
+        (["sensitivity", "--by", "head"], "--by"),
     ]
     for argv, want in flags:
         yield pytest.param(argv, want, id="flag:" + " ".join(argv)[:60])
