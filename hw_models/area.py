@@ -200,12 +200,28 @@ def idle_cluster_ns(layers, clusters: int, latency_ns: float, attention_ns: floa
     return max(0.0, clusters * latency_ns - busy - attention_ns)
 
 
+def slot_equivalents(clusters: int, hw: HardwareSpec) -> int:
+    """Tile + cluster slots of a chip that ``clusters`` clusters without a tile take: their
+    share of a pair's area, rounded up."""
+    if clusters <= 0:
+        return 0
+    return math.ceil(clusters * sum(cluster_area_mm2(hw).values()) / pair_area_mm2(hw))
+
+
 def network_chips(network: Network, hw: HardwareSpec) -> int:
     """Chips of a network: those its tiles need, or with digital layers (``hw.digital``) its
-    tiles plus the digital clusters' share of a pair's area (:func:`hw_models.digital.chips_for`)."""
+    tiles plus the digital clusters at their share of a pair's area (at least one chip)."""
     if not hw.digital.active:
         return chips_needed(network_tiles(network, hw), hw)
-    return digital.chips_for(network, hw, digital.resolve(network, hw.digital))
+    tiles, clusters = digital.tiles_and_clusters(network, hw, digital.resolve(network, hw.digital))
+    return max(1, math.ceil((tiles + slot_equivalents(clusters, hw)) / hw.chip.tiles_per_chip))
+
+
+def digital_mapping(network: Network, hw: HardwareSpec, lora) -> digital.Mapping | None:
+    """:func:`hw_models.digital.mapping` with the network's chips' L2."""
+    if not hw.digital.active:
+        return None
+    return digital.mapping(network, hw, lora, network_chips(network, hw))
 
 
 def network_size(network: Network, hw: HardwareSpec) -> tuple[int, int, dict[str, float], float]:

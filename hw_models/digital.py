@@ -19,7 +19,7 @@ stays as on an analog layer (inputs moved in, LoRA when the placement puts an ad
 partial sums of row blocks, post-ops): :func:`digital_stage` is :func:`hw_models.stages.layer_stage`
 without the tile and its readout, plus the GEMM. Area: the clusters stay, the tiles go; the chips
 hold the tiles plus the digital clusters at their share of a tile + cluster pair's area
-(:func:`slot_equivalents`). Pure functions; ns, bytes, pJ.
+(:func:`hw_models.area.slot_equivalents`). Pure functions; ns, bytes, pJ.
 """
 
 from __future__ import annotations
@@ -127,14 +127,15 @@ def _instances(network: Network) -> list[tuple[LinearLayer, int]]:
     return [(L, -1) for L in network.prologue] + blocks
 
 
-def mapping(network: Network, hw: HardwareSpec, lora: LoraSpec) -> Mapping | None:
-    """The digital layers of ``hw.digital`` on ``network`` and their weights' homes; None when
-    every layer is analog."""
+def mapping(network: Network, hw: HardwareSpec, lora: LoraSpec, chips: int) -> Mapping | None:
+    """The digital layers of ``hw.digital`` on ``network`` and their weights' homes, the L2 of
+    ``chips`` chips (:func:`hw_models.area.network_chips`) available; None when every layer is
+    analog. :func:`hw_models.area.digital_mapping` gives the chips."""
     if not hw.digital.active:
         return None
     sites = resolve(network, hw.digital)
     roles = lora.roles
-    budget = hw.digital.l2_share * chips_for(network, hw, sites) * hw.chip.l2_kib * 1024
+    budget = hw.digital.l2_share * chips * hw.chip.l2_kib * 1024
     where: dict[Site, str] = {}
     clusters = {}
     for L, b in _instances(network):
@@ -153,16 +154,6 @@ def mapping(network: Network, hw: HardwareSpec, lora: LoraSpec) -> Mapping | Non
     return Mapping(sites, homes, sum(clusters.values()))
 
 
-def slot_equivalents(clusters: int, hw: HardwareSpec) -> int:
-    """Tile + cluster slots of a chip that ``clusters`` clusters without a tile take: their
-    share of a pair's area, rounded up."""
-    from .area import cluster_area_mm2, pair_area_mm2
-
-    if clusters <= 0:
-        return 0
-    return math.ceil(clusters * sum(cluster_area_mm2(hw).values()) / pair_area_mm2(hw))
-
-
 def tiles_and_clusters(network: Network, hw: HardwareSpec, sites: frozenset) -> tuple[int, int]:
     """(AIMC tiles of the analog layer instances, PMCA clusters of the digital ones)."""
     tiles = clusters = 0
@@ -173,13 +164,6 @@ def tiles_and_clusters(network: Network, hw: HardwareSpec, sites: frozenset) -> 
         else:
             tiles += n
     return tiles, clusters
-
-
-def chips_for(network: Network, hw: HardwareSpec, sites: frozenset) -> int:
-    """Chips of a network whose ``sites`` are digital: its tiles plus the digital clusters'
-    slot equivalents (at least one chip)."""
-    tiles, clusters = tiles_and_clusters(network, hw, sites)
-    return max(1, math.ceil((tiles + slot_equivalents(clusters, hw)) / hw.chip.tiles_per_chip))
 
 
 def weight_ns(nbytes: float, home: Home, hw: HardwareSpec) -> float:

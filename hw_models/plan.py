@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import aimc, digital, snitch
+from .area import digital_mapping
 from ._fields import SpecError
 from .specs import HardwareSpec, LoraSpec
 from .stages import HeadCost, LayerStage, chunk_sizes, head_costs, kv_resident_bytes, layer_stage
@@ -205,7 +206,7 @@ def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int,
     sizes = chunk_sizes(seq_len, hw.tokens) if sizes is None else sizes
     roles = lora.roles
     feeds_attention = {name for op in network.digital_ops for name in op.inputs}
-    dmap = digital.mapping(network, hw, lora)
+    dmap = digital_mapping(network, hw, lora)
 
     def plan_of(layer: LinearLayer, b: int) -> LinearPlan:
         return linear_plan(layer, hw, lora.rank if layer.role in roles else 0, sizes,

@@ -20,7 +20,7 @@ import simpy
 
 from . import aimc, digital
 from ._fields import SpecError
-from .area import with_size
+from .area import digital_mapping, with_size
 from .closed_form import (attention_ready, block_closed_form, chain, closed_form_done,
                           layer_report, node_done, node_inputs, run_blocks)
 from .plan import AttentionPlan, LinearPlan, Plan, attention_plan, build_plan, check_run
@@ -299,7 +299,7 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
     base = _cached_latency(network, key, 0, frozenset(), seq_len, engine)
     sizes = chunk_sizes(seq_len, hw.tokens)
     feeds_attention = {name for op in network.digital_ops for name in op.inputs}
-    dmap = digital.mapping(network, hw, lora)
+    dmap = digital_mapping(network, hw, lora)
     layers = []
     for layer, home in digital.layer_groups(network, dmap):
         rank = lora.rank if layer.role in roles else 0

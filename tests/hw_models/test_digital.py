@@ -9,7 +9,7 @@ import pytest
 
 import hw_models as H
 from hw_models import digital, snitch
-from hw_models.area import tile_area_mm2
+from hw_models.area import digital_mapping, tile_area_mm2
 from hw_models.digital_spec import DigitalSpec
 from hw_models.offchip import OffchipSpec
 from hw_models.plan import build_plan
@@ -89,7 +89,7 @@ def test_offchip_weights_are_timed_at_the_shared_bandwidth_and_costed_per_byte()
     512 x 384 FP16 block (393216 B) per chunk; the three share the devices' bandwidth."""
     slow = OffchipSpec(bandwidth_gb_s=1.0)
     hw = H.HardwareSpec(digital=DigitalSpec(layers="output.dense@5", l2_share=0.0), offchip=slow)
-    dmap = digital.mapping(NET, hw, LORA)
+    dmap = digital_mapping(NET, hw, LORA)
     assert dmap.home("output.dense", 5) == ("offchip", 3)
     w = 512 * 384 * 2
     stage = digital.digital_stage(1536, 384, hw, 8, 8, 0.0, True, False, ("offchip", 3))
@@ -105,7 +105,7 @@ def test_offchip_weights_are_timed_at_the_shared_bandwidth_and_costed_per_byte()
 def test_weights_that_fit_stay_in_the_tcdm_and_cost_only_the_gemm():
     hw = H.HardwareSpec(digital=DigitalSpec(layers="query@0"),
                         pmca=H.PmcaSpec(tcdm_kib=1024))
-    dmap = digital.mapping(NET, hw, LORA)
+    dmap = digital_mapping(NET, hw, LORA)
     assert dmap.home("query", 0) == ("tcdm", 0)
     stage = digital.digital_stage(384, 384, hw, 8, 8, 0.0, True, True, ("tcdm", 0))
     assert stage.gemm_ns == pytest.approx(snitch.gemm_cycles(8, 384, 384, hw.pmca))
@@ -114,7 +114,7 @@ def test_weights_that_fit_stay_in_the_tcdm_and_cost_only_the_gemm():
 
 def test_l2_holds_weights_in_network_order_while_its_share_lasts():
     # one chip, 1 MiB L2, half of it for weights: one 288 KiB Q layer fits, the next do not
-    dmap = digital.mapping(NET, _hw("query"), LORA)
+    dmap = digital_mapping(NET, _hw("query"), LORA)
     homes = [dmap.home("query", b)[0] for b in range(6)]
     assert homes == ["l2", "offchip", "offchip", "offchip", "offchip", "offchip"]
 
