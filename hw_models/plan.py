@@ -214,8 +214,7 @@ def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int,
                            home=dmap.home(layer.name, b) if dmap else None)
 
     def block_of(b: int) -> tuple:
-        nodes: list[LinearPlan | AttentionPlan] = [
-            plan_of(n, b) for n in network.block if isinstance(n, LinearLayer)]
+        nodes = [plan_of(n, b) for n in network.block if isinstance(n, LinearLayer)]
         held = {lp.name: int(lp.full.tcdm_bytes) for lp in nodes
                 if dmap and dmap.home(lp.name, b)}
         linear = iter(nodes)
