@@ -109,6 +109,13 @@ def add_parser(sub) -> None:
                    help="off-chip memory for the KV cache beyond the L2 (decode): lpddr5 (one "
                         "LPDDR5-6400 x64 pack, 51.2 GB/s, the default) or hbm3 (one HBM3 stack, "
                         "819.2 GB/s)")
+    p.add_argument("--digital-layers", metavar="NAMES", default=None,
+                   help="linear layers without a tile, run as RedMulE GEMMs with their weights "
+                        "from TCDM / L2 / off-chip memory (docs: Which layers stay digital): "
+                        "none, all, qkv, attention, attn_out, ffn, roles, layer names, "
+                        "NAME@BLOCK or top-K, joined by '+'")
+    p.add_argument("--digital-ranking", metavar="RANKING.json", default=None,
+                   help="the ranking file top-K reads (written by `codesign sensitivity`)")
     p.add_argument("--engine", choices=ENGINES, default="des",
                    help="des: SimPy discrete-event simulation (default); closed_form: formula")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -117,13 +124,16 @@ def add_parser(sub) -> None:
 
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
 _DESIGN_FLAGS = ("integration_ns", "adc_bits", "dac_bits", "tcdm_kib", "redmule_fma", "clock_ghz",
-                 "tokens", "rank", "placement", "seq_len", "attention", "generate")
+                 "tokens", "rank", "placement", "seq_len", "attention", "generate",
+                 "digital_layers")
 #: the memory flags (issue 22): flag name -> design field
 _MEMORY_FLAGS = {"l2_banks": "hardware.chip.l2_banks",
-                 "attention_splits": "hardware.attention.splits"}
+                 "attention_splits": "hardware.attention.splits",
+                 "digital_ranking": "hardware.digital.ranking"}
 #: design fields whose flag is not named after the field
 _RENAMED = {"network": "--model", "mapping": "--attention", "l2_banks": "--l2-banks",
-            "splits": "--attention-splits"}
+            "splits": "--attention-splits", "layers": "--digital-layers",
+            "ranking": "--digital-ranking"}
 
 
 def _flag(field: str) -> str | None:
@@ -163,7 +173,10 @@ def _design(args):
         given["placement"] = placement_value(given["placement"].strip(), sep=",")
     given.update({path: getattr(args, name) for name, path in _MEMORY_FLAGS.items()
                   if getattr(args, name, None) is not None})
-    return apply_params(design, {resolve_path(name): v for name, v in given.items()})
+    params = {resolve_path(name): v for name, v in given.items()}
+    ranking = params.pop("hardware.digital.ranking", None)    # before the top-K that reads it
+    return apply_params(design, {**({"hardware.digital.ranking": ranking} if ranking else {}),
+                                 **params})
 
 
 def run(args) -> int:
@@ -193,6 +206,9 @@ def _run(args) -> int:
         if args.attention is not None:
             raise InputError("--attention: places a network's attention (--model); one layer "
                              "(--layer) has none")
+        if args.digital_layers is not None:
+            raise InputError("--digital-layers: chooses a network's layers (--model); --layer "
+                             "is one analog layer")
         if args.placement is not None:
             raise InputError("--placement: chooses a network's layers (--model); --layer is one "
                              "layer, its adapter is set by --rank")
@@ -217,7 +233,9 @@ def _run(args) -> int:
         decode = decode_report(network, hw, lora, seq_len, design.workload.generate)
     net_report = hw_models.evaluate_network(network, hw, lora, seq_len=seq_len, engine=args.engine)
     if args.json:
+        digital = {k: net_report.to_dict()[k] for k in ("digital_layers", "digital_weight_bytes")}
         print_json({**net_report.contract(), **net_report.size(),
+                    **(digital if hw.digital.active else {}),
                     **(decode.to_dict() if decode else {})})
     else:
         _print_network(net_report, hw)
