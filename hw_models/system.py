@@ -262,6 +262,8 @@ def _timing_key(hw: HardwareSpec) -> HardwareSpec:
     """The hardware point with every field that cannot change latency normalised (energy
     constants; converter bits where they do not change the MVM time), so equal timings share one
     simulation."""
+    if hw.digital.active:   # the chips (area) and their L2 place digital weights: keep it all
+        return hw
     a = dataclasses.replace(hw.aimc, **{f: getattr(AimcTileSpec, f)
                                         for f in aimc.ENERGY_ONLY_FIELDS})
     t = aimc.mvm_ns(a)

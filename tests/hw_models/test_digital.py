@@ -142,3 +142,15 @@ def test_decode_with_digital_layers_is_refused():
     net = H.load_network("llama-3.1-8b")
     with pytest.raises(H.SpecError, match="^digital.layers: generation"):
         decode_report(net, _hw("ffn"), LORA, 16, 2)
+
+
+def test_a_larger_l2_holds_more_weights_and_the_latency_follows():
+    """The timing memo keeps the chip when layers are digital: its L2 decides where they live."""
+    slow = OffchipSpec(bandwidth_gb_s=1.0)      # streaming, not the GEMM, sets the time
+    small = H.evaluate_network(NET, _hw("query", offchip=slow), LORA, seq_len=64)
+    large = H.evaluate_network(NET, _hw("query", offchip=slow, chip=H.ChipSpec(l2_kib=8192)),
+                               LORA, seq_len=64)
+    assert small.digital_weight_bytes["offchip"] == 5 * 384 * 384 * 2
+    assert large.digital_weight_bytes == {"tcdm": 0, "l2": 6 * 384 * 384 * 2, "offchip": 0}
+    assert large.dynamic_energy_pj < small.dynamic_energy_pj
+    assert large.total_ns < small.total_ns
