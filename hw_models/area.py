@@ -196,7 +196,8 @@ def idle_cluster_ns(layers, clusters: int, latency_ns: float, attention_ns: floa
     """Cluster-nanoseconds in which the network's PMCA clusters have no work: all clusters over
     ``latency_ns`` less each layer's PMCA busy time (``pmca_utilisation``) and the clusters'
     attention time ``attention_ns`` (summed over heads)."""
-    busy = sum(L.tiles * L.count * L.pmca_utilisation * latency_ns for L in layers)
+    busy = sum((L.tiles or getattr(L, "clusters", 0)) * L.count * L.pmca_utilisation
+               * latency_ns for L in layers)
     return max(0.0, clusters * latency_ns - busy - attention_ns)
 
 

@@ -149,7 +149,8 @@ def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
         l2_bytes=float(sum(st.l2_bytes * sizes.count(st.t) for st in lp.stages)),
         energy_pj=float(energy), tiles=full.pmcas if home is None else 0, count=layer.count,
         digital_ns=full.post_ns + full.gemm_ns,
-        tile_only_ns=seq_len * aimc.mvm_ns(hw.aimc) if home is None else 0.0)
+        tile_only_ns=seq_len * aimc.mvm_ns(hw.aimc) if home is None else 0.0,
+        clusters=0 if home is None else full.pmcas)
 
 
 def layer_closed_form(m: int, n: int, hw: HardwareSpec, rank: int, seq_len: int = 320

@@ -63,6 +63,8 @@ class LayerReport:
     aimc_utilisation: float = 0.0    #: tile busy / network latency (network only)
     pmca_utilisation: float = 0.0    #: PMCA busy / network latency (network only)
     tile_only_ns: float = 0.0        #: seq_len x MVM time: the paper's baseline (no readout)
+    clusters: int = 0                #: PMCA clusters of a digital layer (no tiles; 0: analog,
+    #: one cluster per tile, see hw_models.digital)
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -154,3 +154,19 @@ def test_a_larger_l2_holds_more_weights_and_the_latency_follows():
     assert large.digital_weight_bytes == {"tcdm": 0, "l2": 6 * 384 * 384 * 2, "offchip": 0}
     assert large.dynamic_energy_pj < small.dynamic_energy_pj
     assert large.total_ns < small.total_ns
+
+
+def test_gated_clusters_of_digital_layers_count_their_gemm_as_busy():
+    """Power gating removes leakage only over idle cluster time: a digital layer's clusters are
+    busy with their GEMM, so gating saves less than if they were idle."""
+    from hw_models.area import idle_cluster_ns
+
+    report = H.evaluate_network(NET, _hw("output.dense@5"), LORA, seq_len=64)
+    dig = [L for L in report.layers if L.clusters]
+    assert [(L.name, L.clusters, L.tiles) for L in dig] == [("output.dense", 3, 0)]
+    with_busy = idle_cluster_ns(report.layers, report.pmca_clusters, report.total_ns,
+                                report.attention_ns)
+    without = idle_cluster_ns([L for L in report.layers if not L.clusters],
+                              report.pmca_clusters, report.total_ns, report.attention_ns)
+    busy = 3 * dig[0].pmca_utilisation * report.total_ns
+    assert without - with_busy == pytest.approx(busy) and busy > 0
