@@ -1,11 +1,15 @@
-"""Per-layer sensitivity: each layer's (or role's) loss of the metric when only it is analog.
+"""Per-layer sensitivity: each layer's (or role's) loss of the metric when only it is analog, or
+its gain when only it is digital.
 
 The digital model is loaded and measured once; for each unit (a layer, or all layers of a role)
-a copy of it gets only that unit's layers converted to analog tiles, programmed and drifted to
-one drift time (``evaluation.n_draws`` chips, no adapters: the analog-before figure), and its
-metric compared with the digital one. The ranking (largest loss first) is what
-``hardware.digital.layers: top-K`` reads (:mod:`hw_models.digital_spec`). Computing
-(:func:`measure`) and writing or drawing (:func:`write_ranking`, :func:`draw`) are apart.
+a copy of it gets only that unit's layers converted to analog tiles (``only="analog"``) or every
+other body layer (``only="digital"``), programmed and drifted to one drift time
+(``evaluation.n_draws`` chips, no adapters: the analog-before figure), and its metric compared
+with the digital model's (or with the all-analog model's). Either way ``drop`` is what the unit
+being analog costs: digital - (only it analog), or (all but it analog) - (all analog). The
+ranking (largest loss first) is what ``hardware.digital.layers: top-K`` reads
+(:mod:`hw_models.digital_spec`). Computing (:func:`measure`) and writing or drawing
+(:func:`write_ranking`, :func:`draw`) are apart.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from codesign.accuracy.settings import AccuracySettings, EvaluationSettings, Wor
 
 #: how units are formed: one per layer, or one per role (all its layers at once)
 UNITS = ("layer", "role")
+#: which side a unit is alone on: the only analog unit, or the only digital one
+ONLY = ("analog", "digital")
 #: metrics for which lower is better (a loss of accuracy is then a rise)
 LOWER_IS_BETTER = ("perplexity",)
 
@@ -63,9 +69,11 @@ def _unit_metric(model, names, task, rpu, aimc, settings, evaluation, device) ->
 
 
 def measure(workload: WorkloadSpec, aimc: AimcTileSpec, settings: AccuracySettings,
-            by: str = "layer", at: str = "1d", progress: bool = False) -> dict:
+            by: str = "layer", at: str = "1d", progress: bool = False,
+            only: str = "analog") -> dict:
     """The ranking of a model's units by their loss of the metric at drift time ``at`` when
-    only that unit is analog (``settings.evaluation``: draws and seed)."""
+    only that unit is analog, or (``only="digital"``) by the metric regained when only it is
+    digital (``settings.evaluation``: draws and seed)."""
     from codesign.accuracy import engine, roles
     from codesign.accuracy.rpu import build_rpu_config
     from codesign.accuracy.workloads import load_task
@@ -82,15 +90,22 @@ def measure(workload: WorkloadSpec, aimc: AimcTileSpec, settings: AccuracySettin
                                     seed=settings.evaluation.seed)
     rows = []
     todo = units(roles.linear_roles(model), by)
+    body = [n for _, names in todo for n in names]
+    ref = digital
+    if only == "digital":        # the reference: every body layer analog
+        ref = _unit_metric(model, body, task, rpu, aimc, settings, evaluation, device)["analog"]
     for k, (label, names) in enumerate(todo):
-        row = _unit_metric(model, names, task, rpu, aimc, settings, evaluation, device)
-        rows.append({"name": label, "modules": names, **row,
-                     "drop": drop(digital, row["analog"], task.metric)})
+        convert_names = names if only == "analog" else [n for n in body if n not in names]
+        row = _unit_metric(model, convert_names, task, rpu, aimc, settings, evaluation, device)
+        loss = (drop(digital, row["analog"], task.metric) if only == "analog"
+                else drop(row["analog"], ref, task.metric))
+        rows.append({"name": label, "modules": names, **row, "drop": loss})
         if progress:
             print(f"  {k + 1}/{len(todo)} {label}: {row['analog']:.4f}", flush=True)
     rows.sort(key=lambda r: -r["drop"])
-    return {"kind": RANKING_KIND, "by": by, "workload": workload.name, "model": workload.model,
-            "metric": task.metric, "digital": digital, "at": at,
+    return {"kind": RANKING_KIND, "by": by, "only": only, "workload": workload.name,
+            "model": workload.model, "metric": task.metric, "digital": digital,
+            "all_analog": ref if only == "digital" else None, "at": at,
             "draws": evaluation.n_draws, "seed": evaluation.seed,
             "adc_bits": aimc.adc_bits, "dac_bits": aimc.dac_bits, "ranking": rows}
 
@@ -117,7 +132,8 @@ def draw(result: dict, path: Path) -> Path:
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([r["name"] for r in rows], rotation=90, fontsize=7)
     ax.set_ylabel(f"loss of {result['metric']}")
-    ax.set_title(f"{result['workload']}: only this {result['by']} analog, {result['at']} "
+    ax.set_title(f"{result['workload']}: only this {result['by']} "
+                 f"{result.get('only', 'analog')}, {result['at']} "
                  f"after programming ({result['draws']} draws; digital "
                  f"{result['digital']:.4g})", fontsize=8)
     ax.axhline(0.0, color="black", linewidth=0.6)

@@ -28,7 +28,7 @@ AT = "1d"
 
 
 def add_parser(sub) -> None:
-    from codesign.accuracy.sensitivity import UNITS
+    from codesign.accuracy.sensitivity import ONLY, UNITS
 
     p = add_command(sub, "sensitivity", help="rank layers by their loss of accuracy when only "
                                              "they are analog",
@@ -43,6 +43,11 @@ def add_parser(sub) -> None:
                         "workload fields, as `codesign accuracy --workload`")
     p.add_argument("--by", choices=UNITS, default="layer",
                    help="one unit per layer (the default) or per role")
+    p.add_argument("--only", choices=ONLY, default="analog",
+                   help="analog (default): each unit alone on tiles, its loss against the "
+                        "digital model; digital: each unit alone kept digital, the accuracy it "
+                        "regains against the all-analog model (slower: every other layer is "
+                        "programmed)")
     p.add_argument("--at", default=AT, metavar="T",
                    help=f"drift time after programming, e.g. 0s, 1d, 1y (default {AT})")
     p.add_argument("--n-eval", type=field_flag("--n-eval", "workload.accuracy.n_eval"),
@@ -87,14 +92,19 @@ def run(args: argparse.Namespace) -> int:
     from codesign.accuracy.sensitivity import draw, measure, write_ranking
 
     workload, aimc, settings = request(args)
-    result = measure(workload, aimc, settings, by=args.by, at=args.at, progress=not args.quiet)
-    path = write_ranking(result, args.out / f"ranking_{args.by}.json")
-    figure = draw(result, args.out / f"sensitivity_{args.by}.png")
+    result = measure(workload, aimc, settings, by=args.by, at=args.at, progress=not args.quiet,
+                     only=args.only)
+    tag = args.by if args.only == "analog" else f"{args.by}_digital"
+    path = write_ranking(result, args.out / f"ranking_{tag}.json")
+    figure = draw(result, args.out / f"sensitivity_{tag}.png")
     if args.json:
         print_json(result)
         return 0
-    print(f"{result['metric']} digital {result['digital']:.4f}; loss when only this "
-          f"{args.by} is analog at {args.at} ({args.draws} draws):")
+    what = ("loss when only this {} is analog" if args.only == "analog" else
+            "regained when only this {} is digital (all analog: " +
+            f"{result['all_analog']:.4f})").format(args.by)
+    print(f"{result['metric']} digital {result['digital']:.4f}; {what} at {args.at} "
+          f"({args.draws} draws):")
     for k, row in enumerate(result["ranking"], 1):
         print(f"  {k:2d}. {row['name']:<28} {row['drop']:+.4f} ± {row['std']:.4f}")
     print(f"ranking: {path}\nfigure:  {figure}")

@@ -88,3 +88,13 @@ def test_sensitivity_ranks_roles_and_top_k_reads_the_file(tiny_workload, small_s
               dataclasses.replace(small_settings, digital=top))
     assert set(b.analog_names).isdisjoint(rows[0]["modules"])
     assert torch.is_tensor(next(b.model.parameters()))
+
+
+def test_sensitivity_only_digital_measures_what_each_unit_regains(tiny_workload, small_settings):
+    from codesign.accuracy.sensitivity import measure
+
+    s = with_overrides(small_settings, **{"evaluation.n_draws": 1})
+    result = measure(tiny_workload, AimcTileSpec(), s, by="role", at="1d", only="digital")
+    assert result["only"] == "digital" and result["all_analog"] < result["digital"]
+    for row in result["ranking"]:
+        assert row["drop"] == pytest.approx(row["analog"] - result["all_analog"])
