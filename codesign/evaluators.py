@@ -85,6 +85,7 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
     ledger (:mod:`codesign.ledger`) the setting is trained once per study across workers, with
     the study's pruning and warm starts (``proxy_at``: the drift time its checkpoints measure)."""
     start = time.perf_counter()
+    point = with_digital(point)
     if ledger is not None:
         from codesign.ledger import evaluate
 
@@ -97,6 +98,17 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
     result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,
                                point.accuracy, cache_dir=Path(cache_dir), progress=progress)
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)
+
+
+def with_digital(point: DesignPoint) -> DesignPoint:
+    """The design point with its accuracy settings keeping digital the layers its hardware
+    keeps digital (``hardware.digital`` -> ``accuracy.digital``)."""
+    import dataclasses
+
+    if point.accuracy.digital == point.hardware.digital:
+        return point
+    return dataclasses.replace(point, accuracy=dataclasses.replace(
+        point.accuracy, digital=point.hardware.digital))
 
 
 def accuracy_at(series: dict[str, dict], at: str) -> float:

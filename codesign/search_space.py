@@ -40,6 +40,7 @@ ALIASES: dict[str, str] = {
     "adc_kind": "hardware.aimc.adc_kind",
     "dac_kind": "hardware.aimc.dac_kind",
     "attention": "hardware.attention.mapping",
+    "digital_layers": "hardware.digital.layers",
     "weight_noise": "accuracy.noise.weight_noise",
     "train_noise_model": "accuracy.noise.train_noise_model",
     "clip_sigma": "accuracy.noise.clip_sigma",
@@ -152,6 +153,8 @@ def load_space(spec: Union[str, dict], design: Any, where: str = "search_space")
                 _check_value(hint, f, value, f"{here}.choices[{i}]")
                 if path.endswith("placement"):   # roles are checked by LoraSpec, not the decoder
                     _check_placement(design, path, value, f"{here}.choices[{i}]")
+                if path.endswith(DIGITAL):       # layer names are checked against the network
+                    check_digital(apply_params(design, {path: value}), f"{here}.choices[{i}]")
         else:
             if axis.low is None or axis.high is None:
                 raise InputError(f"{here}: a range needs both low: and high:")
@@ -237,11 +240,30 @@ def grid_size(axes: dict[str, Axis], design: Any) -> int:
     return math.prod(len(v) for v in grid(axes, design).values())
 
 
+#: the path of the digital-layers field (its text joins names with '+', as a placement's)
+DIGITAL = "hardware.digital.layers"
+
+
+def check_digital(design: Any, where: str) -> None:
+    """InputError naming ``where`` when the design's digital layers name no layer of its
+    network (or break their ranking file): one line with the names allowed."""
+    import hw_models
+    from hw_models.digital import resolve
+
+    try:
+        resolve(hw_models.load_network(design.workload.network), design.hardware.digital)
+    except hw_models.SpecError as exc:
+        field, _, why = str(exc).partition(": ")
+        if field == "digital.ranking" and where.endswith(DIGITAL):
+            where = where[:-len("layers")] + "ranking"
+        raise InputError(f"{where}: {why or exc}") from None
+
+
 def apply_params(design: Any, params: dict[str, Any]) -> Any:
     """A new design point with each dotted-path parameter set in turn
     (:func:`codesign.dotted.with_overrides`: each changed dataclass checks itself again)."""
     for path, value in params.items():
-        if path.endswith("placement"):
+        if path.endswith(("placement", DIGITAL)):
             value = placement_value(value)
         design = with_overrides(design, **{path: value})
     return design

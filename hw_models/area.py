@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from . import components, memory
+from . import components, digital, memory
 from .aimc import mvm_ns, tile_grid
 from .reports import NetworkReport
 from .specs import HardwareSpec
@@ -113,13 +113,13 @@ def dedicated_clusters(network: Network, hw: HardwareSpec) -> int:
     return hw.attention.dedicated_clusters * network.num_hidden_layers
 
 
-def area_breakdown_mm2(tiles: int, hw: HardwareSpec, extra_clusters: int = 0
-                       ) -> dict[str, float]:
+def area_breakdown_mm2(tiles: int, hw: HardwareSpec, extra_clusters: int = 0,
+                       chips: int | None = None) -> dict[str, float]:
     """Silicon of ``tiles`` tile + PMCA pairs (and ``extra_clusters`` clusters without a tile)
-    and the L2 of the chips the tiles need, per component."""
+    and the L2 of the chips (default: those the tiles need), per component."""
     out = {k: tiles * v for k, v in tile_area_mm2(hw).items()}
     out.update({k: (tiles + extra_clusters) * v for k, v in cluster_area_mm2(hw).items()})
-    out["l2"] = chips_needed(tiles, hw) * chip_l2_mm2(hw)
+    out["l2"] = (chips_needed(tiles, hw) if chips is None else chips) * chip_l2_mm2(hw)
     return {k: out[k] for k in COMPONENTS}
 
 
@@ -133,16 +133,18 @@ def leakage_density_mw_per_mm2(hw: HardwareSpec) -> tuple[float, float]:
 
 
 def static_power_mw(breakdown: dict[str, float], tiles: int, hw: HardwareSpec,
-                    clusters: int | None = None) -> float:
+                    clusters: int | None = None, chips: int | None = None) -> float:
     """Leakage power, mW, of the silicon in ``breakdown`` (from :func:`area_breakdown_mm2`);
-    ``clusters``: the PMCA clusters (default: one per tile)."""
+    ``clusters``: the PMCA clusters (default: one per tile); ``chips``: the chips whose L2
+    leaks (default: those the tiles need)."""
     c = hw.chip
     tile_d, pmca_d = leakage_density_mw_per_mm2(hw)
     logic = tile_d * breakdown["aimc_periphery"] + pmca_d * (breakdown["pmca_cores"]
                                                              + breakdown["redmule"])
     clusters = tiles if clusters is None else clusters
     l2_mw = memory.l2(hw).leakage_mw if c.l2_kib else 0.0
-    sram = clusters * memory.tcdm(hw.pmca).leakage_mw + chips_needed(tiles, hw) * l2_mw
+    chips = chips_needed(tiles, hw) if chips is None else chips
+    sram = clusters * memory.tcdm(hw.pmca).leakage_mw + chips * l2_mw
     return logic + c.leakage_scale * sram
 
 
@@ -194,16 +196,46 @@ def idle_cluster_ns(layers, clusters: int, latency_ns: float, attention_ns: floa
     """Cluster-nanoseconds in which the network's PMCA clusters have no work: all clusters over
     ``latency_ns`` less each layer's PMCA busy time (``pmca_utilisation``) and the clusters'
     attention time ``attention_ns`` (summed over heads)."""
-    busy = sum(L.tiles * L.count * L.pmca_utilisation * latency_ns for L in layers)
+    busy = sum((L.tiles or getattr(L, "clusters", 0)) * L.count * L.pmca_utilisation
+               * latency_ns for L in layers)
     return max(0.0, clusters * latency_ns - busy - attention_ns)
 
 
+def slot_equivalents(clusters: int, hw: HardwareSpec) -> int:
+    """Tile + cluster slots of a chip that ``clusters`` clusters without a tile take: their
+    share of a pair's area, rounded up."""
+    if clusters <= 0:
+        return 0
+    return math.ceil(clusters * sum(cluster_area_mm2(hw).values()) / pair_area_mm2(hw))
+
+
+def network_chips(network: Network, hw: HardwareSpec) -> int:
+    """Chips of a network: those its tiles need, or with digital layers (``hw.digital``) its
+    tiles plus the digital clusters at their share of a pair's area (at least one chip)."""
+    if not hw.digital.active:
+        return chips_needed(network_tiles(network, hw), hw)
+    tiles, clusters = digital.tiles_and_clusters(network, hw, digital.resolve(network, hw.digital))
+    return max(1, math.ceil((tiles + slot_equivalents(clusters, hw)) / hw.chip.tiles_per_chip))
+
+
+def digital_mapping(network: Network, hw: HardwareSpec, lora) -> digital.Mapping | None:
+    """:func:`hw_models.digital.mapping` with the network's chips' L2."""
+    if not hw.digital.active:
+        return None
+    return digital.mapping(network, hw, lora, network_chips(network, hw))
+
+
 def network_size(network: Network, hw: HardwareSpec) -> tuple[int, int, dict[str, float], float]:
-    """(tiles, PMCA clusters, area per component in mm^2, leakage power in mW) of a network."""
-    tiles = network_tiles(network, hw)
-    clusters = tiles + dedicated_clusters(network, hw)
-    parts = area_breakdown_mm2(tiles, hw, clusters - tiles)
-    return tiles, clusters, parts, static_power_mw(parts, tiles, hw, clusters)
+    """(tiles, PMCA clusters, area per component in mm^2, leakage power in mW) of a network.
+    Digital layers (``hw.digital``) have clusters and no tiles."""
+    tiles, extra = network_tiles(network, hw), 0
+    if hw.digital.active:
+        tiles, extra = digital.tiles_and_clusters(network, hw,
+                                                  digital.resolve(network, hw.digital))
+    clusters = tiles + extra + dedicated_clusters(network, hw)
+    chips = network_chips(network, hw)
+    parts = area_breakdown_mm2(tiles, hw, clusters - tiles, chips)
+    return tiles, clusters, parts, static_power_mw(parts, tiles, hw, clusters, chips)
 
 
 def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> NetworkReport:
@@ -219,6 +251,6 @@ def with_size(report: NetworkReport, network: Network, hw: HardwareSpec) -> Netw
     return dataclasses.replace(
         report, tiles=tiles, pmca_clusters=clusters,
         tcdm_total_bytes=clusters * hw.pmca.tcdm_kib * 1024, area_mm2=sum(parts.values()),
-        area_by_component_mm2=parts, chips=chips_needed(tiles, hw),
+        area_by_component_mm2=parts, chips=network_chips(network, hw),
         chip_area_mm2=chip_area_mm2(hw), static_power_mw=power, static_energy_pj=static,
         dynamic_energy_pj=report.energy_pj, energy_pj=report.energy_pj + static)

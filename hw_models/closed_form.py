@@ -103,6 +103,8 @@ def run_blocks(plan: Plan, block_fn) -> tuple[np.ndarray, int]:
     Blocks own their tiles and PMCAs, so block b+1 sees block b only through its output times x_b,
     and a block is shift-equivariant: F(x + s) = F(x) + s. Once x_{b+1} - x_b is a constant s, every
     later block adds s exactly; the remaining blocks are extrapolated instead of simulated.
+    Blocks that differ (``plan.variants``) are each evaluated; the extrapolation applies once the
+    remaining blocks are all the one just evaluated.
     Returns the output times and the number of blocks actually evaluated.
     """
     x = np.zeros(plan.chunks)
@@ -110,11 +112,13 @@ def run_blocks(plan: Plan, block_fn) -> tuple[np.ndarray, int]:
         x = block_fn(plan, plan.prologue, x)
     b = 0
     while b < plan.blocks:
-        y = block_fn(plan, plan.block, x)
+        nodes = plan.variants[b] if plan.variants else plan.block
+        y = block_fn(plan, nodes, x)
         b += 1
         d = y - x
         x = y
-        if b < plan.blocks and np.ptp(d) <= 1e-9 * max(1.0, float(y[-1])):
+        same = not plan.variants or all(v is nodes for v in plan.variants[b:])
+        if same and b < plan.blocks and np.ptp(d) <= 1e-9 * max(1.0, float(y[-1])):
             x = y + (plan.blocks - b) * d.mean()
             break
     return x, b
@@ -122,16 +126,18 @@ def run_blocks(plan: Plan, block_fn) -> tuple[np.ndarray, int]:
 
 def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
                  with_post: bool = False, network: bool = False,
-                 writeback: bool = False) -> LayerReport:
+                 writeback: bool = False, home=None) -> LayerReport:
     """A layer alone: stage times of a full chunk and seq_len tokens through its pipeline
     (``with_post``, ``network``, ``writeback``: as in a network, see stages.layer_stage), and the
-    same layer without its adapter (``aimc_only_ns``: overhead exactly 1.0 at rank 0)."""
+    same layer without its adapter (``aimc_only_ns``: overhead exactly 1.0 at rank 0).
+    ``home``: a digital layer with its weights there (hw_models.digital): no tiles (``tiles``
+    0, ``aimc_ns`` 0, ``ratio`` 0), its GEMM in ``digital_ns``."""
     sizes = chunk_sizes(seq_len, hw.tokens)
-    lp = linear_plan(layer, hw, rank, sizes, with_post, network, writeback)
+    lp = linear_plan(layer, hw, rank, sizes, with_post, network, writeback, home)
     total = float(linear_done(lp, np.zeros(len(sizes)))[-1])
     full = lp.full
     if rank > 0:     # the same layer without its adapter (rank 0: that is this very run)
-        lp0 = linear_plan(layer, hw, 0, sizes, with_post, network, writeback)
+        lp0 = linear_plan(layer, hw, 0, sizes, with_post, network, writeback, home)
         aimc_only = float(linear_done(lp0, np.zeros(len(sizes)))[-1])
     else:
         aimc_only = total
@@ -140,12 +146,15 @@ def layer_report(layer: LinearLayer, hw: HardwareSpec, rank: int, seq_len: int,
     return LayerReport(
         name=layer.name, role=layer.role, m=layer.m, n=layer.n, rank=rank, tokens=hw.tokens,
         seq_len=seq_len, aimc_ns=full.aimc_ns, pmca_ns=full.pmca_ns,
-        ratio=full.pmca_ns / full.aimc_ns, readout_ns=full.readout_ns, total_ns=total,
+        ratio=full.pmca_ns / full.aimc_ns if full.aimc_ns else 0.0,
+        readout_ns=full.readout_ns, total_ns=total,
         aimc_only_ns=aimc_only, overhead=total / aimc_only, tcdm_bytes=int(peak),
         tcdm_fits=peak <= hw.pmca.tcdm_kib * 1024,
         l2_bytes=float(sum(st.l2_bytes * sizes.count(st.t) for st in lp.stages)),
-        energy_pj=float(energy), tiles=full.pmcas, count=layer.count,
-        digital_ns=full.post_ns, tile_only_ns=seq_len * aimc.mvm_ns(hw.aimc))
+        energy_pj=float(energy), tiles=full.pmcas if home is None else 0, count=layer.count,
+        digital_ns=full.post_ns + full.gemm_ns,
+        tile_only_ns=seq_len * aimc.mvm_ns(hw.aimc) if home is None else 0.0,
+        clusters=0 if home is None else full.pmcas)
 
 
 def layer_closed_form(m: int, n: int, hw: HardwareSpec, rank: int, seq_len: int = 320

@@ -107,6 +107,9 @@ def decode_report(network: Network, hw: HardwareSpec, lora: LoraSpec, prompt_len
                              ("batch", batch, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise SpecError(f"{name}: must be an integer >= {low}, got {value!r}")
+    if hw.digital.active:
+        raise SpecError("digital.layers: generation (decode) with digital layers is not "
+                        "modelled yet; use none, or prefill only (generate 0)")
     if not any(op.causal for op in network.digital_ops):
         raise SpecError(f"generate: network {network.name!r} is an encoder (no causal "
                         f"attention); generation needs a decoder such as llama-3.1-8b")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aimc, snitch
+from . import aimc, digital, snitch
+from .area import digital_mapping
 from ._fields import SpecError
 from .specs import HardwareSpec, LoraSpec
 from .stages import (HeadCost, LayerStage, chunk_sizes, group_cost, group_heads, head_costs,
@@ -192,7 +193,7 @@ def stacking_slack(heads: int, stacked: int, size: int) -> float:
 
 
 def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
-                   sizes: list[int]) -> AttentionPlan:
+                   sizes: list[int], held: dict[str, int] | None = None) -> AttentionPlan:
     """Where a block's attention runs (groups of clusters under ``hw.attention.mapping``), whether
     its K and V stay in the TCDM, and one unit's cost for each query chunk.
 
@@ -210,9 +211,12 @@ def attention_plan(op: AttentionOp, hw: HardwareSpec, lora: LoraSpec, block,
     K and V are kept when they fit (:func:`kv_fits`, with each borrowed cluster's own LoRA working
     set at the full chunk reserved): each cluster then loads its units' K and V with its first
     query chunk and reads only Q from the L2 for the others; otherwise they are streamed from the
-    L2 for every query chunk, in blocks of ``kv_block_keys`` keys."""
+    L2 for every query chunk, in blocks of ``kv_block_keys`` keys. ``held``: the TCDM working
+    set of the block's digital layers by name (their weights and inputs, :mod:`hw_models.digital`),
+    reserved instead."""
     clusters = mapping_clusters(op, hw, block)
     reserved = _reserved(hw, lora, block, max(sizes))
+    reserved.update(held or {})
     spread = _layout(op, hw, clusters, sizes, reserved, 1)
     n = len(spread.groups)
     size = len(clusters) // n
@@ -242,10 +246,16 @@ def attention_costs(op: AttentionOp, hw: HardwareSpec, sizes: tuple[int, ...], g
 
 def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int],
                 with_post: bool = True, network: bool = False,
-                writeback: bool = False) -> LinearPlan:
+                writeback: bool = False, home: digital.Home | None = None) -> LinearPlan:
+    """Per-chunk stage times of a layer; ``home``: the layer is digital, its weights there
+    (:func:`hw_models.digital.digital_stage`: no tile stage, the GEMM on the PMCA stage)."""
     post = layer.post_flops if with_post else 0.0
-    distinct = {t: layer_stage(layer.m, layer.n, hw, rank, t, post, network, writeback)
-                for t in set(sizes)}
+    if home is None:
+        distinct = {t: layer_stage(layer.m, layer.n, hw, rank, t, post, network, writeback)
+                    for t in set(sizes)}
+    else:
+        distinct = {t: digital.digital_stage(layer.m, layer.n, hw, rank, t, post, network,
+                                             writeback, home) for t in set(sizes)}
     keys = sorted(distinct)
     per = [distinct[t] for t in keys]
     at = np.searchsorted(keys, sizes)       # each chunk's distinct size
@@ -255,7 +265,7 @@ def linear_plan(layer: LinearLayer, hw: HardwareSpec, rank: int, sizes: list[int
 
     tile = times([s.tile_ns for s in per])
     link = times([0.0 if s.single_buffer else s.readout_ns for s in per])
-    pmca = times([s.pmca_ns + s.post_ns for s in per])
+    pmca = times([s.gemm_ns + s.pmca_ns + s.post_ns for s in per])
     feed = times([s.input_ns for s in per]) if network else None
     return LinearPlan(layer, rank, tile, link, pmca, distinct[sizes[0]],
                       tuple(distinct[t] for t in sorted(distinct)), feed)
@@ -273,6 +283,9 @@ class Plan:
     prologue: tuple[LinearPlan, ...]
     block: tuple
     blocks: int
+    #: the nodes of each block when blocks differ (digital layers in some blocks only,
+    #: :mod:`hw_models.digital`); empty: every block is ``block``
+    variants: tuple = ()
 
     @property
     def chunks(self) -> int:
@@ -288,19 +301,30 @@ def build_plan(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int,
     sizes = chunk_sizes(seq_len, hw.tokens) if sizes is None else sizes
     roles = lora.roles
     feeds_attention = {name for op in network.digital_ops for name in op.inputs}
+    dmap = digital_mapping(network, hw, lora)
 
-    def plan_of(layer: LinearLayer) -> LinearPlan:
+    def plan_of(layer: LinearLayer, b: int) -> LinearPlan:
         return linear_plan(layer, hw, lora.rank if layer.role in roles else 0, sizes,
-                           network=True, writeback=layer.name in feeds_attention)
+                           network=True, writeback=layer.name in feeds_attention,
+                           home=dmap.home(layer.name, b) if dmap else None)
 
-    prologue = tuple(plan_of(L) for L in network.prologue)
-    block: list[LinearPlan | AttentionPlan] = []
-    for node in network.block:
-        if isinstance(node, LinearLayer):
-            block.append(plan_of(node))
-        else:
-            block.append(attention_plan(node, hw, lora, network.block, sizes))
-    return Plan(tuple(sizes), prologue, tuple(block), network.num_hidden_layers)
+    def block_of(b: int) -> tuple:
+        nodes = [plan_of(n, b) for n in network.block if isinstance(n, LinearLayer)]
+        held = {lp.name: int(lp.full.tcdm_bytes) for lp in nodes
+                if dmap and dmap.home(lp.name, b)}
+        linear = iter(nodes)
+        return tuple(next(linear) if isinstance(n, LinearLayer)
+                     else attention_plan(n, hw, lora, network.block, sizes, held)
+                     for n in network.block)
+
+    prologue = tuple(plan_of(L, -1) for L in network.prologue)
+    blocks = network.num_hidden_layers
+    if dmap is None or len({dmap.block_homes(b) for b in range(blocks)}) == 1:
+        return Plan(tuple(sizes), prologue, block_of(0), blocks)
+    shared: dict = {}         # blocks with the same digital layers share one node tuple
+    variants = tuple(shared.get(dmap.block_homes(b)) or
+                     shared.setdefault(dmap.block_homes(b), block_of(b)) for b in range(blocks))
+    return Plan(tuple(sizes), prologue, variants[0], blocks, variants)
 
 
 def plan_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len: int = 320) -> Plan:

@@ -63,6 +63,8 @@ class LayerReport:
     aimc_utilisation: float = 0.0    #: tile busy / network latency (network only)
     pmca_utilisation: float = 0.0    #: PMCA busy / network latency (network only)
     tile_only_ns: float = 0.0        #: seq_len x MVM time: the paper's baseline (no readout)
+    clusters: int = 0                #: PMCA clusters of a digital layer (no tiles; 0: analog,
+    #: one cluster per tile, see hw_models.digital)
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -122,6 +124,9 @@ class NetworkReport:
     static_power_mw: float = 0.0     #: leakage of the silicon in area_mm2
     static_energy_pj: float = 0.0    #: static_power_mw x total_ns; included in energy_pj
     dynamic_energy_pj: float = 0.0   #: energy_pj without the static energy
+    digital_layers: int = 0          #: linear layer instances without a tile (hw_models.digital)
+    digital_weight_bytes: dict = field(default_factory=dict)  #: their weights by where they
+    #: live (tcdm, l2, offchip), bytes
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}

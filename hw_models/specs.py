@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ._fields import spec_field, validate
+from .digital_spec import DigitalSpec
 from .offchip import OffchipSpec
 from .system_specs import LinkSpec, LmHeadSpec
 
@@ -307,8 +308,8 @@ class AttentionSpec:
     over the groups. With grouped-query attention, a cluster that runs several query heads of one
     K/V group stacks them and reads that K/V head once per chunk, where no cluster's work grows
     (docs/guide/decode_memory.md). Each cluster streams its head's K and V (and Q, and the output)
-    between the L2 and its TCDM by DMA, double-buffered with the compute. Clusters borrowed from linear layers
-    give the layers' own LoRA work priority (it preempts attention).
+    between the L2 and its TCDM by DMA, double-buffered with the compute. Clusters borrowed from
+    linear layers give the layers' own LoRA work priority (it preempts attention).
     """
 
     mapping: str = spec_field(
@@ -360,6 +361,9 @@ class HardwareSpec:
     offchip: OffchipSpec = field(default_factory=OffchipSpec,
                                  metadata={"help": "off-chip memory (DRAM) for the KV cache "
                                                    "beyond the L2 (decode)"})
+    digital: DigitalSpec = field(default_factory=DigitalSpec,
+                                 metadata={"help": "linear layers that stay digital (no tile; "
+                                                   "hw_models.digital)"})
 
     def __post_init__(self) -> None:
         validate(self)

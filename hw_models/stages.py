@@ -51,6 +51,7 @@ class LayerStage:
     pmcas: int            #: PMCAs (= tiles) of the layer
     single_buffer: bool = True  #: readout on the tile stage (one output buffer)
     input_ns: float = 0.0       #: inputs moved from the producer into the tiles (network only)
+    gemm_ns: float = 0.0        #: a digital layer's GEMM with its weights streamed (hw_models.digital)
 
     @property
     def pmca_ns(self) -> float:

@@ -22,9 +22,9 @@ import functools
 import numpy as np
 import simpy
 
-from . import aimc
+from . import aimc, digital
 from ._fields import SpecError
-from .area import with_size
+from .area import digital_mapping, with_size
 from .closed_form import (attention_ready, block_closed_form, chain, closed_form_done,
                           layer_report, node_done, node_inputs, run_blocks)
 from .contention import contended_done
@@ -278,6 +278,8 @@ def _timing_key(hw: HardwareSpec) -> HardwareSpec:
     """The hardware point with every field that cannot change latency normalised (energy
     constants; converter bits where they do not change the MVM time), so equal timings share one
     simulation."""
+    if hw.digital.active:   # the chips (area) and their L2 place digital weights: keep it all
+        return hw
     a = dataclasses.replace(hw.aimc, **{f: getattr(AimcTileSpec, f)
                                         for f in aimc.ENERGY_ONLY_FIELDS})
     t = aimc.mvm_ns(a)
@@ -315,18 +317,24 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
     base = _cached_latency(network, key, 0, frozenset(), seq_len, engine)
     sizes = chunk_sizes(seq_len, hw.tokens)
     feeds_attention = {name for op in network.digital_ops for name in op.inputs}
+    dmap = digital_mapping(network, hw, lora)
     layers = []
-    for layer in network.layers:
+    for layer, home in digital.layer_groups(network, dmap):
         rank = lora.rank if layer.role in roles else 0
         rep = layer_report(layer, hw, rank, seq_len, with_post=True, network=True,
-                           writeback=layer.name in feeds_attention)
+                           writeback=layer.name in feeds_attention, home=home)
         chunks_busy_aimc = rep.aimc_ns * (seq_len / hw.tokens)
         chunks_busy_pmca = (rep.pmca_ns + rep.digital_ns) * (seq_len / hw.tokens)
         layers.append(dataclasses.replace(rep, aimc_utilisation=chunks_busy_aimc / total,
                                           pmca_utilisation=chunks_busy_pmca / total))
-    plans = [attention_plan(op, hw, lora, network.block, sizes) for op in network.digital_ops]
-    attn_energy = sum(p.units * p.op.count * sum(c.energy_pj for c in p.costs) for p in plans)
-    attn_ns = sum(p.units * p.op.count * sum(c.ns for c in p.costs) for p in plans)
+    if dmap is None:
+        plans = [attention_plan(op, hw, lora, network.block, sizes) for op in network.digital_ops]
+        counted = [(p, p.op.count) for p in plans]
+    else:   # each block's attention as its digital layers leave the TCDM
+        counted = _block_attention(build_plan(network, hw, lora, seq_len, sizes))
+        plans = [p for p, _ in counted]
+    attn_energy = sum(p.units * c * sum(x.energy_pj for x in p.costs) for p, c in counted)
+    attn_ns = sum(p.units * c * sum(x.ns for x in p.costs) for p, c in counted)
     # the working set attention needs (K and V streamed); kept K and V only use spare TCDM
     attn_tcdm = max((max(c.tcdm_bytes for c in p.costs) if not p.kv_resident else
                      max(group_cost(p.op, hw, t, s, heads=p.stacked).tcdm_bytes
@@ -340,7 +348,8 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
     report = NetworkReport(
         network=network.name, engine=engine, rank=lora.rank, placement=lora.placement,
         tokens=hw.tokens, seq_len=seq_len, aimc_ns=aimc_ns, pmca_ns=pmca_ns,
-        ratio=pmca_ns / aimc_ns, max_ratio=max((L.ratio for L in adapted), default=0.0),
+        ratio=pmca_ns / aimc_ns if aimc_ns else 0.0,
+        max_ratio=max((L.ratio for L in adapted), default=0.0),
         total_ns=total, aimc_only_ns=base, overhead=total / base, tcdm_bytes=int(peak),
         tcdm_fits=peak <= hw.pmca.tcdm_kib * 1024,
         energy_pj=float(sum(L.energy_pj * L.count for L in layers) + attn_energy),
@@ -348,5 +357,13 @@ def evaluate_network(network: Network, hw: HardwareSpec, lora: LoraSpec, seq_len
         aimc_utilisation=sum(L.aimc_utilisation * L.count for L in layers) / n_inst,
         pmca_utilisation=sum(L.pmca_utilisation * L.count for L in layers) / n_inst,
         layers=layers, attention_tcdm_bytes=int(attn_tcdm),
-        attention_kv_resident=any(p.kv_resident for p in plans))
+        attention_kv_resident=any(p.kv_resident for p in plans),
+        **digital.report_fields(network, hw, dmap))
     return with_size(report, network, hw)   # tiles, area, chips; energy_pj gains the leakage
+
+
+def _block_attention(plan: Plan) -> list[tuple[AttentionPlan, int]]:
+    """The attention plans of a plan's blocks, each with the blocks it stands for."""
+    blocks = plan.variants or (plan.block,)
+    per = 1 if plan.variants else plan.blocks
+    return [(n, per) for nodes in blocks for n in nodes if isinstance(n, AttentionPlan)]

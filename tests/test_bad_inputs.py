@@ -344,6 +344,14 @@ def _flag_cases():
         (["accuracy", "--rank", "4", "--steps", "-1"], "--steps"),
         (["accuracy", "--rank", "4", "--draws", "0"], "--draws"),
         (["accuracy", "--rank", "4", "--device", "tpu"], "--device"),
+        (["accuracy", "--rank", "4", "--digital-layers", "query key"], "--digital-layers"),
+        (["latency", "--model", "minilm-l6", "--digital-layers", "qkey"],
+         "--digital-layers (digital.layers: 'qkey' names no layer of minilm-l6"),
+        (["latency", "--layer", "64x64", "--digital-layers", "ffn"], "--digital-layers"),
+        (["latency", "--model", "minilm-l6", "--digital-layers", "top-2"], "--digital-ranking"),
+        (["sensitivity", "--at", "1000y"], "--at: at most 100y"),
+        (["sensitivity", "--draws", "0"], "--draws"),
+        (["sensitivity", "--by", "head"], "--by"),
     ]
     for argv, want in flags:
         yield pytest.param(argv, want, id="flag:" + " ".join(argv)[:60])
@@ -453,7 +461,7 @@ CORPUS_CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
 #: the kinds of issue 20 the corpus must hold (each with at least two inputs)
 KINDS = ("flag-bound", "network-config", "data-file", "workload-yaml", "too-short", "ignored",
          "drift-time", "settings-bound", "artifacts", "cache", "picked-config",
-         "space-value")
+         "space-value", "digital-layers")
 
 
 def test_the_corpus_covers_every_kind():

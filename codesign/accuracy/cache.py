@@ -74,7 +74,23 @@ def train_key_data(workload, aimc, lora, settings, init_from: str | None = None)
             "lora": _plain(lora) if settings.training.mode == "lora" else None,
             "noise": _plain(settings.noise), "training": _plain(settings.training),
             "analog_layers": settings.analog_layers, "init_from": init_from,
-            "versions": _versions()}
+            "versions": _versions(), **_digital(settings)}
+
+
+def _digital(settings) -> dict:
+    """The layers kept digital, top-K spelled out from its ranking file (absent when none, so
+    that every other key stays what it was)."""
+    from hw_models.digital_spec import expanded
+
+    spec = getattr(settings, "digital", None)
+    if spec is None or not spec.active:
+        return {}
+    try:
+        return {"digital": list(expanded(spec))}
+    except ValueError as exc:
+        from codesign.errors import InputError
+
+        raise InputError(str(exc)) from None
 
 
 def digest(data: dict) -> str:

@@ -95,8 +95,12 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     digital = task.evaluate(model, device)
     model = model.cpu()
     by_name = roles.linear_roles(model)
-    analog_names = roles.select(by_name, PLACEMENTS[settings.analog_layers])
-    if not analog_names:
+    from codesign.accuracy.digital import digital_names
+
+    kept = set(digital_names(by_name, settings.digital))
+    analog_names = [n for n in roles.select(by_name, PLACEMENTS[settings.analog_layers])
+                    if n not in kept]
+    if not analog_names and not kept:
         raise InputError(f"analog_layers: {settings.analog_layers!r} selects no linear layer of "
                          f"{workload.model!r}")
     adapter_names: list = []
@@ -227,6 +231,8 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     extras: dict[str, Any] = {"workload": workload.name, "mode": settings.training.mode,
                               "train_noise_model": settings.noise.train_noise_model,
                               "analog_layers": len(built.analog_names),
+                              **({"digital_layers": settings.digital.layers}
+                                 if settings.digital.active else {}),
                               "adapter_layers": len(built.adapter_names),
                               "device": str(built.device), "train_key": tkey}
     res = AccuracyResult(digital=digital, trainable_params=trainable, total_params=total,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hw_models import SpecError, spec_field, validate
+from hw_models.digital_spec import DigitalSpec
 
 from codesign.dotted import with_overrides  # noqa: F401  (part of this module's API)
 
@@ -263,6 +264,12 @@ class AccuracySettings:
         choices=("all", "qkv", "attention", "attn_out", "ffn"))
     device: str = spec_field("auto", help="torch device: auto (CUDA when available), cpu or cuda",
                              choices=("auto", "cpu", "cuda"))
+    digital: DigitalSpec = field(
+        default_factory=DigitalSpec,
+        metadata={"help": "linear layers left digital (not converted: no noise, no drift; "
+                          "adapters on them as the placement says). A study sets "
+                          "hardware.digital and the accuracy model takes it from there; "
+                          "`codesign accuracy --digital-layers` sets it directly"})
 
     def __post_init__(self) -> None:
         validate(self)

@@ -15,7 +15,7 @@ from codesign import __version__
 from codesign.errors import INPUT_ERRORS, NotAvailable
 
 #: subcommand modules, in the order ``--help`` lists them
-SUBCOMMANDS = ("latency", "accuracy", "run", "pareto", "pick", "plot", "report")
+SUBCOMMANDS = ("latency", "accuracy", "sensitivity", "run", "pareto", "pick", "plot", "report")
 #: the subcommands that open an Optuna storage
 STUDY_COMMANDS = ("run", "pareto", "pick", "plot", "report")
 

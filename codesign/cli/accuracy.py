@@ -97,6 +97,12 @@ def add_parser(sub) -> None:
                    metavar="B", help="dynamic adaptation: start from the adapter trained for ADC = "
                                      "DAC = B bits (trained first if not cached) and retrain it "
                                      f"for --adc-bits / --dac-bits; {field_range(ADC)}")
+    p.add_argument("--digital-layers", metavar="NAMES", default=None,
+                   help="linear layers left digital (not converted): none, all, qkv, attention, "
+                        "attn_out, ffn, roles, layer names, NAME@BLOCK or top-K, joined by '+' "
+                        "(e.g. ffn_out@5+query); default: none, or --config's hardware.digital")
+    p.add_argument("--digital-ranking", metavar="RANKING.json", default=None,
+                   help="the ranking file top-K reads (written by `codesign sensitivity`)")
     p.add_argument("--set", metavar="KEY.PATH=VALUE", action="append", default=[],
                    help="override an accuracy setting the flags do not cover, e.g. --set "
                         "noise.clip_sigma=0 or --set noise.out_noise=0.02 (repeatable; fields of "
@@ -183,7 +189,8 @@ def _base(args):
     from codesign.cli._design import load_design
 
     design = load_design(args.config)
-    return design.workload.accuracy, design.hardware.aimc, design.lora, design.accuracy
+    settings = dataclasses.replace(design.accuracy, digital=design.hardware.digital)
+    return design.workload.accuracy, design.hardware.aimc, design.lora, settings
 
 
 def build_request(args):
@@ -204,6 +211,7 @@ def build_request(args):
     from codesign.config.overrides import override
 
     settings = apply_sets(settings, args.set)
+    settings = with_digital_flags(settings, args)
     changes = setting_flags(args)
     if args.adapt_from_bits and (changes.get("training.mode") or settings.training.mode) != "lora":
         raise InputError("--adapt-from-bits: dynamic adaptation retrains adapters; training.mode "
@@ -234,6 +242,26 @@ def setting_flags(args) -> dict:
         changes["evaluation.drift_times"] = [x for t in args.drift_times
                                              for x in t.replace(",", " ").split()]
     return changes
+
+
+def with_digital_flags(settings, args):
+    """Settings with --digital-layers / --digital-ranking applied (InputError naming the
+    flag on a value that is no list of layer names)."""
+    if args.digital_layers is None and args.digital_ranking is None:
+        return settings
+    from hw_models import SpecError
+
+    from codesign.search_space import placement_value
+
+    spec = settings.digital
+    try:
+        spec = dataclasses.replace(
+            spec, layers=(spec.layers if args.digital_layers is None
+                          else placement_value(args.digital_layers)),
+            ranking=args.digital_ranking or spec.ranking)
+    except SpecError as exc:
+        raise InputError(f"--digital-layers: {str(exc).partition(': ')[2]}") from None
+    return dataclasses.replace(settings, digital=spec)
 
 
 def apply_sets(settings, sets: list[str]):

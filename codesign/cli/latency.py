@@ -129,6 +129,13 @@ def _add_hardware_flags(p, default) -> None:
                         "LPDDR5-6400 x64 pack, 51.2 GB/s, the default) or hbm3 (one HBM3 stack, "
                         "819.2 GB/s)")
     _add_system_flags(p)
+    p.add_argument("--digital-layers", metavar="NAMES", default=None,
+                   help="linear layers without a tile, run as RedMulE GEMMs with their weights "
+                        "from TCDM / L2 / off-chip memory (docs: Which layers stay digital): "
+                        "none, all, qkv, attention, attn_out, ffn, roles, layer names, "
+                        "NAME@BLOCK or top-K, joined by '+'")
+    p.add_argument("--digital-ranking", metavar="RANKING.json", default=None,
+                   help="the ranking file top-K reads (written by `codesign sensitivity`)")
 
 
 def _add_system_flags(p) -> None:
@@ -148,13 +155,16 @@ def _add_system_flags(p) -> None:
 
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)
 _DESIGN_FLAGS = ("integration_ns", "adc_bits", "dac_bits", "tcdm_kib", "redmule_fma", "clock_ghz",
-                 "tokens", "rank", "placement", "seq_len", "attention", "generate", "batch")
+                 "tokens", "rank", "placement", "seq_len", "attention", "generate", "batch",
+                 "digital_layers")
 #: the memory flags (issue 22): flag name -> design field
 _MEMORY_FLAGS = {"l2_banks": "hardware.chip.l2_banks",
-                 "attention_splits": "hardware.attention.splits"}
+                 "attention_splits": "hardware.attention.splits",
+                 "digital_ranking": "hardware.digital.ranking"}
 #: design fields whose flag is not named after the field
 _RENAMED = {"network": "--model", "mapping": "--attention", "l2_banks": "--l2-banks",
-            "splits": "--attention-splits"}
+            "splits": "--attention-splits", "layers": "--digital-layers",
+            "ranking": "--digital-ranking"}
 
 
 def _flag(field: str) -> str | None:
@@ -199,7 +209,10 @@ def _design(args):
         given["placement"] = placement_value(given["placement"].strip(), sep=",")
     given.update({path: getattr(args, name) for name, path in _MEMORY_FLAGS.items()
                   if getattr(args, name, None) is not None})
-    return apply_params(design, {resolve_path(name): v for name, v in given.items()})
+    params = {resolve_path(name): v for name, v in given.items()}
+    ranking = params.pop("hardware.digital.ranking", None)    # before the top-K that reads it
+    return apply_params(design, {**({"hardware.digital.ranking": ranking} if ranking else {}),
+                                 **params})
 
 
 def run(args) -> int:
@@ -213,6 +226,30 @@ def run(args) -> int:
         raise SpecError(f"{flag} ({msg})" if flag else msg) from None
 
 
+#: flags that only mean something for a whole network (--model): the one-line refusal with --layer
+_NETWORK_ONLY = {
+    "generate": "--generate: needs --model (a decoder such as llama-3.1-8b), not --layer",
+    "attention": "--attention: places a network's attention (--model); one layer (--layer) has "
+                 "none",
+    "batch": "--batch: batched decode needs --model (a decoder) and --generate N, not --layer",
+    "link": "--link: joins a network's chips (--model); one layer (--layer) crosses none",
+    "digital_layers": "--digital-layers: chooses a network's layers (--model); --layer is one "
+                      "analog layer",
+    "placement": "--placement: chooses a network's layers (--model); --layer is one layer, its "
+                 "adapter is set by --rank",
+}
+
+
+def _refuse_network_flags(args) -> None:
+    """InputError for the first network-only flag given with --layer."""
+    from codesign.errors import InputError
+
+    for flag, message in _NETWORK_ONLY.items():
+        value = getattr(args, flag, None)
+        if value is not None and (flag != "generate" or value):
+            raise InputError(message)
+
+
 def _run(args) -> int:
     import hw_models
 
@@ -223,21 +260,7 @@ def _run(args) -> int:
     design = _design(args)
     hw, lora, seq_len = design.hardware, design.lora, design.workload.seq_len
     if args.layer is not None:
-        if args.generate:
-            raise InputError("--generate: needs --model (a decoder such as llama-3.1-8b), "
-                             "not --layer")
-        if args.attention is not None:
-            raise InputError("--attention: places a network's attention (--model); one layer "
-                             "(--layer) has none")
-        if args.batch is not None:
-            raise InputError("--batch: batched decode needs --model (a decoder) and "
-                             "--generate N, not --layer")
-        if args.link is not None:
-            raise InputError("--link: joins a network's chips (--model); one layer (--layer) "
-                             "crosses none")
-        if args.placement is not None:
-            raise InputError("--placement: chooses a network's layers (--model); --layer is one "
-                             "layer, its adapter is set by --rank")
+        _refuse_network_flags(args)
         m, n = args.layer
         report = hw_models.layer_closed_form(m, n, hw, lora.rank, seq_len=seq_len)
         if args.engine == "des":
@@ -263,8 +286,11 @@ def _run(args) -> int:
                                design.workload.batch)
     net_report = hw_models.evaluate_network(network, hw, lora, seq_len=seq_len, engine=args.engine)
     if args.json:
+        digital = {k: net_report.to_dict()[k] for k in ("digital_layers", "digital_weight_bytes")}
         print_json({**net_report.contract(), **net_report.size(),
-                    **_system(network, hw, net_report), **(decode.to_dict() if decode else {})})
+                    **_system(network, hw, net_report),
+                    **(digital if hw.digital.active else {}),
+                    **(decode.to_dict() if decode else {})})
     else:
         _print_network(net_report, hw)
         if decode:

@@ -85,6 +85,7 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
     if config.workload.batch > 1 and config.workload.generate < 1:
         raise InputError("workload.batch: batched decode needs workload.generate >= 1; an "
                          "encoder's throughput is the sequences_per_s metric")
+    _check_digital(config)
     axes = load_space(config.search_space, config.design)
     loaded = LoadedStudy(config, axes, rules, source, data)
     if not loaded.needs_accuracy:
@@ -98,6 +99,20 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
                              f"model, which this study never runs (no accuracy objective or "
                              f"constraint): every value would give the same trial")
     return loaded
+
+
+def _check_digital(config: StudyConfig) -> None:
+    """The digital layers are a hardware field the accuracy model follows: refuse them under
+    accuracy:, and check those under hardware: against the network."""
+    from hw_models.digital_spec import DigitalSpec
+
+    from codesign.search_space import check_digital
+
+    if config.accuracy.digital != DigitalSpec():
+        raise InputError("accuracy.digital: set hardware.digital instead (the accuracy model "
+                         "keeps the layers the hardware keeps digital)")
+    if config.hardware.digital.active:
+        check_digital(config.design, "hardware.digital.layers")
 
 
 def direction(obj: Objective) -> Direction:
