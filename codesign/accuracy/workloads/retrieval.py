@@ -8,7 +8,8 @@ as the inverse cloze task of ORQA (Lee, Chang and Toutanova, ACL 2019) cuts Wiki
 blocks. In every passage one sentence (chosen with a fixed seed) is taken out: it is the *query*,
 and the rest of that passage its one relevant document. The pairs are shuffled with a fixed seed
 (independent of the training seed) and split into held-out evaluation pairs (the first ``n_eval``)
-and training pairs (the next ``n_train``).
+and training pairs (the next ``n_train``, fewer when the corpus has fewer). The documentation of
+CPython 3.11 gives 446 pairs, so ``n_eval`` is at most 223.
 
 Evaluation: every evaluation query is ranked against all ``n_eval`` held-out passages by the cosine
 of mean-pooled embeddings; Recall@1, MRR@10 and nDCG@10 are computed by ``ir-measures`` (which runs
@@ -139,7 +140,12 @@ class RetrievalTask(FidelityTask):
             raise InputError(f"workload.task: {spec.task!r} is not a retrieval task "
                              f"({', '.join(TASKS)})")
         self.objective = TASKS[spec.task]
-        self.train_pairs, self.eval_pairs = split(ict_pairs(), spec.n_train, spec.n_eval)
+        pairs = ict_pairs()
+        if not 2 <= spec.n_eval <= len(pairs) // 2:
+            raise InputError(f"workload.n_eval: the retrieval corpus is the held-out passages: "
+                             f"2 to {len(pairs) // 2} (half the {len(pairs)} passages), got "
+                             f"{spec.n_eval}")
+        self.train_pairs, self.eval_pairs = split(pairs, spec.n_train, spec.n_eval)
         self.train_text = [p.query for p in self.train_pairs] + \
                           [p.passage for p in self.train_pairs]
         self.tokenizer = None
