@@ -87,7 +87,6 @@ def tiny_retrieval(tiny_model):
                         max_seq_len=48, n_train=16, n_eval=8, eval_batch_size=8)
 
 
-@pytest.mark.slow
 def test_the_workload_runs_end_to_end_and_the_table_matches(tiny_retrieval, small_settings,
                                                             tiny_model, tmp_path):
     """engine.evaluate reports MRR@10; the three-measure table (same draws) agrees with it."""
