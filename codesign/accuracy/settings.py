@@ -89,7 +89,9 @@ class WorkloadSpec:
              "by that PyPI package (works offline)")
     task: str = spec_field(
         "fidelity",
-        help="'fidelity' (embedding agreement with the digital model on stdlib text), 'causal-lm' "
+        help="'fidelity' (embedding agreement with the digital model on stdlib text), 'retrieval' "
+             "or 'retrieval-contrastive' (the workload minilm-retrieval: inverse-cloze retrieval "
+             "over the same text, MRR@10; adapters distilled or contrastive), 'causal-lm' "
              "(a decoder: perplexity or zero-shot multiple choice, see train_data / eval_data), "
              "a GLUE task "
              "(" + ", ".join(GLUE_TASKS) + ", also 'glue/<task>'), 'squad' (SQuAD v1.1), or a local "

@@ -5,6 +5,9 @@
 - ``fidelity`` (the offline default, :mod:`.fidelity`): all-MiniLM-L6-v2 sentence embeddings of
   real English sentences from the Python standard library's documentation (``pydoc_data``);
   metric = mean cosine similarity to the digital model's embeddings (1.0 = the digital model).
+- ``retrieval`` (the workload ``minilm-retrieval``, :mod:`.retrieval`) and
+  ``retrieval-contrastive``: the inverse-cloze task over the same documentation, MRR@10 (Recall@1
+  and nDCG@10 beside it) of held-out sentences retrieving their passage.
 - ``causal-lm`` (:mod:`.causal_lm`): a decoder (e.g. LLaMA) through AutoModelForCausalLM:
   perplexity or zero-shot multiple choice; Alpaca instruction tuning of the adapters.
 - GLUE tasks (:mod:`.glue`) and SQuAD v1.1 (:mod:`.squad`) through ``datasets``, by name or from
@@ -100,6 +103,13 @@ def glue_name(task: str) -> str | None:
 def load_task(spec: WorkloadSpec) -> Task:
     """The Task for a workload spec; InputError for an unknown task or a missing file."""
     task = spec.task
+    if spec.name == "minilm-retrieval" and not task.startswith("retrieval"):
+        raise InputError(f"workload.task: the workload minilm-retrieval is the task 'retrieval' "
+                         f"(or 'retrieval-contrastive'), not {task!r}; set task: retrieval")
+    if task in ("retrieval", "retrieval-contrastive"):
+        from codesign.accuracy.workloads.retrieval import RetrievalTask
+
+        return RetrievalTask(spec)
     if task == "fidelity":
         from codesign.accuracy.workloads.fidelity import FidelityTask
 
@@ -128,8 +138,9 @@ def load_task(spec: WorkloadSpec) -> Task:
         from codesign.accuracy.workloads.glue import GlueTask
 
         return GlueTask(spec, spec.glue_task or "sst2", source=path)
-    raise InputError(f"workload.task: unknown task {task!r}: use 'fidelity', 'causal-lm', a GLUE "
-                     f"task ({', '.join(GLUE_TASKS)}), 'squad', or an existing local file or "
+    raise InputError(f"workload.task: unknown task {task!r}: use 'fidelity', 'retrieval', "
+                     "'retrieval-contrastive', 'causal-lm', a GLUE task"
+                     f" ({', '.join(GLUE_TASKS)}), 'squad', or an existing local file or "
                      "folder")
 
 

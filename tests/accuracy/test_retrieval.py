@@ -1,0 +1,140 @@
+"""The retrieval workload (minilm-retrieval): measures, corpus, end to end, bad settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from codesign.accuracy.workloads.retrieval import (chunk, ict_pairs, make_pair, prose_sentences,
+                                                   rank_measures, split)
+
+
+def test_measures_match_a_hand_checked_ranking():
+    """Four documents, three queries whose relevant document is ranked 1st, 2nd and 4th:
+    Recall@1 = 1/3, MRR@10 = (1 + 1/2 + 1/4) / 3, nDCG@10 = (1 + 1/log2 3 + 1/log2 5) / 3."""
+    scores = [[0.9, 0.1, 0.2, 0.3],      # relevant d0: rank 1
+              [0.8, 0.7, 0.1, 0.2],      # relevant d1: rank 2 (after d0)
+              [0.4, 0.9, 0.1, 0.6]]      # relevant d2: rank 4 (after d1, d3, d0)
+    got = rank_measures(scores, [0, 1, 2])
+    assert got["recall@1"] == pytest.approx(1 / 3)
+    assert got["mrr@10"] == pytest.approx((1 + 0.5 + 0.25) / 3)
+    assert got["ndcg@10"] == pytest.approx((1 + 1 / math.log2(3) + 1 / math.log2(5)) / 3)
+
+
+def test_a_relevant_document_below_rank_10_scores_zero():
+    """Twelve documents, the relevant one last: nothing counts at cut-off 10."""
+    scores = [[1.0 - 0.05 * d for d in range(12)]]
+    got = rank_measures(scores, [11])
+    assert got == {"recall@1": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0}
+
+
+def test_prose_leaves_out_code_grammar_and_headings():
+    text = ("The \"for\" statement\n*******************\n\n"
+            "The loop runs over a sequence of items.  It stops at the end.\n\n"
+            "   for_stmt ::= \"for\" target_list \"in\" starred_list\n\n"
+            "A break statement ends the loop early.\n")
+    assert prose_sentences(text) == ["The loop runs over a sequence of items.",
+                                     "It stops at the end.",
+                                     "A break statement ends the loop early."]
+    assert chunk(list("abcdefghij"), 4) == [list("abcd"), list("efgh")]
+
+
+def test_the_query_is_a_sentence_taken_out_of_its_passage():
+    import random
+
+    sents = ["First sentence here.", "Second sentence here.", "Third sentence here.",
+             "Fourth sentence here."]
+    pair = make_pair(sents, random.Random(1), "t#0")
+    assert pair.query in sents and pair.query not in pair.passage
+    assert pair.passage == " ".join(s for s in sents if s != pair.query)
+
+
+def test_the_corpus_split_is_deterministic_and_disjoint():
+    pairs = ict_pairs()
+    assert pairs == ict_pairs() and len(pairs) > 300
+    assert all(p.query not in p.passage for p in pairs)
+    train, held = split(pairs, 100, 40)
+    assert (len(train), len(held)) == (100, 40)
+    assert not {p.source for p in train} & {p.source for p in held}
+    assert split(pairs, 100, 40) == (train, held)
+    assert split(pairs, 10, 40)[1] == held          # held-out pairs do not depend on n_train
+
+
+def test_digital_minilm_is_good_but_not_perfect():
+    """The packaged all-MiniLM-L6-v2 on 32 held-out passages: far above chance (1/32) and below
+    1.0 (otherwise the workload could not show a loss); R@1 <= MRR@10 <= nDCG@10 for one
+    relevant document."""
+    import torch
+
+    from codesign.accuracy import WorkloadSpec
+    from codesign.accuracy.workloads import load_task
+
+    task = load_task(WorkloadSpec(name="minilm-retrieval", task="retrieval", max_seq_len=128,
+                                  n_train=8, n_eval=32))
+    mrr = task.evaluate(task.load_model(), torch.device("cpu"))
+    m = task.last_metrics
+    assert mrr == m["mrr@10"] and task.log == [m]
+    assert 0.25 < m["recall@1"] <= m["mrr@10"] <= m["ndcg@10"] < 1.0
+
+
+@pytest.fixture
+def tiny_retrieval(tiny_model):
+    from codesign.accuracy import WorkloadSpec
+
+    return WorkloadSpec(name="tiny-retrieval", model=tiny_model, task="retrieval",
+                        max_seq_len=48, n_train=16, n_eval=8, eval_batch_size=8)
+
+
+def test_the_workload_runs_end_to_end_and_the_table_matches(tiny_retrieval, small_settings,
+                                                            tiny_model, tmp_path):
+    """engine.evaluate reports MRR@10; the three-measure table (same draws) agrees with it."""
+    from hw_models.specs import AimcTileSpec, LoraSpec
+
+    from codesign.accuracy.engine import evaluate
+    from codesign.accuracy.workloads.retrieval_table import measure
+
+    aimc, lora = AimcTileSpec(adc_bits=8, dac_bits=8), LoraSpec(rank=2, placement="all")
+    res = evaluate(tiny_retrieval, aimc, lora, small_settings, tmp_path, progress=False)
+    assert res.ok and res.metric == "mrr@10"
+    table = measure(tiny_retrieval, aimc, lora, small_settings, tmp_path)
+    assert table["digital"]["mrr@10"] == pytest.approx(res.digital["0s"]["mean"])
+    for label in ("0s", "1d"):
+        for variant in ("analog_before", "analog_after"):
+            got = table[variant][label]
+            assert got["mrr@10"] == pytest.approx(getattr(res, variant)[label])
+            assert set(got) == {"recall@1", "mrr@10", "ndcg@10"}
+    contrastive = dataclasses.replace(tiny_retrieval, task="retrieval-contrastive")
+    res = evaluate(contrastive, aimc, lora, small_settings, tmp_path, progress=False)
+    assert res.ok and res.extras["train_key"] != table["train_key"]
+    assert 0 < res.extras["first_loss"] < 2 * math.log(4) + 1     # CE over a batch of 4
+
+
+def _run_cli(argv, capsys):
+    from codesign.cli import main
+
+    code = main(argv)
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("fields, needle", [
+    ("name: minilm-retrieval\ntask: fidelity\n", "workload.task"),
+    ("name: r\ntask: retrieval\nn_eval: 1\n", "workload.n_eval"),
+    ("name: r\ntask: retrieval\nn_eval: 100000\n", "workload.n_eval"),
+    ("name: r\ntask: retrievl\n", "workload.task"),
+])
+def test_bad_settings_are_one_line_and_exit_2(fields, needle, tmp_path, capsys):
+    wl = tmp_path / "wl.yaml"
+    wl.write_text(fields)
+    code, err = _run_cli(["accuracy", "--workload", str(wl), "--rank", "8", "--steps", "1",
+                          "--cache-dir", str(tmp_path / "c"), "--quiet"], capsys)
+    assert code == 2 and needle in err and len(err.splitlines()) == 1
+
+
+def test_the_table_refuses_a_workload_that_is_not_retrieval(tmp_path, capsys):
+    from codesign.accuracy.workloads.retrieval_table import main
+
+    assert main(["--rank", "8", "--cache-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--workload" in err and len(err.splitlines()) == 1
