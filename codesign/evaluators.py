@@ -60,15 +60,11 @@ class AccuracyOutcome:
     result: AccuracyResult
     cache_hit: bool
     seconds: float
-    training: Any = None          # codesign.ledger.Training when a study's ledger ran it
+    training: Any = None          # codesign.study.record.Training when a study's ledger ran it
 
     @property
     def ok(self) -> bool:
         return self.result.ok
-
-    @property
-    def pruned(self) -> bool:
-        return self.result.status == "pruned"
 
 
 def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False,
@@ -76,11 +72,11 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
                      costs: dict | None = None) -> AccuracyOutcome:
     """Evaluate the accuracy of a design point; codesign.accuracy's own cache (adapters and
     results keyed by everything that affects them) makes repeats cheap. With a study's training
-    ledger (:mod:`codesign.ledger`) the setting is trained once per study across workers, with
+    ledger (:mod:`codesign.study.ledger`) the setting is trained once per study across workers, with
     the study's pruning and warm starts (``proxy_at``: the drift time its checkpoints measure)."""
     start = time.perf_counter()
     if ledger is not None:
-        from codesign.ledger import evaluate
+        from codesign.study.training import evaluate
 
         result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress,
                                     costs=costs)

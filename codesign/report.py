@@ -88,7 +88,7 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     from codesign.figures.draw import render, save_figure
     from codesign.results import package_versions, pareto_table, resolved_config, trials_table
     from codesign.search_space import param_name
-    from codesign.study import redact
+    from codesign.storage import redact
     from codesign.table import cache_hits_text, complete, feasible_mask, trials_text
 
     folder = Path(folder)

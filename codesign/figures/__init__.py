@@ -102,7 +102,9 @@ def study_figures(study, loaded, table, front, picked: dict | None = None,
         out.skipped["parallel"] = "no complete trial"
     if loaded.needs_accuracy:
         front_numbers = list(front["number"]) if not front.empty else []
-        drift = drift_data(study.get_trials(deepcopy=False), front_numbers, params)
+        from codesign.study.record import records
+
+        drift = drift_data(records(study), front_numbers, params)
         if drift is not None:
             out.figures.append(FigureSpec(
                 "drift", "Accuracy vs drift time",
