@@ -18,6 +18,7 @@ from codesign.figures.data import (DriftData, HypervolumeData, ParallelData, Par
 from codesign.figures.draw import save_figure
 from codesign.figures.models import (LayerLatencyData, TcdmData, TokensSweepData,
                                      layer_latency_data, tcdm_data, tokens_sweep_data)
+from codesign.study.record import records
 
 __all__ = ["FigureSpec", "study_figures", "write_figures", "pareto_data", "hypervolume_history",
            "parallel_data", "drift_data", "rank_sweep_data", "tokens_sweep_data", "tcdm_data",
@@ -102,8 +103,6 @@ def study_figures(study, loaded, table, front, picked: dict | None = None,
         out.skipped["parallel"] = "no complete trial"
     if loaded.needs_accuracy:
         front_numbers = list(front["number"]) if not front.empty else []
-        from codesign.study.record import records
-
         drift = drift_data(records(study), front_numbers, params)
         if drift is not None:
             out.figures.append(FigureSpec(
