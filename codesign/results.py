@@ -63,7 +63,8 @@ def trial_row(rec: TrialRecord, keys: list[str]) -> dict[str, Any]:
         "reason": rec.reason,
     }
     row.update(rec.params)
-    row.update(dict(zip(keys, rec.values or [None] * len(keys))))
+    values: list[float | None] = list(rec.values) if rec.values else [None] * len(keys)
+    row.update(dict(zip(keys, values)))
     metrics = rec.metrics or {}
     if rec.state == "PRUNED" and rec.partial:
         # a pruned setting: its objectives with the accuracy it had at its last checkpoint

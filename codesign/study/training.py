@@ -43,7 +43,9 @@ class _Job:
     def run(self, plan):
         from codesign.accuracy.engine import evaluate
 
-        return evaluate(*self.parts, self.cache_dir, progress=self.progress, plan=plan)
+        workload, aimc, lora, settings = self.parts
+        return evaluate(workload, aimc, lora, settings, self.cache_dir, progress=self.progress,
+                        plan=plan)
 
     def fetch(self, adapter_key: str) -> None:
         """The adapter and result of ``adapter_key`` from the store if the local cache lacks them."""
