@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -117,20 +116,20 @@ def load_study(source: StudySource, overrides: Sequence[str] | Mapping[str, Any]
         InputError: a field is unknown or out of range (the message names it).
     """
     from codesign import config
-    from codesign.config.overrides import apply_overrides
+    from codesign.config.overrides import apply_overrides, override_items
 
-    texts = _override_texts(overrides)
     with _python_errors():
+        texts = override_items(overrides)    # checked before the source is read
         if isinstance(source, StoredStudy):
             source = source.definition
         if isinstance(source, config.LoadedStudy):
             if not texts:
                 return source
-            return config.study_from_dict(apply_overrides(source.raw, texts), source.source)
+            return config.study_from_dict(apply_overrides(source.raw, overrides), source.source)
         if isinstance(source, Mapping):
-            return config.study_from_dict(apply_overrides(dict(source), texts))
+            return config.study_from_dict(apply_overrides(dict(source), overrides))
         if isinstance(source, (str, os.PathLike)):
-            return config.load_study(Path(source), texts)
+            return config.load_study(Path(source), overrides)
     raise InputError(f"study: expected a path to a study YAML file or a mapping, "
                      f"got {type(source).__name__}")
 
@@ -200,16 +199,14 @@ def open_study(study: StudySource, storage: str | None = None, *,
     """
     import optuna
 
-    from codesign.storage import is_memory, redact
-    from codesign.study import default_storage, make_storage
+    from codesign.storage import default_url, is_memory, redact
+    from codesign.study import make_storage
 
     if isinstance(study, StoredStudy) and storage is None:
         storage = study.storage
     loaded = load_study(study)
     cfg = loaded.config
-    if storage is None:
-        storage = cfg.storage if cfg.storage is not None else default_storage(Path(out), cfg.name)
-    url = _storage_url(storage, loaded)
+    url = _storage_url(storage, loaded, default_url(out, cfg.name))
     with _python_errors():
         handle = make_storage(url, readonly=not is_memory(url))
         try:
@@ -346,23 +343,13 @@ def evaluate_point(point: DesignPoint | Mapping[str, Any] | StudySource, accurac
 # --------------------------------------------------------------------------- helpers
 
 
-def _override_texts(overrides: Sequence[str] | Mapping[str, Any]) -> list[str]:
-    if isinstance(overrides, Mapping):
-        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
-    if isinstance(overrides, str):
-        raise InputError("overrides: expected a list of 'KEY.PATH=VALUE' strings or a mapping, "
-                         f"got the string {overrides[:40]!r}")
-    return list(overrides)
+def _storage_url(storage: Any, loaded: LoadedStudy, default: str | None = None) -> str:
+    """The URL a Python call's ``storage`` argument names (see :func:`run_study`): that, else the
+    study's ``storage:``, else ``default`` (a new in-memory storage when None)."""
+    from codesign.storage import (check_url, is_memory, is_memory_request, memory_url,
+                                  storage_url_of)
 
-
-def _storage_url(storage: Any, loaded: LoadedStudy) -> str:
-    """The URL a Python call's ``storage`` argument names (see :func:`run_study`)."""
-    from codesign.storage import check_url, is_memory, is_memory_request, memory_url
-
-    if storage is None:
-        storage = loaded.config.storage
-    if storage is None:
-        return memory_url()
+    storage = storage_url_of(storage, loaded.config.storage, default or memory_url())
     if not isinstance(storage, str):
         raise InputError(f"storage: expected a URL string or None, got {type(storage).__name__}")
     if not storage.strip():

@@ -16,8 +16,10 @@ from typing import Any
 
 import hw_models
 
+from codesign.accuracy.draws import series_with_draws  # noqa: F401  (study.py, _api.py)
 from codesign.accuracy.settings import AccuracyResult
 from codesign.config.study import DesignPoint
+from codesign.metric_key import AGGREGATES, MetricKey
 
 
 @functools.lru_cache(maxsize=16)
@@ -89,19 +91,6 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)
 
 
-def series_with_draws(result: dict) -> tuple[dict, dict]:
-    """(after, before) drift series of an accuracy result, each entry {"mean", "std"} plus
-    "draws" (the per-draw values the result keeps under ``draws``) where the result has them."""
-    draws = result.get("draws") or {}
-
-    def merged(key: str) -> dict:
-        per = draws.get(key) or {}
-        return {label: dict(entry, **({"draws": per[label]} if per.get(label) else {}))
-                for label, entry in (result.get(key) or {}).items()}
-
-    return merged("analog_after"), merged("analog_before")
-
-
 def accuracy_at(series: dict[str, dict], at: str) -> float:
     """One number from a drift series: the mean at a drift time, or 'mean' / 'worst' over times.
     With a ``:pNN`` suffix (``1y:p10``, ``worst:p10``) each time's value is the NN-th percentile
@@ -109,22 +98,22 @@ def accuracy_at(series: dict[str, dict], at: str) -> float:
     import numpy as np
 
     from codesign.errors import InputError
-    from codesign.metrics import parse_at
 
-    horizon, q = parse_at(at, "accuracy horizon")
+    key = MetricKey.of("accuracy", at, "accuracy horizon")
+    horizon, q = key.horizon, key.percent
 
     def value(entry: dict) -> float:
         if q is None:
             return float(entry["mean"])
         if "draws" not in entry:
-            raise InputError(f"accuracy@{at}: this result has no per-draw values (recorded before "
+            raise InputError(f"{key}: this result has no per-draw values (recorded before "
                              "quantiles existed); re-evaluate it")
         return float(np.percentile(entry["draws"], q))
 
-    if horizon in ("mean", "worst"):
+    if key.aggregate:
         values = [value(v) for v in series.values()]
         return float(sum(values) / len(values)) if horizon == "mean" else float(min(values))
-    return value(series[horizon])
+    return value(series[str(horizon)])
 
 
 def accuracy_metrics(after: dict, before: dict, wanted=()) -> dict[str, float]:
@@ -133,11 +122,11 @@ def accuracy_metrics(after: dict, before: dict, wanted=()) -> dict[str, float]:
     names to compute, e.g. ``accuracy@1y:p10`` (objectives and rules that name a quantile)."""
     out = {}
     for name, series in (("accuracy", after), ("accuracy_before", before)):
-        for at in [*series, "mean", "worst"]:
-            out[f"{name}@{at}"] = accuracy_at(series, at)
-        out[name] = out[f"{name}@mean"]
-    for key in wanted:
-        base, _, at = key.partition("@")
-        if at and key not in out and base in ("accuracy", "accuracy_before"):
-            out[key] = accuracy_at(after if base == "accuracy" else before, at)
+        for at in [*series, *AGGREGATES]:
+            out[str(MetricKey(name, at))] = accuracy_at(series, at)
+        out[name] = out[str(MetricKey(name, "mean"))]
+    for text in wanted:
+        key = MetricKey.parse(text, "metric")
+        if key.at and text not in out and key.name in ("accuracy", "accuracy_before"):
+            out[text] = accuracy_at(after if key.name == "accuracy" else before, key.at)
     return out

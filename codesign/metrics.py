@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from codesign.errors import InputError
+from codesign.metric_key import MetricKey
 
 
 #: an objective's direction, as Optuna names it
@@ -55,26 +56,23 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 
 def metric_of(column: str) -> Metric:
     """The metric a results column holds: ``accuracy@1y`` -> accuracy; KeyError if none."""
-    return METRICS[column.partition("@")[0]]
+    try:
+        return METRICS[MetricKey.parse(column).name]
+    except InputError:
+        raise KeyError(column) from None
 
 
-_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:@[A-Za-z0-9]+(?::p[0-9]+)?)?)\s*"
+#: METRIC OP BOUND; the metric's key (:class:`MetricKey`) is checked by :func:`check_key`
+_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_@:.]*)\s*"
                    r"(<=|>=|<|>|==)\s*([-+0-9.eE]+|true|false)\s*$")
-_QUANTILE = re.compile(r"^p([0-9]{1,2})$")
 
 
 def parse_at(at: str, where: str) -> tuple[str, float | None]:
     """An accuracy horizon with an optional quantile over the noise draws (chips):
     ``'1y'`` -> ('1y', None), ``'1y:p10'`` -> ('1y', 10.0): the accuracy that 90 % of the draws
-    reach. InputError unless the quantile is p0 .. p99... p100 is allowed (the best draw)."""
-    horizon, sep, q = str(at).partition(":")
-    if not sep:
-        return horizon, None
-    m = _QUANTILE.match(q)
-    if not m and q != "p100":
-        raise InputError(f"{where}: quantile {q!r} in {at!r}: expected p0 .. p100 (e.g. "
-                         f"'{horizon}:p10', the accuracy 90 % of chips reach)")
-    return horizon, float(q[1:])
+    reach. InputError unless the quantile is p0 .. p100 (:meth:`MetricKey.of` parses it)."""
+    key = MetricKey.of("accuracy", at, where)
+    return str(key.horizon), key.percent
 
 
 @dataclass(frozen=True)
@@ -86,9 +84,14 @@ class Rule:
     bound: float
 
     @property
+    def key(self) -> MetricKey:
+        """The metric's key: ``accuracy@1y:p10`` -> MetricKey('accuracy', '1y', 'p10')."""
+        return MetricKey.parse(self.metric)
+
+    @property
     def base(self) -> str:
         """The metric's name in :data:`METRICS` (``accuracy@1y:p10`` -> ``accuracy``)."""
-        return self.metric.partition("@")[0]
+        return self.key.name
 
     def violation(self, value: float) -> float:
         if self.op in ("<=", "<"):
@@ -106,6 +109,18 @@ class Rule:
         return f"{self.metric}{self.op}{self.bound:g}"
 
 
+def check_key(text: str, where: str, known: dict | None = None) -> MetricKey:
+    """The key of a known metric (a drift horizon only on accuracy metrics); InputError naming
+    ``where`` otherwise."""
+    known = METRICS if known is None else known
+    key = MetricKey.parse(text, where)
+    if key.name not in known or (key.horizon and not known[key.name].needs_accuracy):
+        raise InputError(f"{where}: unknown metric {text!r}; known: {', '.join(known)}"
+                         " (accuracy metrics also as accuracy@1d, accuracy@worst, "
+                         "accuracy@1y:p10, ...)")
+    return key
+
+
 def parse_rule(text: str, where: str, known: dict | None = None) -> Rule:
     """Parse ``latency_us<=120`` (or a bare boolean metric such as ``tcdm_fits``) into a Rule."""
     known = METRICS if known is None else known
@@ -119,13 +134,7 @@ def parse_rule(text: str, where: str, known: dict | None = None) -> Rule:
         raise InputError(f"{where}: expected METRIC OP NUMBER (e.g. 'latency_us<=120'), "
                          f"got {text!r}")
     name, op, raw = m.groups()
-    base, _, at = name.partition("@")
-    if base not in known or (at and not known[base].needs_accuracy):
-        raise InputError(f"{where}: unknown metric {name!r}; known: {', '.join(known)}"
-                         " (accuracy metrics also as accuracy@1d, accuracy@worst, "
-                         "accuracy@1y:p10, ...)")
-    if at:
-        parse_at(at, where)
+    check_key(name, where, known)
     bound = {"true": 1.0, "false": 0.0}.get(raw)
     if bound is None:
         try:

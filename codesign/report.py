@@ -85,11 +85,9 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     from codesign import __version__
     from codesign.config import objectives_of
     from codesign.figures import study_figures
-    from codesign.figures.draw import render, save_figure
     from codesign.results import package_versions, pareto_table, resolved_config, trials_table
     from codesign.search_space import param_name
     from codesign.storage import redact
-    from codesign.table import cache_hits_text, complete, feasible_mask, trials_text
 
     folder = Path(folder)
     cfg = loaded.config
@@ -97,13 +95,7 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     front = pareto_table(study, loaded, table)
     picked = load_picked(folder, cfg.name)
     figs = study_figures(study, loaded, table, front, picked=picked, models=models)
-    figures = []
-    for spec in figs.figures:
-        fig = spec.figure()
-        rendered = render(fig, ["png", *[f for f in formats if f != "png"]])
-        saved = save_figure(fig, folder / "figures", spec.stem, formats, rendered=rendered)
-        figures.append(ReportFigure(spec.stem, spec.title, spec.caption, rendered["png"],
-                                    [str(p.relative_to(folder)) for p in saved], spec.group))
+    figures = save_figures(figs.figures, folder, formats)
     objectives = objectives_of(loaded)
     params = [param_name(p) for p in loaded.axes]
     keys = [o[0] for o in objectives]
@@ -112,21 +104,7 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     if "feasible" in front.columns:
         columns.append("feasible")
     rows = [{c: row[c] for c in columns} for _, row in front.iterrows()]
-    done = complete(table)
-    n_feasible = int(feasible_mask(done).sum()) if not done.empty else 0
-    summary = [
-        ("trials", trials_text(table)),
-        ("feasible complete trials", str(n_feasible)),
-        ("Pareto front", f"{len(front)} trial(s)"),
-        ("objectives", ", ".join(f"{c} ({d})" for c, d, _ in objectives)),
-        ("constraints", ", ".join(map(str, loaded.rules)) or "none"),
-        ("search space", ", ".join(params)),
-        ("sampler", f"{cfg.sampler} (seed {cfg.seed})"),
-        ("network", f"{cfg.workload.network}, {cfg.workload.seq_len} tokens"),
-    ]
-    hits = cache_hits_text(table)
-    if hits is not None:
-        summary.append(("accuracy cache hits", hits))
+    summary = summary_rows(loaded, table, front, objectives, params)
     settings = resolved_config(loaded, storage_url)
     settings.pop("versions", None)
     versions = package_versions()
@@ -145,6 +123,44 @@ def report_content(study, loaded, storage_url: str, folder: Path,
         settings_yaml=yaml.safe_dump(settings, sort_keys=False), versions=versions,
         picked=picked, picked_path=str(folder / "picked.yaml") if picked else None,
         dashboard=dashboard, breakdown=breakdown, breakdown_note=note)
+
+
+def save_figures(specs, folder: Path, formats: Sequence[str]) -> list[ReportFigure]:
+    """Render each figure once (PNG for the page, plus ``formats``) and save it under
+    ``folder/figures/``; the report's figures with their paths relative to ``folder``."""
+    from codesign.figures.draw import render, save_figure
+
+    figures = []
+    for spec in specs:
+        fig = spec.figure()
+        rendered = render(fig, ["png", *[f for f in formats if f != "png"]])
+        saved = save_figure(fig, folder / "figures", spec.stem, formats, rendered=rendered)
+        figures.append(ReportFigure(spec.stem, spec.title, spec.caption, rendered["png"],
+                                    [str(p.relative_to(folder)) for p in saved], spec.group))
+    return figures
+
+
+def summary_rows(loaded, table, front, objectives, params: list[str]) -> list[tuple[str, str]]:
+    """The report's summary: (label, text) rows about the trials, the front and the study."""
+    from codesign.table import cache_hits_text, complete, feasible_mask, trials_text
+
+    cfg = loaded.config
+    done = complete(table)
+    n_feasible = int(feasible_mask(done).sum()) if not done.empty else 0
+    summary = [
+        ("trials", trials_text(table)),
+        ("feasible complete trials", str(n_feasible)),
+        ("Pareto front", f"{len(front)} trial(s)"),
+        ("objectives", ", ".join(f"{c} ({d})" for c, d, _ in objectives)),
+        ("constraints", ", ".join(map(str, loaded.rules)) or "none"),
+        ("search space", ", ".join(params)),
+        ("sampler", f"{cfg.sampler} (seed {cfg.seed})"),
+        ("network", f"{cfg.workload.network}, {cfg.workload.seq_len} tokens"),
+    ]
+    hits = cache_hits_text(table)
+    if hits is not None:
+        summary.append(("accuracy cache hits", hits))
+    return summary
 
 
 def picked_breakdown(loaded, picked: dict) -> tuple[list[tuple[str, str, str, str]], str]:

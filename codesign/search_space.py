@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from codesign.decode import check_field, decode
+from codesign.dotted import with_overrides
 from codesign.errors import InputError
 from codesign.safe_yaml import read_yaml_file
 
@@ -81,7 +82,7 @@ def placement_value(value: Any, sep: str = "+") -> Any:
     return value
 
 
-def _field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
+def field_of(root: Any, path: str, where: str) -> tuple[Any, Any]:
     """(type hint, dataclasses.Field) of the leaf that a dotted path names in ``root``'s class."""
     cls = type(root)
     obj = root
@@ -138,7 +139,7 @@ def load_space(spec: Union[str, dict], design: Any, where: str = "search_space")
             raise InputError(f"{here}: the same parameter as axis {seen[path]!r} ({path})")
         seen[path] = str(name)
         axis = decode(Axis, raw, here)
-        hint, f = _field_of(design, path, here)
+        hint, f = field_of(design, path, here)
         if (axis.choices is None) == (axis.low is None and axis.high is None):
             raise InputError(f"{here}: give either choices: [...] or low: and high:")
         if axis.choices is not None:
@@ -194,7 +195,7 @@ def to_distributions(axes: dict[str, Axis], design: Any) -> dict[str, Any]:
             out[path] = CategoricalDistribution(list(axis.choices))
             continue
         assert axis.low is not None and axis.high is not None  # load_space refuses half a range
-        hint, _ = _field_of(design, path, f"search_space.{path}")
+        hint, _ = field_of(design, path, f"search_space.{path}")
         if _is_int(hint):
             step = int(axis.step) if axis.step is not None else 1
             out[path] = IntDistribution(int(axis.low), int(axis.high), log=axis.log,
@@ -236,11 +237,12 @@ def grid_size(axes: dict[str, Axis], design: Any) -> int:
 
 
 def apply_params(design: Any, params: dict[str, Any]) -> Any:
-    """A new design point with each dotted-path parameter set (nested dataclasses.replace)."""
+    """A new design point with each dotted-path parameter set in turn
+    (:func:`codesign.dotted.with_overrides`: each changed dataclass checks itself again)."""
     for path, value in params.items():
         if path.endswith("placement"):
             value = placement_value(value)
-        design = _replace_path(design, path.split("."), value)
+        design = with_overrides(design, **{path: value})
     return design
 
 
@@ -249,12 +251,6 @@ def value_at(design: Any, path: str) -> Any:
     for key in path.split("."):
         design = getattr(design, key)
     return design
-
-
-def _replace_path(obj: Any, keys: list[str], value: Any) -> Any:
-    if len(keys) == 1:
-        return dataclasses.replace(obj, **{keys[0]: value})
-    return dataclasses.replace(obj, **{keys[0]: _replace_path(getattr(obj, keys[0]), keys[1:], value)})
 
 
 def find_space_file(name: str, where: str) -> Path:

@@ -9,6 +9,8 @@
   database, an unknown scheme.
 * :func:`readonly_url` turns a SQLite URL into one that SQLite opens read-only, so that reading
   commands (pareto, pick, plot, report) never change a byte of the database they read.
+* :func:`storage_url_of` is the one order of precedence (given URL > the study file's
+  ``storage:`` > a default such as :func:`default_url`).
 * :func:`memory_url` / :func:`memory_storage`: a study kept in this process's memory (Optuna's
   ``InMemoryStorage``), for Python calls only (``codesign.run_study(..., storage=None)``): no
   file, no lock. The command line still refuses in-memory URLs, whose results would be lost when
@@ -17,6 +19,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import uuid
@@ -67,6 +70,22 @@ _MEMORY = "inmemory://"
 #: the live in-memory storages by URL: every opener of one URL (the study and its training
 #: ledger) gets the same storage; it lives while a study object holds it
 _MEMORY_STORAGES: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+
+def default_url(out_dir: str | os.PathLike, name: str) -> str:
+    """The command line's default storage of study ``name``: ``sqlite:///<out>/<name>/study.db``
+    (an absolute path, so workers started from other folders share it)."""
+    return f"{SQLITE}{(Path(out_dir) / name / 'study.db').resolve()}"
+
+
+def storage_url_of(given: str | None, configured: str | None, default: str) -> str:
+    """The storage a study uses, in the one order of precedence: the URL given to the call
+    (``--storage``, ``storage=``; even an empty one, which :func:`check_url` refuses), else the
+    study file's ``storage:``, else ``default`` (:func:`default_url` on the command line, a
+    :func:`memory_url` from Python). No environment variable takes part."""
+    if given is not None:
+        return given
+    return configured if configured is not None else default
 
 
 def is_memory_request(url: str) -> bool:

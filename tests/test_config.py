@@ -119,6 +119,24 @@ def test_bad_overrides_are_one_line_errors(text):
         apply_overrides({}, [text])
 
 
+def test_set_texts_and_a_python_mapping_are_one_override_path():
+    from codesign.accuracy.settings import AccuracySettings
+    from codesign.config.overrides import override
+
+    texts = ["hardware.pmca.tcdm_kib=256", "lora.placement=[query, value]"]
+    mapping = {"hardware.pmca.tcdm_kib": 256, "lora.placement": ["query", "value"]}
+    data = {"hardware": {"pmca": {"tcdm_kib": 128}}}
+    assert apply_overrides(data, texts) == apply_overrides(data, mapping)
+    assert data == {"hardware": {"pmca": {"tcdm_kib": 128}}}          # the input is not changed
+    settings = override(AccuracySettings(), {"training.steps": 40})
+    assert settings.training.steps == 40 and settings == override(AccuracySettings(),
+                                                                   ["training.steps=40"])
+    with pytest.raises(InputError, match="training.steps: must be >= 1"):
+        override(AccuracySettings(), {"training.steps": 0})
+    with pytest.raises(InputError, match="--set: expected a dotted path"):
+        apply_overrides({}, {"a..b": 1})
+
+
 def test_override_through_a_scalar_is_refused():
     with pytest.raises(InputError, match="--set name.x: name is not a mapping"):
         apply_overrides({"name": "t"}, ["name.x=1"])

@@ -101,3 +101,15 @@ def test_a_study_optimises_a_draw_quantile_and_pick_requires_another(tmp_path, c
     # pick computes a quantile the study did not record from the stored per-draw values
     assert main(["pick", str(path), "--out", str(out), "--require", "accuracy@1d:p90>=0"]) == 0
     assert "accuracy@1d:p90>=0" in (folder / "picked.yaml").read_text()
+
+
+def test_per_draw_values_split_off_a_result_come_back_where_quantiles_are_taken():
+    from codesign.accuracy.draws import series_with_draws, split_result
+    from codesign.accuracy.settings import AccuracyResult
+
+    before = {"1d": {"mean": 0.7, "std": 0.01, "draws": [0.69, 0.71]}}
+    after = {"1d": {"mean": 0.8, "std": 0.02, "draws": [0.78, 0.82]}}
+    res = AccuracyResult(metric="m")
+    res.analog_before, res.analog_after, res.extras["draws"] = split_result(before, after)
+    assert res.analog_after == {"1d": {"mean": 0.8, "std": 0.02}}     # the contract: no draws
+    assert series_with_draws(res.to_dict()) == (after, before)

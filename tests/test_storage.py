@@ -178,3 +178,22 @@ def test_reading_a_postgres_database_without_a_study_adds_nothing(tmp_path, caps
         assert sqlalchemy.inspect(engine).get_table_names() == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("given,configured,want", [
+    ("postgresql://u@h/db", "sqlite:///file.db", "postgresql://u@h/db"),   # the flag wins
+    ("", "sqlite:///file.db", ""),                   # even empty: check_url refuses it later
+    (None, "sqlite:///file.db", "sqlite:///file.db"),  # then the study file's storage:
+    (None, None, "DEFAULT"),                           # then the default
+])
+def test_storage_precedence_is_flag_then_study_file_then_default(given, configured, want):
+    from codesign.storage import storage_url_of
+
+    assert storage_url_of(given, configured, "DEFAULT") == want
+
+
+def test_the_default_storage_is_an_absolute_sqlite_file_under_out(tmp_path, monkeypatch):
+    from codesign.storage import default_url
+
+    monkeypatch.chdir(tmp_path)
+    assert default_url("results", "q") == f"sqlite:///{tmp_path.resolve()}/results/q/study.db"

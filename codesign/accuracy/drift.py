@@ -60,10 +60,3 @@ def evaluate_series(model, task, evaluation: EvaluationSettings, device,
         convert.restore_reference(model)
     return {v: {label: summarize(xs) | {"draws": [float(x) for x in xs]}
                 for label, xs in per.items()} for v, per in values.items()}
-
-
-def split_draws(series: dict) -> tuple[dict, dict]:
-    """({label: {"mean", "std"}}, {label: [value of each draw]}) from :func:`evaluate_series`'s
-    per-variant output: the contract's summary and the per-draw values (quantiles over chips)."""
-    return ({label: {k: v for k, v in e.items() if k != "draws"} for label, e in series.items()},
-            {label: list(e.get("draws", [])) for label, e in series.items()})

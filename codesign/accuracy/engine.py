@@ -294,11 +294,9 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
         before, after = out["before"], out["after"]
     else:
         after = _series(built, settings, progress, {"after": contextlib.nullcontext})["after"]
-    from codesign.accuracy.drift import split_draws
+    from codesign.accuracy.draws import split_result
 
-    (res.analog_before, draws_before), (res.analog_after, draws_after) = \
-        split_draws(before), split_draws(after)
-    extras["draws"] = {"analog_before": draws_before, "analog_after": draws_after}
+    res.analog_before, res.analog_after, extras["draws"] = split_result(before, after)
     extras["eval_seconds"] = round(time.perf_counter() - t_eval, 2)
     extras["seconds"] = round(time.perf_counter() - t_start, 2)
     if use_result_cache:

@@ -12,12 +12,13 @@ come from :class:`hw_models.specs.AimcTileSpec`; the adapter from :class:`hw_mod
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hw_models import SpecError, spec_field, validate
+
+from codesign.dotted import with_overrides  # noqa: F401  (part of this module's API)
 
 #: Drift-time labels and their seconds after programming. Any ``<number><unit>`` with unit
 #: s, min, h, d, w, mo (30.44 d) or y (365.25 d) is accepted; these are the paper's seven.
@@ -264,21 +265,6 @@ class AccuracySettings:
 
     def __post_init__(self) -> None:
         validate(self)
-
-
-def with_overrides(obj: Any, **changes: Any) -> Any:
-    """``dataclasses.replace`` that also accepts dotted paths: ``training.steps=40``."""
-    nested: dict[str, dict[str, Any]] = {}
-    flat: dict[str, Any] = {}
-    for key, value in changes.items():
-        head, _, rest = key.replace("__", ".").partition(".")
-        if rest:
-            nested.setdefault(head, {})[rest] = value
-        else:
-            flat[head] = value
-    for head, sub in nested.items():
-        flat[head] = with_overrides(getattr(obj, head), **sub)
-    return dataclasses.replace(obj, **flat)
 
 
 @dataclass

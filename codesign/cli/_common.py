@@ -51,20 +51,16 @@ def _bound_text(value: float) -> str:
 
 def field_spec(path: str) -> tuple[type, dict]:
     """(int or float, spec_field metadata) of a design field named by its dotted path in
-    :class:`~codesign.config.study.DesignPoint` (``accuracy.training.steps``)."""
-    import dataclasses
+    :class:`~codesign.config.study.DesignPoint` (``accuracy.training.steps``), looked up as a
+    search-space axis is (:func:`codesign.search_space.field_of`)."""
     import typing
 
     from codesign.config.study import DesignPoint
+    from codesign.search_space import field_of
 
-    cls: Any = DesignPoint
-    *heads, leaf = path.split(".")
-    for head in heads:
-        cls = typing.get_type_hints(cls)[head]
-    kind = typing.get_type_hints(cls)[leaf]
-    kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)  # Optional[int]
-    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[leaf]
-    return kind, dict(meta)
+    hint, f = field_of(DesignPoint(), path, path)
+    kind = next((a for a in typing.get_args(hint) if a is not type(None)), hint)  # Optional[int]
+    return kind, dict(f.metadata)
 
 
 def field_range(path: str, **tighter: float) -> str:

@@ -50,13 +50,12 @@ def open_existing(args, loaded):
 
 
 def storage_url(args, loaded) -> str:
-    """--storage if given (even empty: refused later), else the file's storage:, else the default."""
-    from codesign.study import default_storage
+    """--storage if given (even empty: refused later), else the file's storage:, else
+    sqlite:///<out>/<name>/study.db (:func:`codesign.storage.storage_url_of`)."""
+    from codesign.storage import default_url, storage_url_of
 
-    if args.storage is not None:
-        return args.storage
-    stored = loaded.config.storage
-    return stored if stored is not None else default_storage(args.out, loaded.config.name)
+    cfg = loaded.config
+    return storage_url_of(args.storage, cfg.storage, default_url(args.out, cfg.name))
 
 
 def results_folder(args, loaded) -> Path:

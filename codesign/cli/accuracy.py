@@ -92,18 +92,7 @@ def add_parser(sub) -> None:
                         "256): sets the tiles' output "
                         "and read noise (noise.integration_coupling; off with --set "
                         "noise.integration_coupling=false)")
-    for flag, path, what in FIELD_FLAGS:
-        p.add_argument(flag, type=field_flag(flag, path), default=None,
-                       help=f"{what}, {field_range(path)}")
-    p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
-                   help="drift times, e.g. 0s 1h 1d 1w 1mo 1y 10y (the default)")
-    p.add_argument("--train-noise", choices=("pcm", "gaussian"), default=None,
-                   help="training noise model (default pcm: PCM model in the loop)")
-    p.add_argument("--mode", choices=("lora", "full_ahwa"), default=None,
-                   help="lora (AHWA-LoRA, the default) or full_ahwa (all weights train: the "
-                        "baseline)")
-    p.add_argument("--loss", choices=("plain", "halora"), default=None,
-                   help="plain, or halora (clean + noisy loss aligned)")
+    _add_setting_flags(p)
     p.add_argument("--adapt-from-bits", type=field_flag("--adapt-from-bits", ADC), default=None,
                    metavar="B", help="dynamic adaptation: start from the adapter trained for ADC = "
                                      "DAC = B bits (trained first if not cached) and retrain it "
@@ -122,6 +111,22 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
+
+
+def _add_setting_flags(p) -> None:
+    """The flags that set one accuracy setting each (training, noise draws, drift times)."""
+    for flag, path, what in FIELD_FLAGS:
+        p.add_argument(flag, type=field_flag(flag, path), default=None,
+                       help=f"{what}, {field_range(path)}")
+    p.add_argument("--drift-times", nargs="+", default=None, metavar="T",
+                   help="drift times, e.g. 0s 1h 1d 1w 1mo 1y 10y (the default)")
+    p.add_argument("--train-noise", choices=("pcm", "gaussian"), default=None,
+                   help="training noise model (default pcm: PCM model in the loop)")
+    p.add_argument("--mode", choices=("lora", "full_ahwa"), default=None,
+                   help="lora (AHWA-LoRA, the default) or full_ahwa (all weights train: the "
+                        "baseline)")
+    p.add_argument("--loss", choices=("plain", "halora"), default=None,
+                   help="plain, or halora (clean + noisy loss aligned)")
 
 
 def load_workload(text: str | None):
@@ -182,8 +187,6 @@ def _base(args):
 
 
 def build_request(args):
-    from codesign.accuracy.settings import with_overrides
-
     workload, aimc, lora, settings = _base(args)
     if args.workload is not None or args.config is None:
         workload = load_workload(args.workload)
@@ -198,8 +201,26 @@ def build_request(args):
         lora = dataclasses.replace(lora, rank=args.rank)
     if args.placement is not None or args.config is None:
         lora = dataclasses.replace(lora, placement=parse_placement(args.placement or "all"))
+    from codesign.config.overrides import override
+
     settings = apply_sets(settings, args.set)
-    set_keys = {text.partition("=")[0].strip() for text in args.set}
+    changes = setting_flags(args)
+    if args.adapt_from_bits and (changes.get("training.mode") or settings.training.mode) != "lora":
+        raise InputError("--adapt-from-bits: dynamic adaptation retrains adapters; training.mode "
+                         "full_ahwa has none (use --mode lora)")
+    try:
+        settings = override(settings, changes)
+    except InputError as exc:
+        raise InputError(str(exc).replace("evaluation.drift_times", "--drift-times")) from None
+    return workload, aimc, lora, settings
+
+
+def setting_flags(args) -> dict:
+    """{settings field: value} of the accuracy-settings flags given; InputError when a --set
+    names a field a given flag sets too (one of the two would be ignored)."""
+    from codesign.config.overrides import override_items
+
+    set_keys = {".".join(keys) for keys, _ in override_items(args.set)}
     changes = {}
     for flag, path in SETTING_FLAGS.items():
         value = getattr(args, flag)
@@ -209,34 +230,22 @@ def build_request(args):
             raise InputError(f"--set {path}: also given by --{flag.replace('_', '-')}; give one "
                              f"of the two")
         changes[path] = value
-    if args.adapt_from_bits and (changes.get("training.mode") or settings.training.mode) != "lora":
-        raise InputError("--adapt-from-bits: dynamic adaptation retrains adapters; training.mode "
-                         "full_ahwa has none (use --mode lora)")
     if args.drift_times:
-        labels = [x for t in args.drift_times for x in t.replace(",", " ").split()]
-        changes["evaluation.drift_times"] = tuple(labels)
-    try:
-        settings = with_overrides(settings, **changes)
-    except ValueError as exc:
-        msg = str(exc)
-        raise InputError(msg.replace("evaluation.drift_times", "--drift-times")) from None
-    return workload, aimc, lora, settings
+        changes["evaluation.drift_times"] = [x for t in args.drift_times
+                                             for x in t.replace(",", " ").split()]
+    return changes
 
 
 def apply_sets(settings, sets: list[str]):
     """AccuracySettings with ``--set KEY.PATH=VALUE`` overrides, decoded as strictly as a study
     file's ``accuracy:`` section (InputError naming the field)."""
-    if not sets:
-        return settings
-    from codesign.accuracy.settings import AccuracySettings
-    from codesign.decode import decode
-    from codesign.config.overrides import apply_overrides
+    from codesign.config.overrides import override
 
-    data = apply_overrides(dataclasses.asdict(settings), sets)
     try:
-        return decode(AccuracySettings, data)
+        return override(settings, sets)
     except InputError as exc:
-        raise InputError(f"--set {exc}") from None
+        text = str(exc)
+        raise InputError(text if text.startswith("--set") else f"--set {text}") from None
 
 
 def default_cache_dir() -> Path:

@@ -34,7 +34,6 @@ kv_cache_bytes and more.
 
 def add_parser(sub) -> None:
     from hw_models import ENGINES, PLACEMENTS
-    from hw_models.specs import ATTENTION_MAPPINGS
 
     from codesign.config.study import DesignPoint
     from codesign.search_space import resolve_path, value_at
@@ -65,6 +64,18 @@ def add_parser(sub) -> None:
     p.add_argument("--placement", default=None,
                    help="layers with an adapter (--model): " + ", ".join(PLACEMENTS)
                         + f", or comma-separated roles (default {default('placement')})")
+    _add_hardware_flags(p, default)
+    p.add_argument("--engine", choices=ENGINES, default="des",
+                   help="des: SimPy discrete-event simulation (default); closed_form: formula")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def _add_hardware_flags(p, default) -> None:
+    """The flags that set one hardware or workload field each (``default(path)``: its default
+    as the help text shows it)."""
+    from hw_models.specs import ATTENTION_MAPPINGS
+
     def numeric(flag: str, path: str, what: str, **kw) -> None:
         p.add_argument(flag, type=field_flag(flag, path), default=None,
                        help=f"{what}, {field_range(path)} (default {default(path)})", **kw)
@@ -93,10 +104,6 @@ def add_parser(sub) -> None:
                         "tokens after the --seq-len prompt; "
                         "adds decode_ns_per_token, decode_aimc_only_ns_per_token (no LoRA), "
                         "kv_cache_bytes, tokens_per_s, decode_overhead")
-    p.add_argument("--engine", choices=ENGINES, default="des",
-                   help="des: SimPy discrete-event simulation (default); closed_form: formula")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=run)
 
 
 #: flags that set a design parameter, each named as its search-space alias (search_space.ALIASES)

@@ -54,7 +54,8 @@ def run(args) -> int:
     from codesign.config import direction, objective_key
     from codesign.errors import InputError
     from codesign.files import write_atomic
-    from codesign.metrics import parse_rule
+    from codesign.metric_key import MetricKey
+    from codesign.metrics import check_key, parse_rule
     from codesign.pick import pick
     from codesign.plain import plain
     from codesign.results import pareto_table, trials_table
@@ -64,12 +65,12 @@ def run(args) -> int:
     rules = [parse_rule(text, f"--require {text!r}") for text in args.require]
     objectives = [(objective_key(o), direction(o)) for o in loaded.config.objectives]
     if args.prefer is not None:
-        parse_rule(f"{args.prefer}>=0", "--prefer")  # a known metric name
+        check_key(args.prefer, "--prefer")  # a known metric name
     folder = results_folder(args, loaded)
     study, _ = open_existing(args, loaded)
     table = trials_table(study, loaded)
     for col in [r.metric for r in rules] + ([args.prefer] if args.prefer else []):
-        if col not in table.columns and ":" in col:    # a quantile the study did not record
+        if col not in table.columns and MetricKey.parse(col).quantile:  # not recorded by the study
             table[col] = _from_drift(study, table, col)
     for col in [r.metric for r in rules] + ([args.prefer] if args.prefer else []):
         if col not in table.columns:

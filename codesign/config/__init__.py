@@ -8,16 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from codesign.decode import decode
-from codesign.config.overrides import apply_overrides
+from codesign.config.overrides import Overrides, apply_overrides
 from codesign.config.study import DesignPoint, Objective, StudyConfig, Workload
 from codesign.errors import InputError
+from codesign.metric_key import MetricKey
 from codesign.metrics import METRICS, Direction, Rule, parse_rule
 from codesign.safe_yaml import read_yaml_file
 from codesign.search_space import Axis, load_space, param_name
 from codesign.storage import check_url
 
 __all__ = ["load_study", "study_from_dict", "StudyConfig", "DesignPoint", "Objective", "Workload",
-           "LoadedStudy", "direction", "objective_key", "objectives_of"]
+           "LoadedStudy", "direction", "objective_key", "objective_metric", "objectives_of"]
 
 
 #: design fields that only the accuracy model reads (an axis over one needs an accuracy metric)
@@ -41,8 +42,9 @@ class LoadedStudy:
             METRICS[r.base].needs_accuracy for r in self.rules)
 
 
-def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedStudy:
-    """Read, override and check a study file; InputError (one line) on any problem."""
+def load_study(path: str | Path, overrides: Overrides | None = None) -> LoadedStudy:
+    """Read, override (``--set`` texts or a mapping of dotted paths) and check a study file;
+    InputError (one line) on any problem."""
     path = Path(path)
     data = read_yaml_file(path, "study")
     if not isinstance(data, dict):
@@ -60,7 +62,7 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
             raise InputError(f"{where}.name: unknown objective {obj.name!r}; "
                              f"known: {', '.join(METRICS)}")
         if METRICS[obj.name].needs_accuracy:
-            _check_horizon(obj.at, config, f"{where}.at")
+            _check_horizon(MetricKey.of(obj.name, obj.at, f"{where}.at"), config, f"{where}.at")
         elif isinstance(raw_objectives[i], dict) and "at" in raw_objectives[i]:
             raise InputError(f"{where}.at: {obj.name} is a hardware metric, the same at every "
                              f"drift time and draw; 'at' (a drift horizon or quantile) is for "
@@ -74,8 +76,7 @@ def study_from_dict(data: dict, source: Path | None = None) -> LoadedStudy:
         check_url(config.storage, where="storage")
     rules = [parse_rule(text, f"constraints[{i}]") for i, text in enumerate(config.constraints)]
     for i, rule in enumerate(rules):
-        if "@" in rule.metric:
-            _check_horizon(rule.metric.partition("@")[2], config, f"constraints[{i}]")
+        _check_horizon(rule.key, config, f"constraints[{i}]")
     named = [o.name for o in config.objectives] + [r.metric for r in rules]
     if "decode_us_per_token" in named and config.workload.generate < 1:
         raise InputError("workload.generate: decode_us_per_token needs workload.generate >= 1 "
@@ -107,7 +108,14 @@ def objectives_of(loaded: LoadedStudy) -> list[tuple[str, str, str]]:
 
 def objective_key(obj: Objective) -> str:
     """Column name of an objective in results tables: 'latency_us', 'accuracy@1d'."""
-    return f"{obj.name}@{obj.at}" if METRICS[obj.name].needs_accuracy else obj.name
+    return str(objective_metric(obj))
+
+
+def objective_metric(obj: Objective) -> MetricKey:
+    """The metric key an objective optimises: its ``at`` for accuracy metrics, else none."""
+    if METRICS[obj.name].needs_accuracy:
+        return MetricKey.of(obj.name, obj.at, "at")
+    return MetricKey(obj.name)
 
 
 def _check_name(name: str) -> None:
@@ -117,12 +125,10 @@ def _check_name(name: str) -> None:
         raise InputError(f"name: must be letters, digits, '_', '-', '.' (a folder name), got {name!r}")
 
 
-def _check_horizon(at: str, config: StudyConfig, where: str) -> None:
-    from codesign.metrics import parse_at
-
+def _check_horizon(key: MetricKey, config: StudyConfig, where: str) -> None:
+    """InputError unless the key's horizon (if any) is an evaluated drift time, mean or worst."""
     drift_times = list(config.accuracy.evaluation.drift_times)
-    horizon, _ = parse_at(at, where)
-    if horizon not in ("mean", "worst") and horizon not in drift_times:
-        raise InputError(f"{where}: {horizon!r} is not an evaluated drift time; use one of "
+    if key.horizon is not None and not key.aggregate and key.horizon not in drift_times:
+        raise InputError(f"{where}: {key.horizon!r} is not an evaluated drift time; use one of "
                          f"{', '.join(drift_times)}, mean or worst (optionally with a quantile "
                          f"over the noise draws, e.g. 1y:p10)")

@@ -102,31 +102,36 @@ def study_figures(study, loaded, table, front, picked: dict | None = None,
     else:
         out.skipped["parallel"] = "no complete trial"
     if loaded.needs_accuracy:
-        front_numbers = list(front["number"]) if not front.empty else []
-        drift = drift_data(records(study), front_numbers, params)
-        if drift is not None:
-            out.figures.append(FigureSpec(
-                "drift", "Accuracy vs drift time",
-                f"{drift.metric} of each front configuration after AHWA-LoRA training against "
-                "the time since programming: mean over the noise draws, band +-1 std; dotted: the "
-                "same analog model before adapter training; dashed black: digital. Front trials "
-                "with identical adapters share one line.", drift, _draw.draw_drift))
-        else:
-            out.skipped["drift"] = "no front trial recorded a drift series"
-        sweep = rank_sweep_data(table)
-        if sweep is not None:
-            out.figures.append(FigureSpec(
-                "rank_sweep", "Rank sweep",
-                "Accuracy against LoRA rank at each evaluated drift time (cf. paper fig. 2a): "
-                "the best trial of each rank, the band down to the worst trial of that rank "
-                "(other knobs vary across those trials).", sweep, _draw.draw_rank_sweep))
-        else:
-            out.skipped["rank_sweep"] = "the study does not vary the rank"
+        _add_accuracy_figures(out, study, table, front, params)
     else:
         out.skipped["drift"] = out.skipped["rank_sweep"] = "latency-only study (no accuracy)"
     if models:
         _add_model_figures(out, loaded, picked)
     return out
+
+
+def _add_accuracy_figures(out: StudyFigures, study, table, front, params: list[str]) -> None:
+    """The drift curves of the front and the rank sweep, or why each is skipped."""
+    front_numbers = list(front["number"]) if not front.empty else []
+    drift = drift_data(records(study), front_numbers, params)
+    if drift is not None:
+        out.figures.append(FigureSpec(
+            "drift", "Accuracy vs drift time",
+            f"{drift.metric} of each front configuration after AHWA-LoRA training against "
+            "the time since programming: mean over the noise draws, band +-1 std; dotted: the "
+            "same analog model before adapter training; dashed black: digital. Front trials "
+            "with identical adapters share one line.", drift, _draw.draw_drift))
+    else:
+        out.skipped["drift"] = "no front trial recorded a drift series"
+    sweep = rank_sweep_data(table)
+    if sweep is not None:
+        out.figures.append(FigureSpec(
+            "rank_sweep", "Rank sweep",
+            "Accuracy against LoRA rank at each evaluated drift time (cf. paper fig. 2a): "
+            "the best trial of each rank, the band down to the worst trial of that rank "
+            "(other knobs vary across those trials).", sweep, _draw.draw_rank_sweep))
+    else:
+        out.skipped["rank_sweep"] = "the study does not vary the rank"
 
 
 def _add_model_figures(out: StudyFigures, loaded, picked: dict | None) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from codesign.metric_key import keys_of
 from codesign.plain import plain
 from codesign.table import complete, feasible_mask
 
@@ -429,20 +430,13 @@ def rank_sweep_data(table: pd.DataFrame, metric: str = "accuracy") -> RankSweepD
     done = complete(table)
     if done.empty or "rank" not in done.columns or done["rank"].dropna().nunique() < 2:
         return None
-    times = []
-    for col in done.columns:
-        if isinstance(col, str) and col.startswith("accuracy@"):
-            label = col.split("@", 1)[1]
-            try:
-                drift_seconds(label)
-            except Exception:
-                continue  # mean, worst
-            if done[col].notna().any():
-                times.append(label)
-    if not times:
+    keys = sorted((k for k in keys_of(done.columns) if k.name == "accuracy" and k.quantile is None
+                   and k.seconds is not None and done[str(k)].notna().any()),
+                  key=lambda k: k.seconds or 0.0)
+    if not keys:
         return None
-    times.sort(key=drift_seconds)
-    cols = [f"accuracy@{k}" for k in times]
+    times = [str(k.horizon) for k in keys]
+    cols = [str(k) for k in keys]
     done = done.dropna(subset=cols, how="all")
     groups = done.groupby("rank")
     ranks = sorted(float(r) for r in groups.groups)

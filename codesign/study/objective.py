@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from codesign.accuracy.draws import series_with_draws
 from codesign.config import LoadedStudy, direction, objective_key
 from codesign.metrics import METRICS
 from codesign.outage import DiskFull, StorageUnavailable
@@ -134,7 +135,7 @@ def _accuracy(point, plan: _Plan, rec: TrialRecord) -> Stop | None:
     if not result.ok:
         rec.reason = result.reason or "accuracy failed"
         raise RuntimeError(rec.reason)
-    after, before = evaluators.series_with_draws(result.to_dict())
+    after, before = series_with_draws(result.to_dict())
     rec.metrics.update(evaluators.accuracy_metrics(after, before, plan.wanted))
     for r in plan.loaded.rules:
         if METRICS[r.base].needs_accuracy:

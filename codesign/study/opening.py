@@ -90,13 +90,13 @@ def accuracy_target(loaded: LoadedStudy) -> tuple[str, str]:
     """(direction, drift time) of what adapter training improves: the study's first accuracy
     objective (its horizon; 'mean' / 'worst': the longest evaluated drift time), else maximise
     at the first drift time. The training ledger's pruner compares checkpoints by it."""
-    from codesign.metrics import parse_at
+    from codesign.metric_key import MetricKey
 
     times = list(loaded.config.accuracy.evaluation.drift_times)
     for o in loaded.config.objectives:
         if METRICS[o.name].needs_accuracy:
-            horizon, _ = parse_at(o.at, "at")
-            return direction(o), (times[-1] if horizon in ("mean", "worst") else horizon)
+            key = MetricKey.of(o.name, o.at, "at")
+            return direction(o), (times[-1] if key.aggregate else str(key.horizon))
     return "maximize", times[0]
 
 

@@ -19,14 +19,14 @@ from typing import Any, Callable
 from codesign.config import LoadedStudy
 from codesign.outage import OUTAGE_S
 from codesign.search_space import grid_size
-from codesign.storage import check_url, is_memory
+from codesign.storage import check_url, default_url, is_memory, storage_url_of
 from codesign.study.counts import full, tally
 from codesign.study.heartbeats import (experimental_ok, quiet_interrupts, requeue_interrupted,
                                        stop_stray_heartbeats)
 from codesign.study.locks import trial_slot_lock
 from codesign.study.objective import make_objective
 from codesign.study.opening import artifacts_location, make_ledger, open_study, preflight
-from codesign.study.storage import close_storage, default_storage, make_storage, storage_error
+from codesign.study.storage import close_storage, make_storage, storage_error
 
 
 @dataclasses.dataclass
@@ -46,8 +46,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               min_trial_s: float = 0.0, outage_s: float = OUTAGE_S) -> RunSummary:
     """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
     cfg = loaded.config
-    url = (storage_url if storage_url is not None else cfg.storage if cfg.storage is not None
-           else default_storage(out_dir, cfg.name))
+    url = storage_url_of(storage_url, cfg.storage, default_url(out_dir, cfg.name))
     preflight(loaded)
     if not is_memory(url):
         check_url(url)
