@@ -48,9 +48,12 @@ def test_a_seeded_latency_study_writes_the_same_trials_csv_twice(tmp_path):
     # the hardware model's order, then one constraint[...] per rule
     from codesign import evaluators
     from codesign.config import load_study
+    from codesign.search_space import param_name
 
-    metrics = list(evaluators.hardware_metrics(load_study(path).config.design))
-    params, objectives = ["rank", "tokens", "integration_ns"], ["latency_us", "energy_uj"]
+    loaded = load_study(path)
+    metrics = list(evaluators.hardware_metrics(loaded.config.design))
+    params, objectives = [param_name(p) for p in loaded.axes], ["latency_us", "energy_uj"]
+    assert sorted(params) == ["integration_ns", "rank", "tokens"]
     assert list(first.columns) == (
         BASE_COLUMNS + params + objectives + [m for m in metrics if m not in objectives]
         + ["constraint[tcdm_fits>=1]", "constraint[adapter_params<=200000]"])
