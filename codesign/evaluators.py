@@ -16,7 +16,7 @@ from typing import Any
 
 import hw_models
 
-from codesign.accuracy.draws import series_with_draws  # noqa: F401  (study.py, _api.py)
+from codesign.accuracy.draws import series_with_draws  # noqa: F401  (_api.py)
 from codesign.accuracy.settings import AccuracyResult
 from codesign.config.study import DesignPoint
 from codesign.metric_key import AGGREGATES, MetricKey
