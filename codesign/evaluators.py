@@ -69,21 +69,13 @@ class AccuracyOutcome:
         return self.result.ok
 
 
-def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False,
-                     ledger=None, proxy_at: str = "1d",
-                     costs: dict | None = None) -> AccuracyOutcome:
+def accuracy_outcome(point: DesignPoint, cache_dir: Path,
+                     progress: bool = False) -> AccuracyOutcome:
     """Evaluate the accuracy of a design point; codesign.accuracy's own cache (adapters and
-    results keyed by everything that affects them) makes repeats cheap. With a study's training
-    ledger (:mod:`codesign.study.ledger`) the setting is trained once per study across workers, with
-    the study's pruning and warm starts (``proxy_at``: the drift time its checkpoints measure)."""
+    results keyed by everything that affects them) makes repeats cheap. Within a study with a
+    training ledger: :func:`codesign.study.training.accuracy_outcome` (each setting trained once
+    per study across workers, with the study's pruning and warm starts)."""
     start = time.perf_counter()
-    if ledger is not None:
-        from codesign.study.training import evaluate
-
-        result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress,
-                                    costs=costs)
-        return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start,
-                               training)
     from codesign.accuracy import evaluate_accuracy
 
     result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,

@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 
 from codesign.config.search import SearchSettings
 from codesign.study.artifacts import ArtifactShelf, artifact_store
-from codesign.study.pruners import make_pruner
+from codesign.study.pruners import COSTS, make_pruner
 from codesign.study.record import Training
 from codesign.study.warm import family, nearest_start, warm_axes
 
@@ -44,11 +44,6 @@ SUFFIX = ":trainings"
 
 def ledger_name(study_name: str) -> str:
     return study_name + SUFFIX
-
-
-def costs_of(trial) -> Optional[dict[str, float]]:
-    """The other objectives (each to be minimised) of the trial that claimed a setting."""
-    return trial.user_attrs.get("costs")
 
 
 class Ledger(ArtifactShelf):
@@ -126,7 +121,7 @@ class Ledger(ArtifactShelf):
             trial.set_user_attr("axes", warm_axes(key_data))
             trial.set_user_attr("from_step", reached)
             if costs is not None:
-                trial.set_user_attr("costs", costs)
+                trial.set_user_attr(COSTS, costs)
             lock.release()                 # the claim exists: others may look
             return job(trial, record)
 

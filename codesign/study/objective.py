@@ -121,8 +121,13 @@ def _accuracy(point, plan: _Plan, rec: TrialRecord) -> Stop | None:
     assert rec.metrics is not None and rec.constraints is not None and rec.run is not None
     costs = {objective_key(o): rec.metrics[o.name] * (1 if direction(o) == "minimize" else -1)
              for o in cfg.objectives if not METRICS[o.name].needs_accuracy}
-    outcome = evaluators.accuracy_outcome(point, plan.cache_dir, progress=plan.progress,
-                                          ledger=plan.ledger, proxy_at=plan.proxy_at, costs=costs)
+    if plan.ledger is not None:
+        from codesign.study.training import accuracy_outcome
+
+        outcome = accuracy_outcome(plan.ledger, point, plan.cache_dir, plan.proxy_at,
+                                   progress=plan.progress, costs=costs)
+    else:
+        outcome = evaluators.accuracy_outcome(point, plan.cache_dir, progress=plan.progress)
     result, training = outcome.result, outcome.training
     rec.run.accuracy_cache_hit, rec.run.training = outcome.cache_hit, training
     if training is not None and training.pruned:

@@ -18,6 +18,10 @@ from optuna.pruners import BasePruner
 from codesign.config.search import SearchSettings
 
 
+#: the ledger claim's attribute holding the claiming trial's other objectives
+COSTS = "costs"
+
+
 @dataclass(frozen=True)
 class Stop:
     """Why a trial is to be pruned (one line, recorded by Optuna with the trial)."""
@@ -51,6 +55,13 @@ class TrialCheckpoints:
         return False
 
 
+def costs_of(trial) -> Optional[dict[str, float]]:
+    """The other objectives (each to be minimised) of the trial that claimed a setting: what the
+    training ledger's claim carries for :class:`DominatedPruner`
+    (:meth:`codesign.study.ledger.Ledger.train`)."""
+    return trial.user_attrs.get(COSTS)
+
+
 class DominatedPruner(BasePruner):
     """Prune a setting whose accuracy at a checkpoint is beaten by another setting's at the same
     checkpoint that is no worse in any other objective of the study (latency, energy...: the
@@ -59,8 +70,6 @@ class DominatedPruner(BasePruner):
     where a single-objective pruner would stop it."""
 
     def prune(self, study, trial) -> bool:
-        from codesign.study.ledger import costs_of
-
         step = trial.last_step
         costs = costs_of(trial)
         if step is None or costs is None:

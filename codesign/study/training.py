@@ -4,11 +4,13 @@ result fetched from the artifact store when another worker made them."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from codesign.accuracy import cache
+from codesign.evaluators import AccuracyOutcome
 from codesign.study.ledger import Ledger
 from codesign.study.pruners import Stop, TrialCheckpoints, prune
 from codesign.study.record import Training
@@ -53,6 +55,16 @@ class _Job:
         self.ledger.fetch_adapter(self.cache_dir, adapter_key)
         self.ledger.fetch_result(self.cache_dir, cache.result_key(adapter_key, settings, aimc),
                                  self.labels)
+
+
+def accuracy_outcome(ledger: Ledger, point, cache_dir: Path, proxy_at: str,
+                     progress: bool = False, costs: Optional[dict] = None) -> AccuracyOutcome:
+    """:func:`codesign.evaluators.accuracy_outcome` through the study's training ledger
+    (``proxy_at``: the drift time its checkpoints measure)."""
+    start = time.perf_counter()
+    result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress,
+                                costs=costs)
+    return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start, training)
 
 
 def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bool = False,

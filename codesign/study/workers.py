@@ -46,6 +46,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
               min_trial_s: float = 0.0, outage_s: float = OUTAGE_S) -> RunSummary:
     """Add trials to the study until it holds ``n_trials`` (default: the study file's n_trials)."""
     cfg = loaded.config
+    target = _target(loaded, n_trials)  # first: a grid too large to visit is refused at once
     url = storage_url_of(storage_url, cfg.storage, default_url(out_dir, cfg.name))
     preflight(loaded)
     if not is_memory(url):
@@ -61,7 +62,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
     worker = _Worker(study, storage, storage.get_study_id_from_name(cfg.name), url, cfg.name,
-                     _target(loaded, n_trials), objective, outage_s, heartbeat_s)
+                     target, objective, outage_s, heartbeat_s)
     try:
         worker.run(max_failures, progress)
     except KeyboardInterrupt:
