@@ -116,7 +116,7 @@ def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path
     shared adapter cache ``cache_dir``; return (objective values of its complete trials, its
     ledger's training figures, wall seconds)."""
     from codesign.config import study_from_dict
-    from codesign.ledger import training_steps
+    from codesign.study.ledger import training_steps
     from codesign.study import close_storage, run_study
 
     loaded = study_from_dict(loaded_data)

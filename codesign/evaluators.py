@@ -17,7 +17,7 @@ from typing import Any
 import hw_models
 from hw_models.throughput import encoder_throughput
 
-from codesign.accuracy.draws import series_with_draws  # noqa: F401  (study.py, _api.py)
+from codesign.accuracy.draws import series_with_draws  # noqa: F401  (_api.py)
 from codesign.accuracy.settings import AccuracyResult
 from codesign.config.study import DesignPoint
 from codesign.metric_key import AGGREGATES, MetricKey
@@ -66,33 +66,21 @@ class AccuracyOutcome:
     result: AccuracyResult
     cache_hit: bool
     seconds: float
-    training: Any = None          # codesign.ledger.Training when a study's ledger ran it
+    training: Any = None          # codesign.study.record.Training when a study's ledger ran it
 
     @property
     def ok(self) -> bool:
         return self.result.ok
 
-    @property
-    def pruned(self) -> bool:
-        return self.result.status == "pruned"
 
-
-def accuracy_outcome(point: DesignPoint, cache_dir: Path, progress: bool = False,
-                     ledger=None, proxy_at: str = "1d",
-                     costs: dict | None = None) -> AccuracyOutcome:
+def accuracy_outcome(point: DesignPoint, cache_dir: Path,
+                     progress: bool = False) -> AccuracyOutcome:
     """Evaluate the accuracy of a design point; codesign.accuracy's own cache (adapters and
-    results keyed by everything that affects them) makes repeats cheap. With a study's training
-    ledger (:mod:`codesign.ledger`) the setting is trained once per study across workers, with
-    the study's pruning and warm starts (``proxy_at``: the drift time its checkpoints measure)."""
+    results keyed by everything that affects them) makes repeats cheap. Within a study with a
+    training ledger: :func:`codesign.study.training.accuracy_outcome` (each setting trained once
+    per study across workers, with the study's pruning and warm starts)."""
     start = time.perf_counter()
     point = with_digital(point)
-    if ledger is not None:
-        from codesign.ledger import evaluate
-
-        result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress,
-                                    costs=costs)
-        return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start,
-                               training)
     from codesign.accuracy import evaluate_accuracy
 
     result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,

@@ -87,7 +87,7 @@ def report_content(study, loaded, storage_url: str, folder: Path,
     from codesign.figures import study_figures
     from codesign.results import package_versions, pareto_table, resolved_config, trials_table
     from codesign.search_space import param_name
-    from codesign.study import redact
+    from codesign.storage import redact
 
     folder = Path(folder)
     cfg = loaded.config

@@ -18,6 +18,7 @@ from codesign.config import LoadedStudy, objective_key, objectives_of
 from codesign.files import write_atomic
 from codesign.plain import plain
 from codesign.search_space import param_name
+from codesign.study.record import RunFacts, TrialRecord, records
 from codesign.table import cache_hits_text, trials_text
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
@@ -27,43 +28,10 @@ BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_s
 
 
 def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
-    """One row per trial: params, objectives, every metric, constraint values, state, timings."""
+    """One row per trial: params, objectives, every metric, constraint values, state, timings
+    (each trial read once as its :class:`~codesign.study.record.TrialRecord`)."""
     keys = [objective_key(o) for o in loaded.config.objectives]
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        attrs = t.user_attrs
-        run = attrs.get("run") or {}
-        training = run.get("training") or {}
-        constraints = attrs.get("constraints", {}) or {}
-        row: dict[str, Any] = {
-            "number": t.number,
-            "state": t.state.name,
-            "feasible": (all(v <= 0 for v in constraints.values())
-                         if t.state.name == "COMPLETE" else None),
-            "accuracy_cache_hit": run.get("accuracy_cache_hit"),
-            "accuracy_skipped": run.get("accuracy_skipped"),
-            # the training ledger: where the pruner stopped this setting, the steps this trial's
-            # claim trained (0: found trained), the adapter a warm start began from
-            "pruned_at_step": training.get("pruned_at"),
-            "training_steps": (max(0, training["to_step"] - training["from_step"])
-                               if training.get("trained_here") else 0 if training else None),
-            "warm_start": training.get("start"),
-            "duration_s": t.duration.total_seconds() if t.duration else None,
-            "eval_s": run.get("eval_s"),
-            "worker": run.get("worker"),
-            "reason": attrs.get("reason") or _fail_reason(t),
-        }
-        row.update({name: value for name, value in t.params.items()})
-        values = t.values or [None] * len(keys)
-        row.update(dict(zip(keys, values)))
-        if t.state.name == "PRUNED" and attrs.get("partial"):
-            # a pruned setting: its objectives with the accuracy it had at its last checkpoint
-            metrics = attrs.get("metrics") or {}
-            row.update({k: attrs["partial"].get(k, metrics.get(k)) for k in keys})
-        for name, value in (attrs.get("metrics") or {}).items():
-            row.setdefault(name, value)
-        row.update({f"constraint[{k}]": v for k, v in constraints.items()})
-        rows.append(row)
+    rows = [trial_row(rec, keys) for rec in records(study)]
     params = [param_name(p) for p in loaded.axes]
     df = pd.DataFrame(rows)
     if df.empty:
@@ -72,10 +40,39 @@ def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
     return df[ordered + [c for c in df.columns if c not in ordered]]
 
 
-def _fail_reason(trial) -> str | None:
-    if trial.state.name != "FAIL":
-        return None
-    return trial.system_attrs.get("fail_reason") or "failed (see the worker's log)"
+def trial_row(rec: TrialRecord, keys: list[str]) -> dict[str, Any]:
+    """A trial's row of trials.csv: :data:`BASE_COLUMNS`, then its params, its objectives
+    (``keys``), its other metrics and its constraint values (``constraint[NAME]``)."""
+    run = rec.run or RunFacts()
+    training = run.training
+    constraints = rec.constraints or {}
+    row: dict[str, Any] = {
+        "number": rec.number,
+        "state": rec.state,
+        "feasible": rec.feasible,
+        "accuracy_cache_hit": run.accuracy_cache_hit,
+        "accuracy_skipped": run.accuracy_skipped,
+        # the training ledger: where the pruner stopped this setting, the steps this trial's
+        # claim trained (0: found trained), the adapter a warm start began from
+        "pruned_at_step": training.pruned_at if training else None,
+        "training_steps": training.steps_trained if training else None,
+        "warm_start": training.start if training else None,
+        "duration_s": rec.duration_s,
+        "eval_s": run.eval_s,
+        "worker": run.worker,
+        "reason": rec.reason,
+    }
+    row.update(rec.params)
+    values: list[float | None] = list(rec.values) if rec.values else [None] * len(keys)
+    row.update(dict(zip(keys, values)))
+    metrics = rec.metrics or {}
+    if rec.state == "PRUNED" and rec.partial:
+        # a pruned setting: its objectives with the accuracy it had at its last checkpoint
+        row.update({k: rec.partial.get(k, metrics.get(k)) for k in keys})
+    for name, value in metrics.items():
+        row.setdefault(name, value)
+    row.update({f"constraint[{k}]": v for k, v in constraints.items()})
+    return row
 
 
 def pareto_table(study, loaded: LoadedStudy, table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -91,7 +88,7 @@ def _has_complete(study) -> bool:
 
 def resolved_config(loaded: LoadedStudy, storage_url: str) -> dict[str, Any]:
     """The study as it ran: every default filled in, the search space inline, package versions."""
-    from codesign.study import redact
+    from codesign.storage import redact
 
     cfg = dataclasses.asdict(loaded.config)
     cfg["search_space"] = {param_name(p): {k: v for k, v in dataclasses.asdict(a).items()

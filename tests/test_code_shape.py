@@ -14,9 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "codesign"
 MAX_FUNCTION_LINES = 60
 #: the accuracy model (torch training loops) is not held to it yet (issue 23)
 EXEMPT_TREES = ("accuracy",)
-#: modules being split into codesign/study/ by another branch of issue 23: exempt while they
-#: exist as single files (delete these two entries once that branch has landed)
-EXEMPT_FILES = ("study.py", "ledger.py")
+#: single files exempt (none: codesign/study/ is a package of short functions)
+EXEMPT_FILES: tuple[str, ...] = ()
 
 
 def modules(exempt_trees=EXEMPT_TREES, exempt_files=EXEMPT_FILES):

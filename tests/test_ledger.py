@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from codesign.config.search import SearchSettings
-from codesign.ledger import distance, family, nearest_start, training_steps
+from codesign.study.ledger import training_steps
+from codesign.study.warm import distance, family, nearest_start
 
 TINY = {
     "sampler": "grid",
@@ -236,7 +237,7 @@ def test_two_machines_train_each_setting_once_through_the_artifact_store(tmp_pat
     ((0.85, {"latency_us": 100, "energy_uj": 5}), (0.85, {"latency_us": 90, "energy_uj": 4}), False),
 ])
 def test_the_dominated_pruner_stops_only_settings_beaten_in_every_objective(mine, theirs, prune):
-    from codesign.ledger import DominatedPruner
+    from codesign.study.pruners import DominatedPruner
 
     study = optuna.create_study(direction="maximize", pruner=DominatedPruner())
     other = study.ask()
@@ -256,7 +257,7 @@ def test_the_dominated_pruner_stops_only_settings_beaten_in_every_objective(mine
     ("successive_halving", optuna.pruners.SuccessiveHalvingPruner),
     ("hyperband", optuna.pruners.HyperbandPruner)])
 def test_each_pruner_name_is_the_optuna_pruner_at_the_checkpoints(name, cls):
-    from codesign.ledger import DominatedPruner, make_pruner
+    from codesign.study.pruners import DominatedPruner, make_pruner
 
     search = SearchSettings(pruner=name)
     pruner = make_pruner(search, search.rungs(40), 40)

@@ -11,6 +11,7 @@ import pytest
 from codesign.figures import (drift_data, hypervolume_history, parallel_data, pareto_data,
                               rank_sweep_data)
 from codesign.figures.data import choose_color_param, staircase
+from codesign.study import record
 
 LAT_ACC = [("latency_us", "minimize", "us"), ("accuracy@1d", "maximize", "metric")]
 
@@ -128,7 +129,7 @@ def _frozen(number, series, params, drift):
                                       for k in params},
         values=[1.0], user_attrs={"drift": drift, "accuracy_metric": "f1"})
     t.number = number
-    return t
+    return record.of(t)  # as stored in a study, read back as its record
 
 
 def test_drift_series_per_front_configuration_in_time_order():

@@ -54,7 +54,7 @@ def test_a_trial_without_any_heartbeat_is_failed_and_retried_not_waited_for(tmp_
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # study.ask() makes the orphan
 def test_a_ledger_claim_without_any_heartbeat_expires(tmp_path):
     from codesign.config.search import SearchSettings
-    from codesign.ledger import Ledger
+    from codesign.study.ledger import Ledger
     from codesign.study import close_storage, make_storage, trial_slot_lock
 
     url = f"sqlite:///{tmp_path / 'l.db'}"

@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from hw_models.specs import PLACEMENTS, AimcTileSpec, LoraSpec
 
@@ -165,27 +165,37 @@ def _series(built: Built, settings: AccuracySettings, progress: bool, variants: 
                            progress=progress)
 
 
+class Checkpoints(Protocol):
+    """Where a planned training reports its adapters' accuracy at each checkpoint: the one
+    interface between the engine and a search's pruner (:mod:`codesign.study.pruners`)."""
+
+    def report(self, step: int, value: float) -> bool:
+        """File ``value`` (accuracy at the plan's ``proxy_at``) at ``step``; True: stop here."""
+        ...
+
+
 @dataclass(frozen=True)
 class TrainPlan:
-    """How :func:`evaluate` trains inside a multi-fidelity search (:mod:`codesign.ledger`).
+    """How :func:`evaluate` trains inside a multi-fidelity search (:mod:`codesign.study.ledger`).
 
     ``rungs``: checkpoints (adapter trainings only): steps after which the adapter, optimiser
     and random states are cached, so a later request for the same adapter (after a Ctrl-C, a
     killed worker, a pruned setting the search came back to) resumes from the furthest one
     instead of step 0; ``on_checkpoint(step, folder)`` is called with each one reached, cached
-    or new (the ledger shares those its store lacks). With ``on_rung`` the adapters' accuracy
-    is also measured there (one draw at the drift time ``proxy_at``, cached with the checkpoint)
-    and passed to ``on_rung(step, value)``; training stops there (the result's status is
-    ``"pruned"``) when it returns False. ``start``: a cached adapter folder to start from (a
-    warm start, any rank: :func:`codesign.accuracy.lora.load_adapter_transfer`), trained for
-    ``steps`` steps instead of ``training.steps``, its learning rate scaled by ``lr_scale``; the
-    adapter is then cached under ``adapter_key`` (:func:`codesign.accuracy.cache.warm_key`)
-    instead of the train key.
+    or new (the ledger shares those its store lacks). With ``checkpoints`` the adapters'
+    accuracy is also measured there (one draw at the drift time ``proxy_at``, cached with the
+    checkpoint) and reported by ``checkpoints.report(step, value)`` (:class:`Checkpoints`);
+    training stops there (the result's status is ``"pruned"``) when it answers True.
+    ``start``: a cached adapter folder to start from (a warm start, any rank:
+    :func:`codesign.accuracy.lora.load_adapter_transfer`), trained for ``steps`` steps instead
+    of ``training.steps``, its learning rate scaled by ``lr_scale``; the adapter is then
+    cached under ``adapter_key`` (:func:`codesign.accuracy.cache.warm_key`) instead of the
+    train key.
     """
 
     rungs: tuple[int, ...] = ()
     proxy_at: str = "1d"
-    on_rung: Optional[Callable[[int, float], bool]] = None
+    checkpoints: Optional[Checkpoints] = None
     on_checkpoint: Optional[Callable[[int, Path], None]] = None
     start: Optional[Path] = None
     steps: Optional[int] = None
@@ -217,7 +227,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
             settings.training, steps=int(plan.steps or settings.training.steps),
             lr=settings.training.lr * plan.lr_scale))
     # a planned training with checkpoints walks them (the pruner sees each) before any cache hit
-    walk = plan.on_rung is not None and settings.training.mode == "lora"
+    walk = plan.checkpoints is not None and settings.training.mode == "lora"
     if use_result_cache and not walk:
         hit = _cached_result(cache_dir, rkey, t_start, settings)
         if hit is not None:
@@ -394,7 +404,7 @@ def _train_planned(built: Built, aimc: AimcTileSpec, settings: AccuracySettings,
                    base: AccuracySettings, plan: TrainPlan, key: str, cache_dir: Path,
                    progress: bool) -> _Planned:
     """Train to ``settings.training.steps`` through the plan's checkpoints (adapter trainings):
-    each is taken from the cache, or trained to and cached; with ``plan.on_rung`` each is
+    each is taken from the cache, or trained to and cached; with ``plan.checkpoints`` each is
     reported. A cached checkpoint found damaged on the way (unreadable, not fitting the model or
     this training) is discarded with one line and the walk starts again from the adapters it
     began with (an earlier checkpoint, or step 0)."""
@@ -442,7 +452,7 @@ def _walk(built: Built, aimc: AimcTileSpec, settings: AccuracySettings, base: Ac
         if meta is not None:
             out.losses, value = _checkpoint_meta(meta, folder, rung)
             pending = _read_checkpoint(built.model, folder)
-            if value is None and plan.on_rung is not None:    # cached without a pruner
+            if value is None and plan.checkpoints is not None:  # cached without a pruner
                 resume()
                 value = proxy_accuracy(built, aimc, base, plan.proxy_at)
             if plan.on_checkpoint is not None:
@@ -456,7 +466,7 @@ def _walk(built: Built, aimc: AimcTileSpec, settings: AccuracySettings, base: Ac
                 return out
             state, state_from = report.state, None
             value = (proxy_accuracy(built, aimc, base, plan.proxy_at)
-                     if plan.on_rung is not None else None)
+                     if plan.checkpoints is not None else None)
             saved = state
 
             def write(d: Path, saved=saved) -> None:
@@ -470,7 +480,8 @@ def _walk(built: Built, aimc: AimcTileSpec, settings: AccuracySettings, base: Ac
                 plan.on_checkpoint(rung, folder)
         if value is not None:
             out.proxy[str(rung)] = value
-        if plan.on_rung is not None and value is not None and not plan.on_rung(rung, value):
+        if plan.checkpoints is not None and value is not None and \
+                plan.checkpoints.report(rung, value):
             out.status, out.pruned_at = "pruned", rung
             out.reason = f"pruned at step {rung} of {settings.training.steps} " \
                          f"({plan.proxy_at}: {value:.4g})"

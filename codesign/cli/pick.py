@@ -36,14 +36,15 @@ def _from_drift(study, table, name: str):
     """A column ``accuracy@1y:p10`` computed from each trial's stored drift series (NaN where a
     trial has none: failed, pruned or without accuracy)."""
     from codesign.evaluators import accuracy_metrics
+    from codesign.study.record import records
 
-    drift = {t.number: t.user_attrs.get("drift") for t in study.trials}
+    drift = {r.number: r.drift for r in records(study)}
 
     def one(number) -> float:
         d = drift.get(int(number))
-        if not d or not d.get("analog_after"):
+        if d is None or not d.analog_after:
             return float("nan")
-        return accuracy_metrics(d["analog_after"], d["analog_before"], [name])[name]
+        return accuracy_metrics(d.analog_after, d.analog_before, [name])[name]
 
     return table["number"].map(one).astype(float)
 

@@ -2,7 +2,7 @@
 
 Every distinct accuracy setting (everything that changes its adapters: rank, placement, ADC/DAC
 bits, the integration time it trains at, noise and training settings) is one *training* in the
-study's training ledger (:mod:`codesign.ledger`), an Optuna study of its own beside the main one in
+study's training ledger (:mod:`codesign.study.ledger`), an Optuna study of its own beside the main one in
 the same storage. The ledger is where a worker claims a training, where the pruner sees
 intermediate accuracy, and where trained adapters are found by workers on other machines.
 """

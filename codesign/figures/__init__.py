@@ -18,6 +18,7 @@ from codesign.figures.data import (DriftData, HypervolumeData, ParallelData, Par
 from codesign.figures.draw import save_figure
 from codesign.figures.models import (LayerLatencyData, TcdmData, TokensSweepData,
                                      layer_latency_data, tcdm_data, tokens_sweep_data)
+from codesign.study.record import records
 
 __all__ = ["FigureSpec", "study_figures", "write_figures", "pareto_data", "hypervolume_history",
            "parallel_data", "drift_data", "rank_sweep_data", "tokens_sweep_data", "tcdm_data",
@@ -112,7 +113,7 @@ def study_figures(study, loaded, table, front, picked: dict | None = None,
 def _add_accuracy_figures(out: StudyFigures, study, table, front, params: list[str]) -> None:
     """The drift curves of the front and the rank sweep, or why each is skipped."""
     front_numbers = list(front["number"]) if not front.empty else []
-    drift = drift_data(study.get_trials(deepcopy=False), front_numbers, params)
+    drift = drift_data(records(study), front_numbers, params)
     if drift is not None:
         out.figures.append(FigureSpec(
             "drift", "Accuracy vs drift time",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ import pandas as pd
 from codesign.metric_key import keys_of
 from codesign.plain import plain
 from codesign.table import complete, feasible_mask
+
+if TYPE_CHECKING:
+    from codesign.study.record import TrialRecord
 
 #: parameters the front is coloured by, in order of preference (the first one the study varies)
 COLOR_PARAMS = ("rank", "adc_bits", "placement", "integration_ns", "tokens", "dac_bits")
@@ -345,14 +348,14 @@ def drift_seconds(label: str) -> float:
     return seconds(label)
 
 
-def drift_data(trials: Iterable[Any], front_numbers: Iterable[int], label_params: Sequence[str] = (),
+def drift_data(trials: Iterable[TrialRecord], front_numbers: Iterable[int],
+               label_params: Sequence[str] = (),
                max_series: int = MAX_DRIFT_SERIES) -> DriftData | None:
     """Mean and std (over noise draws) of the accuracy after training, per front configuration.
 
-    ``trials`` are Optuna trials (anything with ``number``, ``params`` and ``user_attrs``) whose
-    ``drift`` user attribute holds {"digital"|"analog_before"|"analog_after": {time: {mean, std}}}.
-    Front trials with identical series (same adapters, other latency knobs) share one curve.
-    None when no front trial has a drift series.
+    ``trials`` are trial records (:func:`codesign.study.record.records`) whose ``drift`` holds
+    each series as {time: {mean, std}}. Front trials with identical series (same adapters,
+    other latency knobs) share one curve. None when no front trial has a drift series.
     """
     wanted = set(int(n) for n in front_numbers)
     groups: dict[tuple, DriftSeries] = {}
@@ -361,16 +364,17 @@ def drift_data(trials: Iterable[Any], front_numbers: Iterable[int], label_params
     digital = None
     metric = "accuracy"
     for t in sorted(trials, key=lambda t: t.number):
-        drift = ((t.user_attrs or {}).get("drift") if t.number in wanted else None) or {}
-        after = drift.get("analog_after")
+        drift = t.drift if t.number in wanted else None
+        after = drift.analog_after if drift is not None else None
         if not after:
             continue
+        assert drift is not None
         if times is None:
             times = sorted(after, key=drift_seconds)
-        metric = t.user_attrs.get("accuracy_metric") or metric
-        before = drift.get("analog_before") or {}
-        if digital is None and drift.get("digital"):
-            digital = [float(drift["digital"][k]["mean"]) if k in drift["digital"] else math.nan
+        metric = t.accuracy_metric or metric
+        before = drift.analog_before or {}
+        if digital is None and drift.digital:
+            digital = [float(drift.digital[k]["mean"]) if k in drift.digital else math.nan
                        for k in times]
         mean = [float(after[k]["mean"]) if k in after else math.nan for k in times]
         std = [float(after[k].get("std", 0.0)) if k in after else math.nan for k in times]

@@ -265,7 +265,7 @@ def _ledger(tmp_path, steps=STEPS):
     import optuna
 
     from codesign.config.search import SearchSettings
-    from codesign.ledger import Ledger
+    from codesign.study.ledger import Ledger
 
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'study.db'}")
     return Ledger(storage, lambda name: _NoLock(), "s", "maximize",

@@ -1,0 +1,179 @@
+"""The training ledger: each accuracy setting of a study trained once, across workers and machines.
+
+Beside a study ``NAME`` its storage holds a single-objective Optuna study ``NAME:trainings``. Each
+of its trials is one training of one accuracy *setting* (the train key of
+:mod:`codesign.accuracy.cache`: everything that changes the adapters):
+
+- **Claims.** Under the workers' lock (a file lock for SQLite, a PostgreSQL advisory lock), a
+  worker that needs a setting looks it up: trained (COMPLETE) -> it uses the adapters; being
+  trained by a live worker (RUNNING, heartbeat) -> it waits; otherwise it creates the trial (its
+  claim) and trains. A dead trainer's trial goes stale with its heartbeat and the setting is
+  claimed again.
+- **Pruning.** The training reports the adapters' accuracy at checkpoints (``trial.report``,
+  through :class:`codesign.study.pruners.TrialCheckpoints`) and the ledger's pruner
+  (``search.pruner``) decides, among the settings at the same step, whether it goes on.
+  Optuna's pruners are single-objective; the main study is multi-objective, so they run here,
+  where the objective is the one training changes. A pruned setting keeps its checkpoints;
+  claimed again, it re-reports them and resumes where it stopped if the pruner lets it.
+- **Warm starts.** ``search.warm_start``: a new setting starts from the nearest adapter the
+  ledger holds (:func:`codesign.study.warm.nearest_start`).
+- **Artifacts.** Adapters, checkpoints (each as it is reached) and results go to Optuna's
+  artifact store (a folder, or S3: :mod:`codesign.study.artifacts`) and their ids and digests
+  (sha256 and size) to the ledger study's user attributes, so a worker whose local cache lacks
+  them downloads them instead of training. A download that is missing or does not match its
+  digest (anyone who can write the store could have replaced it) is refused with one line and
+  recomputed; nothing downloaded is unpickled or executed (:mod:`codesign.accuracy.state_io`).
+- **Evaluating** a design point through the ledger: :mod:`codesign.study.training`.
+- **Accounting.** Each ledger trial records the steps it advanced (``from_step`` -> ``to_step``):
+  :func:`training_steps` sums them (what the search spent on training).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+from codesign.config.search import SearchSettings
+from codesign.study.artifacts import ArtifactShelf, artifact_store
+from codesign.study.pruners import COSTS, make_pruner
+from codesign.study.record import Training
+from codesign.study.warm import family, nearest_start, warm_axes
+
+SUFFIX = ":trainings"
+
+
+def ledger_name(study_name: str) -> str:
+    return study_name + SUFFIX
+
+
+class Ledger(ArtifactShelf):
+    """The training ledger of one study in one storage (see the module's docstring)."""
+
+    def __init__(self, storage, lock: Callable[[str], Any], study_name: str, direction: Any,
+                 search: SearchSettings, artifacts: str, steps: int):
+        """``storage``: an Optuna RDB storage with heartbeats (a stale claim is failed, not
+        retried); ``lock(name)``: the workers' lock around "look up, then claim"
+        (:func:`codesign.study.trial_slot_lock` of the storage's URL)."""
+        import optuna
+
+        self.search, self.lock = search, lock
+        self.name = ledger_name(study_name)
+        # checkpoints with or without a pruner: an interrupted training resumes from its last
+        self.rungs = search.rungs(steps)
+        self.refused: set[str] = set()               # artifacts found damaged: upload again
+        self.storage = storage
+        self.store = artifact_store(artifacts)       # first: a bad location creates nothing
+        self.study = optuna.create_study(
+            study_name=self.name, storage=self.storage, load_if_exists=True,
+            direction=direction, sampler=optuna.samplers.RandomSampler(seed=0),
+            pruner=make_pruner(search, self.rungs, steps))
+
+    # -- reading the ledger ------------------------------------------------------------------
+    def records(self) -> list:
+        return [t for t in self.study.get_trials(deepcopy=False) if "setting" in t.user_attrs]
+
+    def claims(self, setting: str) -> list:
+        """The ledger trials of one setting."""
+        return [t for t in self.records() if t.user_attrs["setting"] == setting]
+
+    def reached(self, step: int, but: int) -> int:
+        """How many other settings reported a checkpoint at ``step`` (the pruner's evidence)."""
+        return sum(step in t.intermediate_values for t in self.records() if t.number != but)
+
+    # -- claiming and training ---------------------------------------------------------------
+    def train(self, setting: str, key_data: dict, job, costs: Optional[dict] = None) -> Training:
+        """The setting's training: found in the ledger, waited for, or claimed and run by
+        ``job(trial, training)`` (which trains, reports checkpoints through the
+        trial and returns the final value, or prunes the trial:
+        :func:`codesign.study.pruners.prune`)."""
+        from codesign.stale import fail_stale
+
+        waited, t0 = False, time.perf_counter()
+        while True:
+            with self.lock(self.name) as lock:
+                mine = self.claims(setting)
+                done = [t for t in mine if t.state.name == "COMPLETE"]
+                if done:
+                    found = self._training(done[0])
+                    found.waited_s = round(time.perf_counter() - t0, 2) if waited else 0.0
+                    return found
+                if not any(t.state.name == "RUNNING" for t in mine):
+                    return self._claim(setting, key_data, job, costs, lock, mine)
+                fail_stale(self.study)      # a dead trainer's claim expires (or one never beat)
+                if not any(t.state.name == "RUNNING" for t in self.claims(setting)):
+                    continue
+            waited = True
+            time.sleep(self.search.claim_poll_s)
+
+    def _claim(self, setting: str, key_data: dict, job, costs: Optional[dict], lock,
+               mine: list) -> Training:
+        """Create the setting's ledger trial (the claim; ``lock`` is released once it exists)
+        and run ``job`` in it, from the furthest step an earlier claim reached."""
+        reached = max([int(t.user_attrs.get("to_step", 0)) for t in mine], default=0)
+        holder: dict[str, Training] = {}
+
+        def run(trial):
+            record = Training(setting, setting, from_step=reached,
+                              ledger_trial=trial.number, trained_here=True)
+            holder["t"] = record
+            trial.set_user_attr("setting", setting)
+            trial.set_user_attr("family", family(key_data))
+            trial.set_user_attr("axes", warm_axes(key_data))
+            trial.set_user_attr("from_step", reached)
+            if costs is not None:
+                trial.set_user_attr(COSTS, costs)
+            lock.release()                 # the claim exists: others may look
+            return job(trial, record)
+
+        self.study.optimize(run, n_trials=1, catch=(), gc_after_trial=False)
+        return holder["t"]
+
+    def start_for(self, key_data: dict) -> Optional[dict]:
+        """The warm start of a new setting (None: train from scratch)."""
+        if not self.search.warm_start:
+            return None
+        candidates = [self._candidate(t) for t in self.records() if t.state.name == "COMPLETE"]
+        return nearest_start({"family": family(key_data), "axes": warm_axes(key_data)},
+                             candidates)
+
+    @staticmethod
+    def note(trial, record: Training) -> None:
+        """What a claim's training did, in its ledger trial (read by :func:`training_steps` and
+        by the next claim of the setting)."""
+        for name in ("adapter_key", "start", "steps", "to_step", "computed"):
+            trial.set_user_attr(name, getattr(record, name))
+        trial.set_user_attr("from_step", record.from_step)
+
+    @staticmethod
+    def _candidate(t) -> dict:
+        a = t.user_attrs
+        return {"family": a["family"], "axes": a["axes"], "adapter_key": a["adapter_key"],
+                "start": a.get("start"), "number": t.number}
+
+    @staticmethod
+    def _training(t) -> Training:
+        a = t.user_attrs
+        return Training(a["setting"], a["adapter_key"], start=a.get("start"),
+                        steps=int(a.get("steps", 0)), ledger_trial=t.number,
+                        from_step=0, to_step=0, proxy=t.value)
+
+
+def training_steps(storage, study_name: str) -> dict[str, int]:
+    """What a study spent on adapter training, from its ledger: steps advanced (summed over
+    claims), steps computed (not loaded from a cache), trainings, pruned, warm-started."""
+    import optuna
+
+    try:
+        ledger = optuna.load_study(study_name=ledger_name(study_name), storage=storage)
+    except KeyError:
+        return {"steps": 0, "computed": 0, "trainings": 0, "pruned": 0, "warm": 0}
+    trials = [t for t in ledger.get_trials(deepcopy=False) if "setting" in t.user_attrs]
+    return {
+        "steps": sum(max(0, int(t.user_attrs.get("to_step", 0))
+                         - int(t.user_attrs.get("from_step", 0))) for t in trials),
+        "computed": sum(int(t.user_attrs.get("computed", 0)) for t in trials),
+        "trainings": len({t.user_attrs["setting"] for t in trials}),
+        "pruned": sum(t.state.name == "PRUNED" for t in trials),
+        "warm": sum(t.user_attrs.get("start") is not None for t in trials
+                    if t.state.name == "COMPLETE"),
+    }

@@ -1,0 +1,63 @@
+"""Warm starts: which adapter the training ledger starts a new setting from (``search.warm_start``).
+
+Two settings of one *family* (the same train key but for the warm axes: rank, converter bits,
+training integration time) may warm-start each other; the nearest by :func:`distance` is chosen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Optional
+
+from codesign.accuracy import cache
+
+#: the knobs a warm start may change: (scale, weight). The adapters learn to compensate the
+#: tiles' noise, which the converters' bits and the integration time set, while the rank sets
+#: only their capacity; so a neighbour with the same noise and another rank is the nearest
+#: (a stated choice: one octave of rank counts 0.5, one converter bit 1, one octave of
+#: integration time 2)
+WARM_AXES = {"rank": ("log2", 0.5), "adc_bits": ("linear", 1.0), "dac_bits": ("linear", 1.0),
+             "train_integration_ns": ("log2", 2.0)}
+
+
+def family(key_data: dict) -> str:
+    """What two settings must share for one to warm-start the other: the train key data without
+    the warm axes (rank, ADC/DAC bits, training integration time)."""
+    data = json.loads(json.dumps(key_data, default=str))
+    for name in ("adc_bits", "dac_bits", "train_integration_ns"):
+        data["aimc"].pop(name, None)
+    if data.get("lora"):
+        data["lora"].pop("rank", None)
+    return cache.digest(data)
+
+
+def warm_axes(key_data: dict) -> dict[str, float]:
+    aimc, lora = key_data["aimc"], key_data.get("lora") or {}
+    return {"rank": lora.get("rank"), "adc_bits": aimc["adc_bits"], "dac_bits": aimc["dac_bits"],
+            "train_integration_ns": aimc.get("train_integration_ns")}
+
+
+def distance(a: dict, b: dict) -> float:
+    """How far apart two settings of one family are (0: the same warm axes)."""
+    total = 0.0
+    for name, (scale, weight) in WARM_AXES.items():
+        x, y = a.get(name), b.get(name)
+        if x == y:
+            continue
+        if x is None or y is None:
+            return math.inf
+        total += weight * (abs(math.log2(x / y)) if scale == "log2" else abs(x - y))
+    return total
+
+
+def nearest_start(target: dict, candidates: list[dict]) -> Optional[dict]:
+    """The candidate to warm-start ``target`` from: same family, smallest :func:`distance`, then
+    one trained from scratch over a warm-started one, then the earliest. Candidates and target
+    are ledger records ({"family", "axes", "adapter_key", "start", "number"})."""
+    same = [c for c in candidates if c["family"] == target["family"]
+            and math.isfinite(distance(target["axes"], c["axes"]))]
+    if not same:
+        return None
+    return min(same, key=lambda c: (distance(target["axes"], c["axes"]),
+                                    c.get("start") is not None, c["number"]))
