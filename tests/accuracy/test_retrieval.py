@@ -135,6 +135,19 @@ def test_codesign_accuracy_reports_the_three_measures(tiny_model, tmp_path, caps
     assert "| drift | model | recall@1 | mrr@10 | ndcg@10 |" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_the_built_in_workload_name_reports_its_measures(tmp_path, capsys):
+    """The preset itself (all-MiniLM-L6-v2, 64 held-out passages), one step and one draw: the
+    digital measures are those of docs/guide/retrieval.md, MRR@10 is measures["mrr@10"]."""
+    d = _cli_json(["accuracy", "--workload", "minilm-retrieval", "--rank", "1", "--steps", "1",
+                   "--draws", "1", "--drift-times", "0s", "--cache-dir", str(tmp_path),
+                   "--quiet", "--json"], capsys)
+    m = d["measures"]
+    assert {k: round(v["digital"], 3) for k, v in m.items()} == \
+        {"recall@1": 0.484, "mrr@10": 0.638, "ndcg@10": 0.704}
+    assert m["mrr@10"]["analog_after"]["0s"] == pytest.approx(d["analog_after"]["0s"])
+
+
 def test_contrastive_adapters_train_on_their_own_key(tiny_retrieval, small_settings, tmp_path):
     from hw_models.specs import AimcTileSpec, LoraSpec
 
