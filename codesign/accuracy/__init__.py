@@ -9,6 +9,7 @@ function that needs them runs. Public API::
     result = evaluate_accuracy(WorkloadSpec(), AimcTileSpec(), LoraSpec(rank=8), AccuracySettings(),
                                cache_dir=Path(".cache/accuracy"))
     result.to_dict()   # digital / analog_before / analog_after per drift label, params, metric
+    result.measures    # a task's measures beside its metric (retrieval, SQuAD), same draws
 
 The lower-level pieces (model loading, conversion, training, drift evaluation, adapter swapping)
 live in :mod:`codesign.accuracy.engine` and the modules it names.

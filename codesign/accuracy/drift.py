@@ -11,14 +11,19 @@ chip: its programming, drift and read noise are its own; output noise is the sam
 read), draws stay independent of each other, differences between variants or drift times are
 measured with less noise, and the output noise is drawn once per chip instead of once per
 evaluation.
+
+With ``measures`` (a dict), the task's extra measures of every evaluation
+(:attr:`last_metrics`, e.g. retrieval's Recall@1 / MRR@10 / nDCG@10) are recorded into it,
+``{variant: {drift label: [one dict per draw]}}`` (:mod:`codesign.accuracy.measures`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from typing import Callable, Optional
 
 from codesign.accuracy import convert
+from codesign.accuracy.measures import Recorded, record
 from codesign.accuracy.metrics import summarize
 from codesign.accuracy.settings import EvaluationSettings, drift_seconds
 from codesign.accuracy.tiles import NoiseTape, shared_output_noise
@@ -26,7 +31,8 @@ from codesign.accuracy.tiles import NoiseTape, shared_output_noise
 
 def evaluate_series(model, task, evaluation: EvaluationSettings, device,
                     variants: dict[str, Callable[[], contextlib.AbstractContextManager]],
-                    progress: bool = False) -> dict[str, dict[str, dict]]:
+                    progress: bool = False,
+                    measures: Optional[Recorded] = None) -> dict[str, dict[str, dict]]:
     """{variant: {drift label: {"mean", "std", "draws"}}} over ``evaluation.n_draws`` draws
     (``draws``: the value of each draw in draw order)."""
     import torch
@@ -51,6 +57,8 @@ def evaluate_series(model, task, evaluation: EvaluationSettings, device,
                         torch.manual_seed(evaluation.seed * 7919 + d * 101 + k)
                         with ctx(), shared_output_noise(tape):
                             values[variant][label].append(task.evaluate(model, device))
+                        if measures is not None:
+                            record(measures, variant, label, task)
                         tape.rewind()
                     if bar is not None:
                         bar.update(1)

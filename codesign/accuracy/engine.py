@@ -77,6 +77,8 @@ class Built:
     adapter_names: list
     digital_metric: float
     roles_by_name: dict
+    #: the task's extra measures of the digital model ({} for a one-metric task)
+    digital_measures: dict = dataclasses.field(default_factory=dict)
 
 
 def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
@@ -93,6 +95,9 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     model = task.load_model().to(device)
     task.prepare(model)
     digital = task.evaluate(model, device)
+    from codesign.accuracy.measures import task_measures
+
+    digital_measures = task_measures(task)
     model = model.cpu()
     by_name = roles.linear_roles(model)
     from codesign.accuracy.digital import digital_names
@@ -138,7 +143,8 @@ def build(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
 
         rows.install(model, convert.analog_layers(model))
     model.eval()
-    return Built(model, task, device, analog_names, adapter_names, digital, by_name)
+    return Built(model, task, device, analog_names, adapter_names, digital, by_name,
+                 digital_measures)
 
 
 def _hub_allowed() -> bool:
@@ -158,11 +164,12 @@ def use_integration(model, aimc: AimcTileSpec, settings: AccuracySettings,
     convert.set_integration_noise(model, *integration_noise(t_int, settings.noise))
 
 
-def _series(built: Built, settings: AccuracySettings, progress: bool, variants: dict):
+def _series(built: Built, settings: AccuracySettings, progress: bool, variants: dict,
+            measures: Optional[dict] = None):
     from codesign.accuracy.drift import evaluate_series
 
     return evaluate_series(built.model, built.task, settings.evaluation, built.device, variants,
-                           progress=progress)
+                           progress=progress, measures=measures)
 
 
 class Checkpoints(Protocol):
@@ -229,7 +236,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     # a planned training with checkpoints walks them (the pruner sees each) before any cache hit
     walk = plan.checkpoints is not None and settings.training.mode == "lora"
     if use_result_cache and not walk:
-        hit = _cached_result(cache_dir, rkey, t_start, settings)
+        hit = _cached_result(cache_dir, rkey, t_start, settings, workload)
         if hit is not None:
             return hit
 
@@ -248,9 +255,11 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     res = AccuracyResult(digital=digital, trainable_params=trainable, total_params=total,
                          metric=task.metric, extras=extras)
     before = None
+    recorded: dict = {}
     if settings.training.mode == "full_ahwa":
         use_integration(model, aimc, settings)
-        before = _series(built, settings, progress, {"before": contextlib.nullcontext})["before"]
+        before = _series(built, settings, progress, {"before": contextlib.nullcontext},
+                         recorded)["before"]
 
     adapter_hit = (settings.training.mode == "lora" and not walk
                    and _load_cached_adapter(model, cache_dir, tkey))
@@ -280,7 +289,7 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
             res.status, res.reason = "failed", report.reason
             return res
         if walk and use_result_cache:
-            hit = _cached_result(cache_dir, rkey, t_start, settings)
+            hit = _cached_result(cache_dir, rkey, t_start, settings, workload)
             if hit is not None:
                 hit.extras.update(steps_computed=report.computed)
                 return hit
@@ -296,13 +305,16 @@ def evaluate(workload: WorkloadSpec, aimc: AimcTileSpec, lora: LoraSpec,
     use_integration(model, aimc, settings)
     if settings.training.mode == "lora":
         out = _series(built, settings, progress,
-                      {"before": model.disable_adapter, "after": contextlib.nullcontext})
+                      {"before": model.disable_adapter, "after": contextlib.nullcontext}, recorded)
         before, after = out["before"], out["after"]
     else:
-        after = _series(built, settings, progress, {"after": contextlib.nullcontext})["after"]
+        after = _series(built, settings, progress, {"after": contextlib.nullcontext},
+                        recorded)["after"]
     from codesign.accuracy.draws import split_result
+    from codesign.accuracy.measures import tabulate
 
     res.analog_before, res.analog_after, extras["draws"] = split_result(before, after)
+    res.measures = tabulate(built.digital_measures, recorded)
     extras["eval_seconds"] = round(time.perf_counter() - t_eval, 2)
     extras["seconds"] = round(time.perf_counter() - t_start, 2)
     if use_result_cache:
@@ -500,10 +512,15 @@ def _walk(built: Built, aimc: AimcTileSpec, settings: AccuracySettings, base: Ac
     return out
 
 
-def _cached_result(cache_dir: Path, key: str, t_start: float,
-                   settings: AccuracySettings) -> Optional[AccuracyResult]:
+def _cached_result(cache_dir: Path, key: str, t_start: float, settings: AccuracySettings,
+                   workload: WorkloadSpec) -> Optional[AccuracyResult]:
+    """The cached result of ``key``, or None; a result cached without the measures its task
+    reports (written before results kept them) is not used: the evaluation runs again (its
+    adapters still come from the cache) and replaces it."""
+    from codesign.accuracy.measures import has_measures
+
     hit = cache.load_result(cache_dir, key, tuple(settings.evaluation.drift_times))
-    if hit is None:
+    if hit is None or (not hit.get("measures") and has_measures(workload)):
         return None
     res = _result_from_dict(hit)
     res.cache_hit = True

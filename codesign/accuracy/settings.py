@@ -283,6 +283,10 @@ class AccuracyResult:
 
     ``digital``, ``analog_before`` and ``analog_after`` map a drift label to ``{"mean", "std"}``
     over the noise draws (``digital`` has the same value at every label: no noise).
+    ``measures``: the task's extra measures beside ``metric`` (retrieval: recall@1, mrr@10,
+    ndcg@10; SQuAD: exact match and F1), ``{name: {"digital": x, "analog_before": {label:
+    {"mean", "std"}}, "analog_after": {...}}}`` over the same draws; empty for a task that
+    reports one metric only (the default fidelity workload): :mod:`codesign.accuracy.measures`.
     """
 
     digital: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -295,6 +299,7 @@ class AccuracyResult:
     status: str = "ok"
     reason: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    measures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     CONTRACT_KEYS = ("digital", "analog_before", "analog_after", "trainable_params",
                      "total_params", "metric")
@@ -304,12 +309,15 @@ class AccuracyResult:
         return self.status == "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract keys first, then ``cache_hit``, ``status``, ``reason`` and the extras."""
+        """The contract keys first, then ``cache_hit``, ``status``, ``reason``, ``measures``
+        (only when there are any) and the extras."""
         out: dict[str, Any] = {
             "digital": self.digital, "analog_before": self.analog_before,
             "analog_after": self.analog_after, "trainable_params": int(self.trainable_params),
             "total_params": int(self.total_params), "metric": self.metric,
             "cache_hit": bool(self.cache_hit), "status": self.status, "reason": self.reason}
+        if self.measures:
+            out["measures"] = self.measures
         for key, value in self.extras.items():
             out.setdefault(key, value)
         return out

@@ -27,7 +27,8 @@ EXAMPLES = """\
   codesign accuracy --rank 8 --adc-bits 8 --mode full_ahwa --steps 40
   # re-run the design point `codesign pick` chose (its study's adapter cache answers it)
   codesign accuracy --config results/quickstart/picked.yaml --draws 3 --drift-times 0s 1d 1y
-  # the retrieval workload: MRR@10 of held-out documentation sentences finding their passage
+  # the retrieval workload: MRR@10 of held-out documentation sentences finding their passage,
+  # with Recall@1 and nDCG@10 beside it (the measures table; under "measures" in the JSON)
   codesign accuracy --workload minilm-retrieval --rank 8 --drift-times 0s 1d 1y 10y
   # a GLUE task from the hub (needs network) or local files in the HF GLUE column format
   codesign accuracy --workload glue.yaml --rank 8 --placement all --adc-bits 8
@@ -37,7 +38,9 @@ EXAMPLES = """\
                   max_seq_len: 128
 
 JSON keys: digital, analog_before, analog_after (drift time -> {mean, std}), trainable_params,
-total_params, metric, plus cache_hit, status, reason and timing extras. Trained adapters and
+total_params, metric, plus cache_hit, status, reason, measures (a task's measures beside its
+metric, e.g. retrieval's recall@1, mrr@10, ndcg@10: name -> {digital, analog_before,
+analog_after}; absent for the default workload) and timing extras. Trained adapters and
 results are cached under --cache-dir; a repeated request is answered from the cache.
 """
 
@@ -311,6 +314,10 @@ def format_table(d: dict) -> str:
     share = d["trainable_params"] / d["total_params"] if d["total_params"] else 0
     lines.append(f"trainable parameters: {d['trainable_params']:,} of {d['total_params']:,} "
                  f"({100 * share:.2f} %)")
+    if d.get("measures"):
+        from codesign.accuracy.measures import format_measures
+
+        lines += ["", "measures (mean ± std over draws):", format_measures(d["measures"], labels)]
     return "\n".join(lines)
 
 

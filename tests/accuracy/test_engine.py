@@ -87,6 +87,8 @@ def test_evaluate_series_shape_cache_hit_and_determinism(tiny_workload, small_se
                            progress=False)
     assert r1.ok and not r1.cache_hit
     d = r1.to_dict()
+    # the fidelity task reports one metric: no measures, in the result or its JSON
+    assert r1.measures == {} and "measures" not in d
     for key in ("digital", "analog_before", "analog_after"):
         assert list(d[key]) == ["0s", "1d"]
         assert all(set(v) == {"mean", "std"} for v in d[key].values())

@@ -50,6 +50,11 @@ def test_squad_folder_official_json(tiny_model, small_settings, tmp_path):
                           tmp_path, progress=False)
     assert r.ok and r.metric == "squad_f1"
     assert all(0.0 <= v["mean"] <= 100.0 for v in r.analog_after.values())
+    # exact match is reported beside F1, over the same draws; F1 is the metric's series
+    assert set(r.measures) == {"exact_match", "f1"}
+    assert r.measures["f1"]["analog_after"] == r.analog_after
+    assert all(e["mean"] <= f["mean"] for e, f in zip(
+        r.measures["exact_match"]["analog_after"].values(), r.analog_after.values()))
     assert batch is None
 
 

@@ -14,9 +14,10 @@ CPython 3.11 gives 446 pairs, so ``n_eval`` is at most 223.
 Evaluation: every evaluation query is ranked against all ``n_eval`` held-out passages by the cosine
 of mean-pooled embeddings; Recall@1, MRR@10 and nDCG@10 are computed by ``ir-measures`` (which runs
 ``trec_eval`` through pytrec_eval: the TREC reference implementation). The primary metric (the one
-per drift time) is MRR@10; all three of the last evaluation are in :attr:`RetrievalTask.last_metrics`
-and every evaluation's are appended to :attr:`RetrievalTask.log`. A larger ``n_eval`` is a larger
-corpus, so a harder task: compare figures at one ``n_eval`` only.
+per drift time) is MRR@10; all three of the last evaluation are in :attr:`RetrievalTask.last_metrics`,
+which ``codesign accuracy`` reports as the result's ``measures`` at every drift time
+(:mod:`codesign.accuracy.measures`). A larger ``n_eval`` is a larger corpus, so a harder task:
+compare figures at one ``n_eval`` only.
 
 Training needs no labels. ``retrieval`` (the workload ``minilm-retrieval``): distillation, as the
 fidelity workload does: 1 - cosine to the digital model's embeddings of the training queries and
@@ -152,7 +153,6 @@ class RetrievalTask(FidelityTask):
         self._encoded: dict[tuple[tuple[str, ...], int], list] = {}
         self.teacher_train = None
         self.last_metrics: dict[str, float] = {}
-        self.log: list[dict[str, float]] = []
 
     def prepare(self, model) -> None:
         if self.objective == "distill":
@@ -192,5 +192,4 @@ class RetrievalTask(FidelityTask):
         d = F.normalize(self._embed_all(model, [p.passage for p in self.eval_pairs], device),
                         dim=-1)
         self.last_metrics = rank_measures((q @ d.T).tolist(), range(len(self.eval_pairs)))
-        self.log.append(dict(self.last_metrics))
         return self.last_metrics[PRIMARY]
