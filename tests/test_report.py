@@ -42,13 +42,14 @@ def make_study(tmp_path: Path, picked: bool = False) -> tuple[Path, Path]:
     from codesign.config import load_study
     from codesign.search_space import to_distributions
     from codesign.search_space import param_name
-    from codesign.study import default_storage, make_storage, open_study
+    from codesign.storage import default_url
+    from codesign.study import make_storage, open_study
 
     path = tmp_path / "rep.yaml"
     path.write_text(yaml.safe_dump(STUDY))
     out = tmp_path / "results"
     loaded = load_study(path)
-    study = open_study(loaded, make_storage(default_storage(out, "rep")), seed=0)
+    study = open_study(loaded, make_storage(default_url(out, "rep")), seed=0)
     dists = {param_name(p): d for p, d in to_distributions(loaded.axes, loaded.config.design).items()}
     for rank, placement, tokens, acc, latency, feasible in TRIALS:
         series = {t: {"mean": acc - k * 0.03 * (2 if placement == "qkv" else 1),
@@ -262,11 +263,12 @@ def test_plot_writes_the_chosen_figures_in_the_chosen_formats(report, capsys):
 
 def test_report_of_a_study_without_trials(tmp_path):
     from codesign.config import load_study
-    from codesign.study import default_storage, make_storage, open_study
+    from codesign.storage import default_url
+    from codesign.study import make_storage, open_study
 
     path = tmp_path / "rep.yaml"
     path.write_text(yaml.safe_dump(STUDY))
-    open_study(load_study(path), make_storage(default_storage(tmp_path / "r", "rep")), seed=0)
+    open_study(load_study(path), make_storage(default_url(tmp_path / "r", "rep")), seed=0)
     assert main(["report", str(path), "--out", str(tmp_path / "r"), "--no-models"]) == 0
     page = (tmp_path / "r" / "rep" / "report.html").read_text()
     assert "No feasible complete trial yet" in page and 'id="fig-pareto"' in page

@@ -195,10 +195,10 @@ def test_the_trial_count_query_agrees_with_optunas_public_api(tmp_path):
     """tally's one COUNT query reads Optuna's own tables: it must count as Optuna does."""
     import optuna
 
-    from codesign.study import (close_storage, count_states, count_states_sql, default_storage,
-                                make_storage)
+    from codesign.storage import default_url
+    from codesign.study import close_storage, count_states, count_states_sql, make_storage
 
-    storage = make_storage(default_storage(tmp_path, "count"))
+    storage = make_storage(default_url(tmp_path, "count"))
     study = optuna.create_study(study_name="count", storage=storage)
 
     def objective(trial):

@@ -28,11 +28,11 @@ from codesign.study.locks import trial_slot_lock
 from codesign.study.objective import make_objective, worker_id
 from codesign.study.opening import (accuracy_target, artifacts_location, fingerprint, make_ledger,
                                     make_sampler, open_study, preflight)
-from codesign.study.storage import close_storage, default_storage, make_storage
+from codesign.study.storage import close_storage, make_storage
 from codesign.study.workers import RunSummary, run_study
 
 __all__ = ["MAX_RETRY", "RunSummary", "accuracy_target", "artifacts_location", "close_storage",
-           "count_states", "count_states_sql", "default_storage", "fingerprint", "make_ledger",
+           "count_states", "count_states_sql", "fingerprint", "make_ledger",
            "make_objective", "make_sampler", "make_storage", "open_study", "preflight",
            "redact", "requeue_interrupted", "run_study", "stop_stray_heartbeats", "tally",
            "trial_slot_lock", "worker_id"]

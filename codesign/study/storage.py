@@ -14,17 +14,12 @@ from typing import Any
 
 from codesign.errors import InputError
 from codesign.outage import OUTAGE_S, DiskFull, disk_full_message, is_disk_full, no_space_left
-from codesign.storage import (check_url, default_url, is_memory, is_sqlite, memory_storage,
+from codesign.storage import (check_url, is_memory, is_sqlite, memory_storage,
                               readonly_url, redact, sqlite_path)
 from codesign.study.heartbeats import MAX_RETRY, experimental_ok
 
 _SCHEMA_RACE = re.compile(r"already exists|duplicate key|UniqueViolation|UNIQUE constraint failed|"
                           r"database is locked", re.I)
-
-
-def default_storage(out_dir: Path, name: str) -> str:
-    """The command line's default storage: :func:`codesign.storage.default_url`."""
-    return default_url(out_dir, name)
 
 
 @experimental_ok()
