@@ -335,7 +335,9 @@ def evaluate_point(point: DesignPoint | Mapping[str, Any] | StudySource, accurac
             outcome = evaluators.accuracy_outcome(design, cache, progress=progress)
     if not outcome.ok:
         raise RuntimeError(f"accuracy: {outcome.result.reason or outcome.result.status}")
-    after, before = evaluators.series_with_draws(outcome.result.to_dict())
+    from codesign.accuracy.draws import series_with_draws
+
+    after, before = series_with_draws(outcome.result.to_dict())
     metrics.update(evaluators.accuracy_metrics(after, before))
     return metrics
 

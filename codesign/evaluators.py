@@ -17,7 +17,6 @@ from typing import Any
 import hw_models
 from hw_models.throughput import encoder_throughput
 
-from codesign.accuracy.draws import series_with_draws  # noqa: F401  (_api.py)
 from codesign.accuracy.settings import AccuracyResult
 from codesign.config.study import DesignPoint
 from codesign.metric_key import AGGREGATES, MetricKey

@@ -44,7 +44,7 @@ def test_rules_name_quantiles_and_bad_ones_are_one_line_errors():
 
 
 def test_draws_kept_beside_the_contract_summary_are_merged_back():
-    from codesign.evaluators import series_with_draws
+    from codesign.accuracy.draws import series_with_draws
 
     result = {"analog_after": {"1y": {"mean": 0.8, "std": 0.05}},
               "analog_before": {"1y": {"mean": 0.7, "std": 0.02}},
