@@ -9,22 +9,30 @@ gets ``--fraction`` of the grid's evaluations (default 20 %); its hypervolume
 is compared with the whole grid's, both measured in the same objective scaling (grid min..max ->
 0..1, reference point 1.1, Optuna's exact WFG hypervolume).
 
-Prints one JSON line: grid size, budget, per sampler the hypervolume ratio (median over seeds).
+Prints one JSON line: grid size, budget, per sampler the hypervolume ratio (min, median, max
+over seeds).
 
 ``--joint``: the problem with accuracy, where adapter training is the cost. MiniLM-L6 shapes and
 the offline fidelity workload sized for this CPU (16 training steps of 8 sentences, 16 evaluation
 sentences, one drift time, one draw); axes rank x placement x ADC bits x integration time x tokens
 (144 points, 48 distinct accuracy settings: a shorter integration time than 256 ns trains its own
 adapters); objectives accuracy@1d (max), latency (min), energy (min). The grid (every point, every
-setting trained in full, checkpoints kept) is computed once into ``--cache`` and reused. Then each
-strategy (``base``: the factorised search, each setting trained in full once; ``prune_sh``: +
-Optuna's successive halving on accuracy; ``prune``: + the multi-objective ``dominated`` pruner;
-``warm``: + warm starts; ``both``: dominated pruning and warm starts) runs ``--seeds`` studies of
-``--fraction`` of the grid's points, each in a fresh storage (a fresh ledger) over the shared
-adapter cache: what a strategy *spends* is read from its own ledger (steps advanced per setting,
-whether computed or found cached), so cached work is shared without being free. Reported per
-strategy (median over seeds): ``hv_share`` (hypervolume of its complete trials / the grid's, both
-scaled by the grid's ranges) and ``training_share`` (its training steps / the grid's).
+setting trained in full, checkpoints kept) is computed once into ``--cache`` and reused; with
+``--grid-repeats 2`` (the default) it is computed a second time in an adapter cache of its own,
+every setting trained again, and the difference is reported (``grid_spread``); the grid's
+adapters are also measured on another chip (``--remeasure-seed``, ``grid_remeasured``: the
+measurement's own noise). Then each
+strategy (``STRATEGIES``: a sampler and ``search:`` settings) runs ``--seeds`` studies (default
+5), each in a fresh storage (a fresh ledger) over the shared adapter cache, of the largest budget
+in ``--fractions``; a smaller budget is read from the first trials of the same run (a seeded
+sampler proposes the same first trials whatever the study's length). What a strategy *spends* is
+read from its trials' records (steps each trial's claim trained, computed or found cached), so
+cached work is shared without being free. Reported per strategy and budget: ``hv_share``
+(hypervolume of its complete trials / the grid's, both scaled by the grid's ranges) and
+``training_share`` (its training steps / the grid's), each as min, median, max and per seed, and
+``target_met``: every seed at >= 95 % of the grid's hypervolume for <= 25 % of its training; and
+``accuracy_gap_warm_points``: per seed, the median difference (accuracy points) between a
+warm-started setting's accuracy and the grid's at the same point (what a cheap training loses).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -100,124 +109,241 @@ JOINT = {
     "objectives": [{"name": "accuracy", "at": "1d"}, {"name": "latency_us"},
                    {"name": "energy_uj"}],
 }
-#: the search settings of each strategy (checkpoints at 1/4 and 1/2 of the steps)
+#: each strategy: its sampler and search settings (checkpoints at 1/4 and 1/2 of the steps)
 STRATEGIES = {
-    "base": {},
-    "prune_sh": {"pruner": "successive_halving", "reduction_factor": 2, "min_settings": 4},
-    "prune": {"pruner": "dominated", "min_settings": 2},
-    "warm": {"warm_start": True, "warm_start_steps": 0.25},
-    "warm_375": {"warm_start": True, "warm_start_steps": 0.375},
-    "both": {"pruner": "dominated", "min_settings": 2, "warm_start": True,
-             "warm_start_steps": 0.25},
+    "base": {"sampler": "nsga2", "search": {}},
+    "prune_sh": {"sampler": "nsga2", "search": {"pruner": "successive_halving",
+                                                "reduction_factor": 2, "min_settings": 4}},
+    "prune": {"sampler": "nsga2", "search": {"pruner": "dominated", "min_settings": 2}},
+    "warm": {"sampler": "nsga2", "search": {"warm_start": True, "warm_start_steps": 0.25}},
+    "warm_375": {"sampler": "nsga2", "search": {"warm_start": True, "warm_start_steps": 0.375}},
+    "both": {"sampler": "nsga2", "search": {"pruner": "dominated", "min_settings": 2,
+                                            "warm_start": True, "warm_start_steps": 0.25}},
+    "tpe": {"sampler": "tpe", "search": {}},
+    "tpe_warm": {"sampler": "tpe", "search": {"warm_start": True, "warm_start_steps": 0.25}},
+    "tpe_warm_375": {"sampler": "tpe", "search": {"warm_start": True,
+                                                  "warm_start_steps": 0.375}},
 }
+#: the --joint target: every seed at >= this share of the grid's hypervolume...
+HV_TARGET = 0.95
+#: ...for at most this share of its training steps
+TRAINING_TARGET = 0.25
+
 
 def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path):
     """Run one study of the joint problem in a fresh SQLite storage under ``folder`` over the
-    shared adapter cache ``cache_dir``; return (objective values of its complete trials, its
-    ledger's training figures, wall seconds)."""
-    from codesign.config import study_from_dict
-    from codesign.study.ledger import training_steps
-    from codesign.study import close_storage, run_study
+    adapter cache ``cache_dir``; return (its trial records in order, wall seconds)."""
+    import shutil
 
+    from codesign.config import study_from_dict
+    from codesign.study import close_storage, record, run_study
+
+    shutil.rmtree(folder, ignore_errors=True)
     loaded = study_from_dict(loaded_data)
     t0 = time.perf_counter()
     summary = run_study(loaded, folder, n_trials=n_trials, cache_dir=cache_dir, progress=False)
     try:
-        values = np.array([t.values for t in summary.study.get_trials(deepcopy=False)
-                           if t.state.name == "COMPLETE"])
-        spent = training_steps(summary.storage, loaded.config.name)
+        records = record.records(summary.study)
     finally:
         close_storage(summary.storage)
-    return values, spent, time.perf_counter() - t0
+    return records, time.perf_counter() - t0
+
+
+def _complete(records, n: int) -> np.ndarray:
+    """The objective values (accuracy, latency, energy) of the complete trials among the first
+    ``n``."""
+    return np.array([r.values for r in records[:n] if r.state == "COMPLETE" and r.values])
+
+
+def _spent(records, n: int) -> dict:
+    """What the first ``n`` trials spent on training: steps their claims trained, settings they
+    trained, of which warm-started."""
+    mine = [r.training for r in records[:n] if r.training is not None and r.training.trained_here]
+    return {"steps": sum(t.steps_trained for t in mine), "settings": len({t.setting for t in mine}),
+            "warm": sum(t.start is not None for t in mine)}
+
+
+def _gaps(records, grid: dict) -> dict:
+    """How far a run's accuracies are from the grid's at the same points (accuracy points, run
+    minus grid; median over its complete trials), split by how their setting was trained: from
+    scratch in full (0: the same adapters) or warm-started."""
+    truth = {json.dumps(p, sort_keys=True): v[0] for p, v in zip(grid["params"], grid["values"])}
+    gaps: dict[str, list] = {"scratch": [], "warm": []}
+    for r in records:
+        if r.state == "COMPLETE" and r.values and r.training is not None:
+            kind = "warm" if r.training.start is not None else "scratch"
+            gaps[kind].append(100 * (r.values[0] - truth[json.dumps(r.params, sort_keys=True)]))
+    return {k: round(statistics.median(v), 3) if v else None for k, v in gaps.items()}
+
+
+def _grid(root: Path, label: str, cache: Path, problem: Optional[dict] = None) -> dict:
+    """The grid of ``problem`` (default ``JOINT``: every point, every setting trained in full,
+    checkpoints walked and kept so that the pruning strategies resume from them) computed once
+    into ``root/label.json``."""
+    grid_file = root / f"{label}.json"
+    if grid_file.is_file():
+        return json.loads(grid_file.read_text())
+    data = dict(problem or JOINT, sampler="grid", search={
+        "pruner": "successive_halving", "reduction_factor": 2, "min_settings": 100000})
+    loaded = study_from_dict(data)
+    n_grid = grid_size(loaded.axes, loaded.config.design)
+    records, wall = _joint_study(data, root / label, n_grid, cache)
+    spent = _spent(records, n_grid)
+    grid = {"values": _complete(records, n_grid).tolist(), "settings": spent["settings"],
+            "steps": spent["steps"], "wall_s": round(wall, 1),
+            "params": [r.params for r in records]}
+    grid_file.write_text(json.dumps(grid))
+    return grid
+
+
+def _spread(xs: list[float]) -> dict:
+    return {"min": round(min(xs), 4), "median": round(statistics.median(xs), 4),
+            "max": round(max(xs), 4), "each": [round(x, 4) for x in xs]}
+
+
+def _strategy(name: str, args, root: Path, budgets: list[int], scale, grid: dict) -> dict:
+    """Run strategy ``name`` once per seed at the largest budget; each smaller budget is read
+    from the same runs' first trials (a seeded sampler proposes the same first trials whatever
+    the study's length: tests/test_trial_record.py)."""
+    spec = STRATEGIES[name]
+    per: dict = {b: [] for b in budgets}
+    gaps = []
+    for seed in range(args.seeds):
+        data = dict(JOINT, sampler=spec.get("sampler", args.sampler), seed=seed,
+                    search=spec["search"])
+        records, wall = _joint_study(data, root / "runs" / f"{name}-{seed}", max(budgets),
+                                     root / "cache")
+        gaps.append(_gaps(records, grid))
+        for b in budgets:
+            values, spent = _complete(records, b), _spent(records, b)
+            per[b].append({"hv_share": scale(values) if len(values) else 0.0,
+                           "training_share": spent["steps"] / args.grid_steps,
+                           "settings": spent["settings"], "warm": spent["warm"],
+                           "wall_s": wall})
+    out = {"sampler": spec.get("sampler", args.sampler), "search": spec["search"]}
+    for b, runs in per.items():
+        hv, tr = [r["hv_share"] for r in runs], [r["training_share"] for r in runs]
+        out[str(b)] = {"hv_share": _spread(hv), "training_share": _spread(tr),
+                       "settings_median": statistics.median(r["settings"] for r in runs),
+                       "warm_median": statistics.median(r["warm"] for r in runs),
+                       "target_met": min(hv) >= HV_TARGET and max(tr) <= TRAINING_TARGET}
+    out["wall_s_median"] = round(statistics.median(r["wall_s"] for r in per[max(budgets)]), 1)
+    warm = [g["warm"] for g in gaps if g["warm"] is not None]
+    out["accuracy_gap_warm_points"] = _spread(warm) if warm else None
+    return out
+
+
+def _grid_spread(first: dict, second: dict, scale) -> dict:
+    """How far two computations of the grid (separate adapter caches, so every setting trained
+    twice) are apart: the largest difference per objective and the second's hypervolume share."""
+    a, b = np.array(first["values"]), np.array(second["values"])
+    return {"max_abs_diff": [float(x) for x in np.abs(a - b).max(axis=0)],
+            "identical": bool((a == b).all()), "hv_share_second": round(scale(b), 6)}
+
+
+def _front(values: np.ndarray, signs: np.ndarray) -> set[int]:
+    s = values * signs
+    return {i for i, p in enumerate(s) if not ((s <= p).all(axis=1) & (s < p).any(axis=1)).any()}
+
+
+def _remeasured(root: Path, grid: dict, seed: int, signs: np.ndarray, scale) -> dict:
+    """The grid's adapters measured again on another chip (``accuracy.evaluation.seed``; nothing
+    is trained): how far one point's accuracy moves, how many front points stay on the front."""
+    import copy
+
+    problem = copy.deepcopy(JOINT)
+    problem["accuracy"]["evaluation"]["seed"] = seed
+    again = np.array(_grid(root, f"grid-evalseed{seed}", root / "cache", problem)["values"])
+    first = np.array(grid["values"])
+    moved = 100 * (again[:, 0] - first[:, 0])
+    return {"evaluation_seed": seed, "accuracy_moved_points_sd": round(float(moved.std()), 3),
+            "accuracy_moved_points_max": round(float(np.abs(moved).max()), 3),
+            "front_points": len(_front(first, signs)),
+            "front_points_kept": len(_front(first, signs) & _front(again, signs)),
+            "hv_share": round(scale(again), 4)}
 
 
 def joint(args) -> dict:
     """The --joint benchmark (see the module docstring)."""
-    import shutil
-
-    from codesign.config import study_from_dict
-
     root = Path(args.cache)
-    grid_data = dict(JOINT, sampler="grid", search={
-        # checkpoints walked and kept (nothing is pruned: min_settings above the grid's size),
-        # so the strategies that prune resume from them
-        "pruner": "successive_halving", "reduction_factor": 2, "min_settings": 100000})
-    loaded = study_from_dict(grid_data)
+    loaded = study_from_dict(dict(JOINT, sampler="grid"))
     n_grid = grid_size(loaded.axes, loaded.config.design)
-    steps = loaded.config.accuracy.training.steps
-    grid_file = root / "grid.json"
-    if grid_file.is_file():
-        grid = json.loads(grid_file.read_text())
-    else:
-        folder = root / "grid"
-        shutil.rmtree(folder, ignore_errors=True)
-        values, spent, wall = _joint_study(grid_data, folder, n_grid, root / "cache")
-        grid = {"values": values.tolist(), "settings": spent["trainings"],
-                "steps": spent["trainings"] * steps, "wall_s": round(wall, 1)}
-        grid_file.write_text(json.dumps(grid))
+    grid = _grid(root, "grid", root / "cache")
     full = np.array(grid["values"])
     signs = np.array([1.0 if direction(o) == "minimize" else -1.0 for o in loaded.config.objectives])
     lo = (full * signs).min(axis=0)
     hi = (full * signs).max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     hv_grid = hypervolume(full, signs, lo, span)
-    budget = max(1, int(round(args.fraction * n_grid)))
+
+    def scale(values: np.ndarray) -> float:
+        return hypervolume(values, signs, lo, span) / hv_grid
+
+    args.grid_steps = grid["steps"]
+    budgets = sorted({max(1, int(round(f * n_grid))) for f in args.fractions})
     out: dict = {"benchmark": "search_efficiency --joint",
                  "problem": "minilm-l6 accuracy@1d / latency / energy",
                  "grid_points": n_grid, "grid_settings": grid["settings"],
                  "grid_training_steps": grid["steps"], "grid_wall_s": grid["wall_s"],
-                 "budget": budget, "budget_fraction": round(budget / n_grid, 3),
-                 "sampler": args.sampler, "seeds": args.seeds, "strategies": {}}
+                 "budgets": budgets, "seeds": args.seeds,
+                 "target": {"hv_share_every_seed": HV_TARGET,
+                            "training_share_at_most": TRAINING_TARGET},
+                 "strategies": {}}
+    if args.grid_repeats > 1:
+        second = _grid(root, "grid-2", root / "cache-2")
+        out["grid_spread"] = _grid_spread(grid, second, scale)
+    if args.remeasure_seed is not None:
+        out["grid_remeasured"] = _remeasured(root, grid, args.remeasure_seed, signs, scale)
     for name in args.strategies.split(","):
-        runs = []
-        for seed in range(args.seeds):
-            folder = root / "runs" / f"{name}-{seed}"
-            shutil.rmtree(folder, ignore_errors=True)
-            data = dict(JOINT, sampler=args.sampler, seed=seed, search=STRATEGIES[name])
-            values, spent, wall = _joint_study(data, folder, budget, root / "cache")
-            runs.append({"hv_share": hypervolume(values, signs, lo, span) / hv_grid
-                         if len(values) else 0.0,
-                         "training_share": spent["steps"] / grid["steps"],
-                         "settings": spent["trainings"], "pruned": spent["pruned"],
-                         "warm": spent["warm"], "wall_s": wall})
-        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        out["strategies"][name] = {
-            "hv_share": round(med["hv_share"], 4), "training_share": round(med["training_share"], 4),
-            "hv_share_each": [round(r["hv_share"], 4) for r in runs],
-            "training_share_each": [round(r["training_share"], 4) for r in runs],
-            "settings_median": med["settings"], "pruned_median": med["pruned"],
-            "warm_median": med["warm"], "wall_s_median": round(med["wall_s"], 1)}
-    ok = {n: r for n, r in out["strategies"].items() if r["hv_share"] >= 0.95}
-    best = min(ok or out["strategies"], key=lambda n: (out["strategies"][n]["training_share"],
-                                                       -out["strategies"][n]["hv_share"]))
-    out.update(best=best, hv_share=out["strategies"][best]["hv_share"],
-               training_share=out["strategies"][best]["training_share"])
+        out["strategies"][name] = _strategy(name, args, root, budgets, scale, grid)
+    met = [n for n, r in out["strategies"].items() if all(r[str(b)]["target_met"] for b in budgets)]
+    out["target_met_by"] = met
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fraction", type=float, default=None,
-                    help="budget as a fraction of the grid (default 0.2; --joint: 0.4)")
-    ap.add_argument("--seeds", type=int, default=3, help="repeats per sampler (median reported)")
+                    help="budget as a fraction of the grid (default 0.2; --joint: see "
+                         "--fractions)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="repeats per sampler or strategy (default 3; --joint: 5); min, median "
+                         "and max reported")
     ap.add_argument("--samplers", default="nsga2,tpe,random")
     ap.add_argument("--joint", action="store_true",
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
-    ap.add_argument("--sampler", default="nsga2", help="--joint: the sampler of every strategy")
-    ap.add_argument("--strategies", default=",".join(STRATEGIES),
+    ap.add_argument("--sampler", default="nsga2",
+                    help="--joint: the sampler of a strategy that names none")
+    ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm",
                     help="--joint: which of " + ", ".join(STRATEGIES))
+    ap.add_argument("--fractions", default="0.4,0.6",
+                    help="--joint: budgets as fractions of the grid (default 0.4,0.6: 58 and "
+                         "86 trials); each strategy runs once per seed at the largest")
+    ap.add_argument("--remeasure-seed", type=int, default=1,
+                    help="--joint: measure the grid's adapters again on the chip of this "
+                         "accuracy.evaluation.seed (nothing trained; -1: skip): how much of the "
+                         "front is one chip's noise")
+    ap.add_argument("--grid-repeats", type=int, default=2, choices=(1, 2),
+                    help="--joint: compute the grid this many times, each in its own adapter "
+                         "cache (2: the grid's own spread is reported)")
     ap.add_argument("--cache", default="results/benchmarks/search_joint",
                     help="--joint: folder of the grid (computed once), adapters and runs")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.joint:
-        args.fraction = 0.4 if args.fraction is None else args.fraction
+        args.seeds = 5 if args.seeds is None else args.seeds
+        args.fractions = [float(f) for f in args.fractions.split(",")]
+        args.remeasure_seed = None if args.remeasure_seed < 0 else args.remeasure_seed
+        unknown = [n for n in args.strategies.split(",") if n not in STRATEGIES]
+        if unknown:
+            ap.error(f"--strategies: unknown {unknown}; choose from {', '.join(STRATEGIES)}")
         t0 = time.perf_counter()
         out = joint(args)
         out["wall_s"] = round(time.perf_counter() - t0, 1)
         print(json.dumps(out))
         return
     args.fraction = 0.2 if args.fraction is None else args.fraction
+    args.seeds = 3 if args.seeds is None else args.seeds
 
     loaded = study_from_dict(dict(STUDY, sampler="grid"))
     objective = make_objective(loaded, cache_dir=Path("results/.cache/accuracy"))
