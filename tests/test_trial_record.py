@@ -64,6 +64,20 @@ def test_a_seeded_latency_study_writes_the_same_trials_csv_twice(tmp_path):
                                   & (first["adapter_params"] <= 200000))).all()
 
 
+@pytest.mark.parametrize("sampler", ["nsga2", "tpe"])
+def test_a_seeded_study_proposes_the_same_first_trials_whatever_its_length(sampler):
+    """The joint benchmark reads a smaller budget from the first trials of a longer run: a seeded
+    sampler does not look at the study's length."""
+    from codesign import load_study, run_study, trials_table
+
+    loaded = load_study({**LATENCY_STUDY, "sampler": sampler, "population_size": 4})
+    short = trials_table(run_study(loaded, n_trials=5))
+    long = trials_table(run_study(loaded, n_trials=9))
+    columns = ["rank", "tokens", "integration_ns", "latency_us", "energy_uj"]
+    pd.testing.assert_frame_equal(short[columns], long[columns].head(5))
+    assert len(long) == 9
+
+
 def test_a_record_written_into_a_trial_reads_back_the_same():
     study = optuna.create_study(directions=["minimize", "maximize"])
     trial = study.ask()
