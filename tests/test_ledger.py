@@ -67,7 +67,7 @@ def test_distance_and_family():
 
 def test_search_settings_checkpoints_and_warm_steps():
     s = SearchSettings(pruner="median", checkpoints=(0.25, 0.5))
-    assert s.rungs(16) == (4, 8) and s.rungs(2) == (1,) and s.warm_steps(64) == 24
+    assert s.rungs(16) == (4, 8) and s.rungs(2) == (1,) and s.warm_steps(64) == 16
     with pytest.raises(Exception, match=r"search.checkpoints\[0\]"):
         SearchSettings(checkpoints=(1.5,))
     with pytest.raises(Exception, match="increasing"):

@@ -78,10 +78,12 @@ class SearchSettings:
                     "SVD) and train only warm_start_steps of the budget. The start is part of "
                     "the adapter's cache key and of the trial's record")
     warm_start_steps: float = spec_field(
-        0.375, help="with warm_start: the fraction of accuracy.training.steps a warm-started "
-                    "setting trains, as the tail of a full training: its learning rate starts "
-                    "at this fraction of training.lr and decays linearly to 0 (measured: "
-                    "docs/guide/many_machines.md)", unit="fraction", gt=0, le=1)
+        0.25, help="with warm_start: the fraction of accuracy.training.steps a warm-started "
+                   "setting trains, as the tail of a full training: its learning rate starts "
+                   "at this fraction of training.lr and decays linearly to 0 (measured with "
+                   "benchmarks/search_efficiency.py --joint: with TPE, 0.25 keeps a search at "
+                   "about a quarter of the grid's training; docs/guide/many_machines.md)",
+        unit="fraction", gt=0, le=1)
     artifacts: Optional[str] = spec_field(
         None, help="where trained adapters, checkpoints and results are shared between workers "
                    "(Optuna's artifact store): a folder every worker can read and write (e.g. "
