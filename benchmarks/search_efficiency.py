@@ -81,12 +81,37 @@ def run(loaded, sampler_name: str, seed: int, budget: int, objective):
     return np.array([t.values for t in study.trials if t.state.name == "COMPLETE"])
 
 
+def front(points: np.ndarray) -> np.ndarray:
+    """Which rows of ``points`` (every objective to be minimised) no other row dominates."""
+    return np.array([not ((points <= p).all(axis=1) & (points < p).any(axis=1)).any()
+                     for p in points], dtype=bool)
+
+
 def hypervolume(points: np.ndarray, signs: np.ndarray, lo: np.ndarray, span: np.ndarray) -> float:
     # a point beyond the reference (worse than the grid's worst by > 10 %) adds nothing
     scaled = np.minimum((points * signs - lo) / span, 1.1)
-    pareto = scaled[[not ((scaled <= p).all(axis=1) & (scaled < p).any(axis=1)).any()
-                     for p in scaled]]
-    return front_hypervolume(np.unique(pareto, axis=0), np.full(points.shape[1], 1.1))
+    return front_hypervolume(np.unique(scaled[front(scaled)], axis=0),
+                             np.full(points.shape[1], 1.1))
+
+
+class GridScale:
+    """A grid's objective scaling: each objective to be minimised (``signs``), the grid's
+    min..max -> 0..1; :meth:`share` is a set of points' hypervolume over the grid's."""
+
+    def __init__(self, full: np.ndarray, objectives) -> None:
+        self.signs = np.array([1.0 if direction(o) == "minimize" else -1.0 for o in objectives])
+        self.lo = (full * self.signs).min(axis=0)
+        hi = (full * self.signs).max(axis=0)
+        self.span = np.where(hi > self.lo, hi - self.lo, 1.0)
+        self.hv = hypervolume(full, self.signs, self.lo, self.span)
+
+    def share(self, values: np.ndarray) -> float:
+        return hypervolume(values, self.signs, self.lo, self.span) / self.hv if len(values) \
+            else 0.0
+
+    def front(self, values: np.ndarray) -> set[int]:
+        """The rows of ``values`` on their own front."""
+        return set(np.flatnonzero(front(values * self.signs)).tolist())
 
 
 JOINT = {
@@ -109,6 +134,17 @@ JOINT = {
     "objectives": [{"name": "accuracy", "at": "1d"}, {"name": "latency_us"},
                    {"name": "energy_uj"}],
 }
+def accuracy_parts(params: dict) -> tuple:
+    """(workload, tile, LoRA, accuracy settings) of the joint problem's point ``params`` (dotted
+    paths: ``lora.rank``...), as the study's training ledger trains it (layers the hardware keeps
+    digital stay digital)."""
+    from codesign.evaluators import with_digital
+    from codesign.search_space import apply_params
+
+    point = with_digital(apply_params(study_from_dict(JOINT).config.design, params))
+    return point.workload.accuracy, point.hardware.aimc, point.lora, point.accuracy
+
+
 #: each strategy: its sampler and search settings (checkpoints at 1/4 and 1/2 of the steps)
 STRATEGIES = {
     "base": {"sampler": "nsga2", "search": {}},
@@ -135,7 +171,6 @@ def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path
     adapter cache ``cache_dir``; return (its trial records in order, wall seconds)."""
     import shutil
 
-    from codesign.config import study_from_dict
     from codesign.study import close_storage, record, run_study
 
     shutil.rmtree(folder, ignore_errors=True)
@@ -163,17 +198,15 @@ def _spent(records, n: int) -> dict:
             "warm": sum(t.start is not None for t in mine)}
 
 
-def _gaps(records, grid: dict) -> dict:
-    """How far a run's accuracies are from the grid's at the same points (accuracy points, run
-    minus grid; median over its complete trials), split by how their setting was trained: from
-    scratch in full (0: the same adapters) or warm-started."""
+def _warm_gap(records, grid: dict):
+    """How far a run's warm-started settings end from the same points of the grid (trained in
+    full): accuracy points, run minus grid, the median over its complete warm-started trials
+    (None: it warm-started none)."""
     truth = {json.dumps(p, sort_keys=True): v[0] for p, v in zip(grid["params"], grid["values"])}
-    gaps: dict[str, list] = {"scratch": [], "warm": []}
-    for r in records:
-        if r.state == "COMPLETE" and r.values and r.training is not None:
-            kind = "warm" if r.training.start is not None else "scratch"
-            gaps[kind].append(100 * (r.values[0] - truth[json.dumps(r.params, sort_keys=True)]))
-    return {k: round(statistics.median(v), 3) if v else None for k, v in gaps.items()}
+    gaps = [100 * (r.values[0] - truth[json.dumps(r.params, sort_keys=True)]) for r in records
+            if r.state == "COMPLETE" and r.values and r.training is not None
+            and r.training.start is not None]
+    return round(statistics.median(gaps), 3) if gaps else None
 
 
 def _grid(root: Path, label: str, cache: Path, problem: Optional[dict] = None) -> dict:
@@ -196,12 +229,13 @@ def _grid(root: Path, label: str, cache: Path, problem: Optional[dict] = None) -
     return grid
 
 
-def _spread(xs: list[float]) -> dict:
+def spread(xs: list[float]) -> dict:
     return {"min": round(min(xs), 4), "median": round(statistics.median(xs), 4),
             "max": round(max(xs), 4), "each": [round(x, 4) for x in xs]}
 
 
-def _strategy(name: str, args, root: Path, budgets: list[int], scale, grid: dict) -> dict:
+def _strategy(name: str, args, root: Path, budgets: list[int], scale: GridScale,
+              grid: dict) -> dict:
     """Run strategy ``name`` once per seed at the largest budget; each smaller budget is read
     from the same runs' first trials (a seeded sampler proposes the same first trials whatever
     the study's length: tests/test_trial_record.py)."""
@@ -209,44 +243,38 @@ def _strategy(name: str, args, root: Path, budgets: list[int], scale, grid: dict
     per: dict = {b: [] for b in budgets}
     gaps = []
     for seed in range(args.seeds):
-        data = dict(JOINT, sampler=spec.get("sampler", args.sampler), seed=seed,
-                    search=spec["search"])
+        data = dict(JOINT, sampler=spec["sampler"], seed=seed, search=spec["search"])
         records, wall = _joint_study(data, root / "runs" / f"{name}-{seed}", max(budgets),
                                      root / "cache")
-        gaps.append(_gaps(records, grid))
+        gaps.append(_warm_gap(records, grid))
         for b in budgets:
-            values, spent = _complete(records, b), _spent(records, b)
-            per[b].append({"hv_share": scale(values) if len(values) else 0.0,
-                           "training_share": spent["steps"] / args.grid_steps,
+            spent = _spent(records, b)
+            per[b].append({"hv_share": scale.share(_complete(records, b)),
+                           "training_share": spent["steps"] / grid["steps"],
                            "settings": spent["settings"], "warm": spent["warm"],
                            "wall_s": wall})
-    out = {"sampler": spec.get("sampler", args.sampler), "search": spec["search"]}
+    out = dict(spec)
     for b, runs in per.items():
         hv, tr = [r["hv_share"] for r in runs], [r["training_share"] for r in runs]
-        out[str(b)] = {"hv_share": _spread(hv), "training_share": _spread(tr),
+        out[str(b)] = {"hv_share": spread(hv), "training_share": spread(tr),
                        "settings_median": statistics.median(r["settings"] for r in runs),
                        "warm_median": statistics.median(r["warm"] for r in runs),
                        "target_met": min(hv) >= HV_TARGET and max(tr) <= TRAINING_TARGET}
     out["wall_s_median"] = round(statistics.median(r["wall_s"] for r in per[max(budgets)]), 1)
-    warm = [g["warm"] for g in gaps if g["warm"] is not None]
-    out["accuracy_gap_warm_points"] = _spread(warm) if warm else None
+    warm = [g for g in gaps if g is not None]
+    out["accuracy_gap_warm_points"] = spread(warm) if warm else None
     return out
 
 
-def _grid_spread(first: dict, second: dict, scale) -> dict:
+def _grid_spread(first: dict, second: dict, scale: GridScale) -> dict:
     """How far two computations of the grid (separate adapter caches, so every setting trained
     twice) are apart: the largest difference per objective and the second's hypervolume share."""
     a, b = np.array(first["values"]), np.array(second["values"])
     return {"max_abs_diff": [float(x) for x in np.abs(a - b).max(axis=0)],
-            "identical": bool((a == b).all()), "hv_share_second": round(scale(b), 6)}
+            "identical": bool((a == b).all()), "hv_share_second": round(scale.share(b), 6)}
 
 
-def _front(values: np.ndarray, signs: np.ndarray) -> set[int]:
-    s = values * signs
-    return {i for i, p in enumerate(s) if not ((s <= p).all(axis=1) & (s < p).any(axis=1)).any()}
-
-
-def _remeasured(root: Path, grid: dict, seed: int, signs: np.ndarray, scale) -> dict:
+def _remeasured(root: Path, grid: dict, seed: int, scale: GridScale) -> dict:
     """The grid's adapters measured again on another chip (``accuracy.evaluation.seed``; nothing
     is trained): how far one point's accuracy moves, how many front points stay on the front."""
     import copy
@@ -256,11 +284,11 @@ def _remeasured(root: Path, grid: dict, seed: int, signs: np.ndarray, scale) -> 
     again = np.array(_grid(root, f"grid-evalseed{seed}", root / "cache", problem)["values"])
     first = np.array(grid["values"])
     moved = 100 * (again[:, 0] - first[:, 0])
+    before = scale.front(first)
     return {"evaluation_seed": seed, "accuracy_moved_points_sd": round(float(moved.std()), 3),
             "accuracy_moved_points_max": round(float(np.abs(moved).max()), 3),
-            "front_points": len(_front(first, signs)),
-            "front_points_kept": len(_front(first, signs) & _front(again, signs)),
-            "hv_share": round(scale(again), 4)}
+            "front_points": len(before), "front_points_kept": len(before & scale.front(again)),
+            "hv_share": round(scale.share(again), 4)}
 
 
 def joint(args) -> dict:
@@ -269,17 +297,7 @@ def joint(args) -> dict:
     loaded = study_from_dict(dict(JOINT, sampler="grid"))
     n_grid = grid_size(loaded.axes, loaded.config.design)
     grid = _grid(root, "grid", root / "cache")
-    full = np.array(grid["values"])
-    signs = np.array([1.0 if direction(o) == "minimize" else -1.0 for o in loaded.config.objectives])
-    lo = (full * signs).min(axis=0)
-    hi = (full * signs).max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    hv_grid = hypervolume(full, signs, lo, span)
-
-    def scale(values: np.ndarray) -> float:
-        return hypervolume(values, signs, lo, span) / hv_grid
-
-    args.grid_steps = grid["steps"]
+    scale = GridScale(np.array(grid["values"]), loaded.config.objectives)
     budgets = sorted({max(1, int(round(f * n_grid))) for f in args.fractions})
     out: dict = {"benchmark": "search_efficiency --joint",
                  "problem": "minilm-l6 accuracy@1d / latency / energy",
@@ -293,7 +311,7 @@ def joint(args) -> dict:
         second = _grid(root, "grid-2", root / "cache-2")
         out["grid_spread"] = _grid_spread(grid, second, scale)
     if args.remeasure_seed is not None:
-        out["grid_remeasured"] = _remeasured(root, grid, args.remeasure_seed, signs, scale)
+        out["grid_remeasured"] = _remeasured(root, grid, args.remeasure_seed, scale)
     for name in args.strategies.split(","):
         out["strategies"][name] = _strategy(name, args, root, budgets, scale, grid)
     met = [n for n, r in out["strategies"].items() if all(r[str(b)]["target_met"] for b in budgets)]
@@ -312,8 +330,6 @@ def main() -> None:
     ap.add_argument("--samplers", default="nsga2,tpe,random")
     ap.add_argument("--joint", action="store_true",
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
-    ap.add_argument("--sampler", default="nsga2",
-                    help="--joint: the sampler of a strategy that names none")
     ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm",
                     help="--joint: which of " + ", ".join(STRATEGIES))
     ap.add_argument("--fractions", default="0.4,0.6",
@@ -353,22 +369,19 @@ def main() -> None:
     n_grid = grid_size(loaded.axes, design)
     full = run(loaded, "grid", 0, n_grid, objective)  # every point once
     grid_s = time.perf_counter() - t0
-    signs = np.array([1.0 if direction(o) == "minimize" else -1.0 for o in loaded.config.objectives])
-    lo = (full * signs).min(axis=0)
-    span = np.where((full * signs).max(axis=0) > lo, (full * signs).max(axis=0) - lo, 1.0)
-    hv_grid = hypervolume(full, signs, lo, span)
+    scale = GridScale(full, loaded.config.objectives)
 
     budget = max(1, int(round(args.fraction * n_grid)))
     out = {"benchmark": "search_efficiency", "problem": "mobilebert latency/energy/adapter params",
            "objectives": [f"{objective_key(o)}:{direction(o)}" for o in loaded.config.objectives],
            "grid_points": n_grid, "grid_eval_s": round(grid_s, 1), "budget": budget,
            "budget_fraction": round(budget / n_grid, 3), "seeds": args.seeds,
-           "hypervolume_grid": round(hv_grid, 5), "samplers": {}}
+           "hypervolume_grid": round(scale.hv, 5), "samplers": {}}
     for name in args.samplers.split(","):
         ratios = []
         for seed in range(args.seeds):
             points = run(loaded, name, seed, budget, objective)
-            ratios.append(hypervolume(points, signs, lo, span) / hv_grid)
+            ratios.append(scale.share(points))
         out["samplers"][name] = {"hv_ratio_median": round(statistics.median(ratios), 4),
                                  "hv_ratio_min": round(min(ratios), 4),
                                  "hv_ratio_max": round(max(ratios), 4)}

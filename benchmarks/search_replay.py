@@ -1,12 +1,13 @@
 """Replay the joint grid: how much of its front each sampler finds when accuracy costs nothing.
 
-Reads the grid that ``search_efficiency.py --joint`` computed (its study in ``--cache``/grid) and
+Reads the grid that ``search_efficiency.py --joint`` computed (``--cache``/grid.json) and
 runs each sampler's studies over the same space with the objective looked up in the grid (every
 setting as if trained in full), so a run takes seconds. Reports, per sampler, budget and
 ``--deficits`` value, the share of the grid's hypervolume (min, median, max over ``--seeds``)
 and the settings visited. A deficit ``d`` (accuracy points) is subtracted from every setting but
-the first one of its placement that a run visits: a model of warm starts that end ``d`` below a
-full training, which tells how close a cheap training must come for a target share. The
+the first one of its family (what the training ledger would train from scratch:
+:func:`codesign.study.warm.family`) that a run visits: a model of warm starts that end ``d`` below
+a full training, which tells how close a cheap training must come for a target share. The
 sampler's ceiling on this problem is the ``0`` row.
 
 Prints one JSON line.
@@ -15,6 +16,7 @@ Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -26,29 +28,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
+from codesign.accuracy import cache  # noqa: E402
 from codesign.config import direction, study_from_dict  # noqa: E402
 from codesign.search_space import param_name, to_distributions  # noqa: E402
 from codesign.study import make_sampler  # noqa: E402
-from search_efficiency import JOINT, hypervolume  # noqa: E402
+from codesign.study.warm import family  # noqa: E402
+from search_efficiency import JOINT, GridScale, accuracy_parts, spread  # noqa: E402
 
 
 def _table(root: Path) -> dict:
     """The grid's objective values by point (its params, sorted)."""
-    db = root / "grid" / JOINT["name"] / "study.db"
-    if not db.is_file():
+    grid_file = root / "grid.json"
+    if not grid_file.is_file():
         print(f"--cache: no joint grid in {root} (run benchmarks/search_efficiency.py --joint "
               "first)", file=sys.stderr)
         raise SystemExit(2)
-    storage = f"sqlite:///{db}"
-    study = optuna.load_study(study_name=JOINT["name"], storage=storage)
-    return {tuple(sorted(t.params.items())): t.values for t in study.trials
-            if t.state.name == "COMPLETE"}
+    grid = json.loads(grid_file.read_text())
+    return {tuple(sorted(p.items())): v for p, v in zip(grid["params"], grid["values"])}
 
 
-def _setting(params: dict) -> tuple:
-    """The accuracy setting of a point (integration times of 256 ns and more share adapters)."""
-    t = params["integration_ns"]
-    return (params["rank"], params["placement"], params["adc_bits"], t if t < 256 else 256)
+@functools.lru_cache(maxsize=None)
+def _setting(point: tuple) -> tuple[str, str]:
+    """(train key, warm-start family) of a point's accuracy setting, as the ledger sees them."""
+    loaded = study_from_dict(JOINT)
+    paths = {param_name(p): p for p in to_distributions(loaded.axes, loaded.config.design)}
+    parts = accuracy_parts({paths[k]: v for k, v in point})
+    return cache.train_key(*parts), family(cache.train_key_data(*parts))
 
 
 def _run(table: dict, sampler: str, seed: int, budget: int, deficit: float) -> tuple:
@@ -59,12 +64,13 @@ def _run(table: dict, sampler: str, seed: int, budget: int, deficit: float) -> t
     seen: dict = {}
     for _ in range(budget):
         trial = study.ask(dists)
-        values = list(table[tuple(sorted(trial.params.items()))])
-        setting = _setting(trial.params)
-        if setting not in seen:   # the first setting of a placement trains from scratch
-            first = all(s[1] != setting[1] for s in seen)
-            seen[setting] = 0.0 if first else deficit / 100
-        values[0] -= seen[setting]
+        point = tuple(sorted(trial.params.items()))
+        values = list(table[point])
+        setting, fam = _setting(point)
+        if setting not in seen:   # the first setting of a family trains from scratch
+            first = all(f != fam for f, _ in seen.values())
+            seen[setting] = (fam, 0.0 if first else deficit / 100)
+        values[0] -= seen[setting][1]
         study.tell(trial, values)
     return np.array([t.values for t in study.trials]), len(seen)
 
@@ -81,11 +87,7 @@ def main() -> None:
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     table = _table(Path(args.cache))
-    full = np.array(list(table.values()))
-    signs = np.array([-1.0, 1.0, 1.0])        # accuracy (max), latency, energy (min)
-    lo, hi = (full * signs).min(axis=0), (full * signs).max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    hv_grid = hypervolume(full, signs, lo, span)
+    scale = GridScale(np.array(list(table.values())), study_from_dict(JOINT).config.objectives)
     out: dict = {"benchmark": "search_replay", "grid_points": len(table), "seeds": args.seeds,
                  "samplers": {}}
     for name in args.samplers.split(","):
@@ -94,10 +96,8 @@ def main() -> None:
             budget = int(round(fraction * len(table)))
             for deficit in map(float, args.deficits.split(",")):
                 runs = [_run(table, name, seed, budget, deficit) for seed in range(args.seeds)]
-                hv = [hypervolume(v, signs, lo, span) / hv_grid for v, _ in runs]
                 rows[f"{budget} trials, deficit {deficit:g}"] = {
-                    "hv_share": {"min": round(min(hv), 4), "median": round(statistics.median(hv), 4),
-                                 "max": round(max(hv), 4)},
+                    "hv_share": spread([scale.share(v) for v, _ in runs]),
                     "settings_median": statistics.median(n for _, n in runs)}
     print(json.dumps(out))
 

@@ -23,10 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from codesign.accuracy import cache  # noqa: E402
 from codesign.accuracy.engine import TrainPlan, evaluate  # noqa: E402
-from codesign.config import study_from_dict  # noqa: E402
-from codesign.evaluators import with_digital  # noqa: E402
-from codesign.search_space import apply_params  # noqa: E402
-from search_efficiency import JOINT  # noqa: E402
+from search_efficiency import accuracy_parts  # noqa: E402
 
 #: (target, start) as (rank, placement, ADC bits, integration ns): another rank (up, down), ADC
 #: bits (down, up) or integration time (a shorter one trains its own adapters)
@@ -47,17 +44,16 @@ class _Curve:
         return False
 
 
-def _parts(loaded, rank, placement, adc, integration_ns):
-    point = with_digital(apply_params(loaded.config.design, {
-        "lora.rank": rank, "lora.placement": placement, "hardware.aimc.adc_bits": adc,
-        "hardware.aimc.integration_ns": integration_ns, "hardware.tokens": 8}))
-    return point.workload.accuracy, point.hardware.aimc, point.lora, point.accuracy
+def _parts(rank, placement, adc, integration_ns) -> tuple:
+    return accuracy_parts({"lora.rank": rank, "lora.placement": placement,
+                           "hardware.aimc.adc_bits": adc,
+                           "hardware.aimc.integration_ns": integration_ns, "hardware.tokens": 8})
 
 
-def _pair(loaded, cache_dir: Path, target, start, steps: int, schedule: str) -> dict:
-    parts = _parts(loaded, *target)
+def _pair(cache_dir: Path, target, start, steps: int, schedule: str) -> dict:
+    parts = _parts(*target)
     full = evaluate(*parts, cache_dir, progress=False).analog_after["1d"]["mean"]
-    start_key = cache.train_key(*_parts(loaded, *start))
+    start_key = cache.train_key(*_parts(*start))
     if not cache.has_adapter(cache_dir, start_key):
         print(f"--cache: no adapter of {start} (compute the joint grid first)", file=sys.stderr)
         raise SystemExit(2)
@@ -86,8 +82,7 @@ def main() -> None:
     if not (Path(args.cache) / "grid.json").is_file():
         ap.error(f"--cache: no joint grid in {args.cache} (run benchmarks/search_efficiency.py "
                  "--joint first)")
-    loaded = study_from_dict(dict(JOINT, sampler="grid"))
-    rows = [_pair(loaded, Path(args.cache) / "cache", t, s, args.steps, args.schedule)
+    rows = [_pair(Path(args.cache) / "cache", t, s, args.steps, args.schedule)
             for t, s in PAIRS]
     gaps = [r["gap_points"] for r in rows]
     print(json.dumps({"benchmark": "warm_curves", "steps": args.steps, "schedule": args.schedule,
