@@ -23,8 +23,8 @@ from codesign.table import cache_hits_text, trials_text
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
 BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_skipped",
-                "pruned_at_step", "training_steps", "warm_start", "duration_s", "eval_s",
-                "worker", "reason"]
+                "pruned_at_step", "training_steps", "warm_start", "sibling_of",
+                "duration_s", "eval_s", "worker", "reason"]
 
 
 def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
@@ -57,6 +57,8 @@ def trial_row(rec: TrialRecord, keys: list[str]) -> dict[str, Any]:
         "pruned_at_step": training.pruned_at if training else None,
         "training_steps": training.steps_trained if training else None,
         "warm_start": training.start if training else None,
+        # a sibling: the trial whose accuracy measurement it shares (other tokens, TCDM...)
+        "sibling_of": rec.sibling_of,
         "duration_s": rec.duration_s,
         "eval_s": run.eval_s,
         "worker": run.worker,

@@ -196,7 +196,8 @@ def test_the_trial_count_query_agrees_with_optunas_public_api(tmp_path):
     import optuna
 
     from codesign.storage import default_url
-    from codesign.study import close_storage, count_states, count_states_sql, make_storage
+    from codesign.study import (close_storage, count_states, count_states_sql, make_storage,
+                                tally)
 
     storage = make_storage(default_url(tmp_path, "count"))
     study = optuna.create_study(study_name="count", storage=storage)
@@ -215,8 +216,15 @@ def test_the_trial_count_query_agrees_with_optunas_public_api(tmp_path):
     study.enqueue_trial({"x": 3})  # a WAITING trial
     study.ask()                    # a RUNNING one (the enqueued trial is taken first)
     study.enqueue_trial({"x": 4})
-    sql = count_states_sql(storage, storage.get_study_id_from_name("count"))
+    study.enqueue_trial({"x": 5}, user_attrs={"sibling_of": 2})   # a sibling: not counted
+    sid = storage.get_study_id_from_name("count")
+    sql = count_states_sql(storage, sid)
     public = count_states(study)
+    counted = tally(study, storage, sid)["counted"]
     close_storage(storage)
     assert sql == public
-    assert public == {"COMPLETE": 2, "PRUNED": 1, "RUNNING": 1, "WAITING": 1, "FAIL": 1}
+    assert {k: v for k, v in public.items() if ":" not in k} == {
+        "COMPLETE": 2, "PRUNED": 1, "RUNNING": 1, "WAITING": 2, "FAIL": 1}
+    assert public["sibling_of:WAITING"] == 1 and sum(
+        v for k, v in public.items() if k.startswith("sibling_of:")) == 1
+    assert counted == 2 + 1 + 1 + 1

@@ -18,7 +18,9 @@ This package's parts, each named for what it holds:
 - :mod:`~codesign.study.ledger`: the training ledger (each accuracy setting trained once), with
   :mod:`~codesign.study.training` (a point's accuracy through it),
   :mod:`~codesign.study.artifacts`, :mod:`~codesign.study.warm` and
-  :mod:`~codesign.study.pruners` (the one pruning protocol).
+  :mod:`~codesign.study.pruners` (the one pruning protocol);
+- :mod:`~codesign.study.siblings`: the points a trial's accuracy measurement already answers
+  (its other tokens, TCDM...), measured right after it without training.
 """
 
 from codesign.storage import redact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from codesign.grid_sampler import StableGridSampler
+from codesign.study.record import SIBLING_OF, is_sibling
 
 STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
 
@@ -23,23 +24,39 @@ def count_states_sql(storage, study_id: int) -> dict[str, int] | None:
             rows = conn.execute(sqlalchemy.text(
                 "SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state"),
                 {"sid": study_id}).all()
+            siblings = conn.execute(sqlalchemy.text(
+                "SELECT t.state, COUNT(*) FROM trials t JOIN trial_user_attributes a "
+                "ON a.trial_id = t.trial_id WHERE t.study_id = :sid AND a.key = :key "
+                "GROUP BY t.state"), {"sid": study_id, "key": SIBLING_OF}).all()
     except sqlalchemy.exc.SQLAlchemyError:
         return None
-    counts = {str(getattr(state, "name", state)).split(".")[-1]: int(n) for state, n in rows}
-    return {s: counts.get(s, 0) for s in STATES}
+
+    def by_state(pairs) -> dict[str, int]:
+        counts = {str(getattr(state, "name", state)).split(".")[-1]: int(n) for state, n in pairs}
+        return {s: counts.get(s, 0) for s in STATES}
+
+    out = by_state(rows)
+    sib = by_state(siblings)
+    out.update({f"{SIBLING_OF}:{s}": sib[s] for s in STATES})
+    return out
 
 
 def count_states(study) -> dict[str, int]:
     """Trials per state through Optuna's public API (reads every trial)."""
-    states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    return {s: states.count(s) for s in STATES}
+    trials = study.get_trials(deepcopy=False)
+    states = [t.state.name for t in trials]
+    siblings = [t.state.name for t in trials if is_sibling(t)]
+    return {**{s: states.count(s) for s in STATES},
+            **{f"{SIBLING_OF}:{s}": siblings.count(s) for s in STATES}}
 
 
 def tally(study, storage, study_id: int) -> dict[str, int]:
     """Trials per state of ``study`` (``study_id`` in ``storage``), from one read of the storage."""
     out = count_states_sql(storage, study_id) or count_states(study)
-    # what counts towards n_trials: finished, running, or queued for retry
-    out["counted"] = out["COMPLETE"] + out["PRUNED"] + out["RUNNING"] + out["WAITING"]
+    # what counts towards n_trials: finished, running, or queued for retry; not the siblings
+    # (codesign.study.siblings: points a trial's accuracy measurement already answers)
+    out["counted"] = sum(out[s] - out[f"{SIBLING_OF}:{s}"]
+                         for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
     return out
 
 

@@ -116,6 +116,9 @@ class TrialRecord:
     #: a pruned setting: its objectives with the accuracy of its last checkpoint
     partial: Optional[dict[str, float]] = None
     reason: Optional[str] = None
+    #: a sibling trial (:mod:`codesign.study.siblings`): the trial whose accuracy measurement it
+    #: shares (it differs only in axes the measurement does not see)
+    sibling_of: Optional[int] = None
 
     @property
     def feasible(self) -> Optional[bool]:
@@ -162,7 +165,7 @@ def of(trial) -> TrialRecord:
         drift=Drift(drift.get("digital") or {}, drift.get("analog_before") or {},
                     drift.get("analog_after") or {}) if drift else None,
         accuracy_metric=attrs.get("accuracy_metric"), partial=attrs.get("partial"),
-        reason=attrs.get("reason") or _fail_reason(trial))
+        reason=attrs.get("reason") or _fail_reason(trial), sibling_of=attrs.get("sibling_of"))
 
 
 def records(study) -> list[TrialRecord]:
@@ -187,3 +190,18 @@ def stored_fingerprint(study) -> Optional[dict[str, Any]]:
 
 def store_fingerprint(study, fingerprint: dict[str, Any]) -> None:
     study.set_user_attr(_FINGERPRINT, fingerprint)
+
+
+#: the user attribute of a sibling trial (:mod:`codesign.study.siblings`): the trial whose
+#: accuracy measurement it shares
+SIBLING_OF = "sibling_of"
+
+
+def is_sibling(trial) -> bool:
+    """Whether a stored trial is a sibling (it does not count towards n_trials)."""
+    return SIBLING_OF in (trial.user_attrs or {})
+
+
+def enqueue_sibling(study, params: dict[str, Any], of: int) -> None:
+    """Queue ``params`` as a sibling of trial ``of``."""
+    study.enqueue_trial(params, user_attrs={SIBLING_OF: of}, skip_if_exists=False)

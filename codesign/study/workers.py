@@ -62,7 +62,7 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
     worker = _Worker(study, storage, storage.get_study_id_from_name(cfg.name), url, cfg.name,
-                     target, objective, outage_s, heartbeat_s)
+                     target, objective, outage_s, heartbeat_s, _siblings(loaded))
     try:
         worker.run(max_failures, progress)
     except KeyboardInterrupt:
@@ -116,6 +116,8 @@ class _Worker:
     objective: Callable
     outage_s: float
     heartbeat_s: int
+    #: (distributions by name, accuracy inputs, limit) of search.siblings; None: off
+    siblings: Any = None
     current: list[int] = dataclasses.field(default_factory=list)  # the trial it is running
     added: int = 0
     failures_in_a_row: int = 0
@@ -175,7 +177,25 @@ class _Worker:
                 # (suppressed: the trial went stale in an outage and another worker failed it
                 # and queued its retry; this worker's result is not stored)
                 self.study.optimize(run_one, n_trials=1, catch=(Exception,), gc_after_trial=False)
-            return "ran"
+        if self.siblings is not None and self.current:
+            from codesign.study.siblings import queue_siblings
+
+            with trial_slot_lock(self.url, self.name, self.outage_s):
+                queue_siblings(self.study, self.current[-1], *self.siblings)
+        return "ran"
+
+
+def _siblings(loaded: LoadedStudy):
+    """The worker's search.siblings: (distributions by name, accuracy inputs, limit), or None
+    (off, a grid, or a study without accuracy, whose points are all cheap)."""
+    cfg = loaded.config
+    if not cfg.search.siblings or cfg.sampler == "grid" or not loaded.needs_accuracy:
+        return None
+    from codesign.search_space import param_name, to_distributions
+    from codesign.study.siblings import accuracy_inputs
+
+    dists = {param_name(p): d for p, d in to_distributions(loaded.axes, cfg.design).items()}
+    return dists, accuracy_inputs(loaded), cfg.search.siblings
 
 
 def _progress(**kwargs):
