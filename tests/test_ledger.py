@@ -63,6 +63,13 @@ def test_distance_and_family():
     assert family(d) == family(same)
     assert family(d) != family(d | {"lora": {"rank": 4, "placement": "qkv"}})
     assert family(d) != family(d | {"training": {"steps": 30}})
+    # warm starts across rank only (search.warm_start_axes: [rank]): one family per noise
+    rank_only = ("rank",)
+    assert family(d, rank_only) == family(d | {"lora": {"rank": 16, "placement": "all"}},
+                                          rank_only)
+    assert family(d, rank_only) != family(same, rank_only)         # other ADC bits
+    assert family(d, rank_only) != family(
+        d | {"aimc": d["aimc"] | {"train_integration_ns": 128}}, rank_only)
 
 
 def test_search_settings_checkpoints_and_warm_steps():
@@ -127,24 +134,35 @@ def test_pruned_settings_are_labelled_and_resumed_only_when_the_pruner_lets_them
     assert len(data.panels[0].pruned) == len(pruned)
 
 
-def test_warm_starts_train_fewer_steps_from_the_nearest_adapter(tmp_path):
+@pytest.mark.parametrize("axes,scratch", [
+    (["rank", "adc_bits", "dac_bits", "train_integration_ns"], 1),  # one start for all four
+    (None, 2),      # the default, rank only: one from scratch per ADC bits, the other rank warm
+])
+def test_warm_starts_train_fewer_steps_from_the_nearest_adapter(tmp_path, axes, scratch):
     pytest.importorskip("aihwkit")
     from codesign.cli import main
 
-    path, _ = _write(tmp_path, "warm", search={"warm_start": True, "warm_start_steps": 0.25},
+    search = {"warm_start": True, "warm_start_steps": 0.25} | (
+        {"warm_start_axes": axes} if axes else {})
+    path, _ = _write(tmp_path, "warm", search=search,
                      search_space={"rank": {"choices": [2, 8]}, "adc_bits": {"choices": [8, 6]}})
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "4"]) == 0
     url = f"sqlite:///{out / 'warm' / 'study.db'}"
     trials = sorted(_ledger(url, "warm").trials, key=lambda t: t.number)
     assert trials[0].user_attrs["start"] is None and trials[0].user_attrs["steps"] == 8
-    for t in trials[1:]:                                   # each from an adapter trained before
+    warm = [t for t in trials if t.user_attrs["start"] is not None]
+    assert len(warm) == 4 - scratch
+    axes_of = {u.user_attrs["adapter_key"]: u.user_attrs["axes"] for u in trials}
+    for t in warm:                                         # each from an adapter trained before
         assert t.user_attrs["start"] in {u.user_attrs["adapter_key"] for u in trials[:t.number]}
         assert t.user_attrs["steps"] == 2
         assert t.user_attrs["adapter_key"] != t.user_attrs["setting"]  # the start is in the key
+        if axes is None:                                   # the same ADC bits: only the rank moves
+            assert axes_of[t.user_attrs["start"]]["adc_bits"] == t.user_attrs["axes"]["adc_bits"]
     table = pd.read_csv(out / "warm" / "trials.csv")
-    assert table["warm_start"].notna().sum() == 3
-    assert training_steps(url, "warm")["steps"] == 8 + 3 * 2
+    assert table["warm_start"].notna().sum() == 4 - scratch
+    assert training_steps(url, "warm")["steps"] == 8 * scratch + (4 - scratch) * 2
 
 
 def _default_sigint():
@@ -395,3 +413,38 @@ def test_the_same_seed_gives_the_same_ledger_and_trials(tmp_path):
     assert len(trials_a) == 3 and any(entry[2]["start"] for entry in ledger_a)  # warm-started
     assert ledger_a == ledger_b
     assert trials_a == trials_b
+
+
+def test_siblings_measure_a_trials_other_tokens_without_training_and_do_not_count(tmp_path):
+    pytest.importorskip("aihwkit")
+    from codesign.cli import main
+    from codesign.study import make_storage
+    from codesign.study.record import records
+
+    path, _ = _write(tmp_path, "sib", sampler="tpe", search={"siblings": 4},
+                     search_space={"rank": {"choices": [2, 8]},
+                                   "tokens": {"choices": [8, 16, 32]}})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "3"]) == 0
+    url = f"sqlite:///{out / 'sib' / 'study.db'}"
+    recs = records(optuna.load_study(study_name="sib", storage=make_storage(url)))
+    proposed = [r for r in recs if r.sibling_of is None]
+    siblings = [r for r in recs if r.sibling_of is not None]
+    assert len(proposed) == 3 and siblings                # n_trials counts the proposals
+    by_number = {r.number: r for r in recs}
+    for s in siblings:
+        first = by_number[s.sibling_of]
+        assert s.state == "COMPLETE" and first.sibling_of is None
+        assert s.params["rank"] == first.params["rank"]
+        assert s.params["tokens"] != first.params["tokens"]
+        assert s.values[0] == first.values[0]            # the same accuracy measurement...
+        assert s.training.steps_trained == 0 and s.run.accuracy_cache_hit   # ...not trained
+    # every rank the study visited is measured at every tokens value; no sibling repeats a
+    # point the study held (the sampler may still propose one again)
+    points = [(r.params["rank"], r.params["tokens"]) for r in recs]
+    for s in siblings:
+        assert all(r.params != s.params for r in recs if r.number < s.number)
+    assert set(points) == {(rank, tokens) for rank in {p[0] for p in points}
+                           for tokens in (8, 16, 32)}
+    table = pd.read_csv(out / "sib" / "trials.csv")
+    assert table["sibling_of"].notna().sum() == len(siblings)

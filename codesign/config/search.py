@@ -16,6 +16,10 @@ from typing import Optional
 from hw_models import spec_field
 
 PRUNERS = ("none", "median", "successive_halving", "hyperband", "dominated")
+#: the knobs a warm start may change (codesign.study.warm.WARM_AXES)
+WARM_START_AXES = ("rank", "adc_bits", "dac_bits", "train_integration_ns")
+#: ...and those it changes by default: the rank alone (measured: docs/guide/many_machines.md)
+DEFAULT_WARM_START_AXES = ("rank",)
 #: a URL scheme (``gs://``, ``file:``, ``https://``): only s3:// names a store; anything else is a
 #: folder path
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|$)")
@@ -72,18 +76,39 @@ class SearchSettings:
         unit="settings", ge=0)
     warm_start: bool = spec_field(
         False, help="start a new setting's adapters from the nearest adapter the study has "
-                    "already trained (same placement, workload, noise and training settings; "
-                    "nearest in rank, ADC/DAC bits and training integration time; a different "
-                    "rank starts from the best rank-r approximation of the trained update, by "
-                    "SVD) and train only warm_start_steps of the budget. The start is part of "
-                    "the adapter's cache key and of the trial's record")
+                    "already trained that differs only in the knobs warm_start_axes names "
+                    "(by default the rank: the same placement, workload, noise and training "
+                    "settings; a different rank starts from the trained update itself, its "
+                    "best rank-r approximation by SVD when the rank shrinks) and train only "
+                    "warm_start_steps of the budget. The start is part of the adapter's cache "
+                    "key and of the trial's record")
     warm_start_steps: float = spec_field(
-        0.25, help="with warm_start: the fraction of accuracy.training.steps a warm-started "
-                   "setting trains, as the tail of a full training: its learning rate starts "
-                   "at this fraction of training.lr and decays linearly to 0 (measured with "
-                   "benchmarks/search_efficiency.py --joint: with TPE, 0.25 keeps a search at "
-                   "about a quarter of the grid's training; docs/guide/many_machines.md)",
+        0.0625, help="with warm_start: the fraction of accuracy.training.steps a warm-started "
+                     "setting trains, as the tail of a full training: its learning rate starts "
+                     "at this fraction of training.lr and decays linearly to 0 (measured with "
+                     "benchmarks/search_efficiency.py --joint: a rank change from an adapter "
+                     "trained from scratch ends 0.13 accuracy points below a full training with "
+                     "1/16 of the steps, 0.0 with 1/4; a change of converter bits or integration "
+                     "time 0.5-0.9 below with 1/4; docs/guide/many_machines.md)",
         unit="fraction", gt=0, le=1)
+    warm_start_axes: tuple[str, ...] = spec_field(
+        default_factory=lambda: DEFAULT_WARM_START_AXES,
+        help="with warm_start: the knobs a warm start may change between the setting it starts "
+             "from and the new one (any of rank, adc_bits, dac_bits, train_integration_ns); "
+             "settings that differ in any other knob never warm-start each other. The default, "
+             "['rank']: one training from scratch per noise (converter bits, integration time) "
+             "and placement, its other ranks warm-started from it. Measured on "
+             "benchmarks/search_efficiency.py --joint: a rank change from an adapter trained "
+             "from scratch ends 0.0-0.13 accuracy points below a full training (median), a "
+             "change of converter bits or integration time 0.5-0.9; all four knobs train fewer "
+             "settings from scratch for that loss (docs/guide/many_machines.md)")
+    siblings: int = spec_field(
+        4, help="after each trial, measure up to this many points that differ from it only in "
+                "axes that change neither its adapters nor its accuracy measurement (tokens, "
+                "TCDM size, clock...): each costs the hardware model alone and is a trial of "
+                "its own (user attribute sibling_of) that does not count towards n_trials. Only "
+                "in studies that measure accuracy, not with sampler: grid (it visits every "
+                "point anyway). codesign.study.siblings", unit="points", ge=0)
     artifacts: Optional[str] = spec_field(
         None, help="where trained adapters, checkpoints and results are shared between workers "
                    "(Optuna's artifact store): a folder every worker can read and write (e.g. "
@@ -106,6 +131,12 @@ class SearchSettings:
                                 f"(exclusive), got {f!r}")
         if values != sorted(set(values)):
             raise SpecError(f"search.checkpoints: must be increasing without repeats, got {values}")
+        axes = self.warm_start_axes
+        if isinstance(axes, str) or not axes or \
+                any(a not in WARM_START_AXES for a in axes) or len(set(axes)) != len(axes):
+            raise SpecError(f"search.warm_start_axes: a list of distinct names from "
+                            f"{list(WARM_START_AXES)}, got {axes!r}")
+        object.__setattr__(self, "warm_start_axes", tuple(axes))
         if self.artifacts is not None:
             problem = artifacts_problem(self.artifacts)
             if problem:

@@ -117,7 +117,7 @@ class Ledger(ArtifactShelf):
                               ledger_trial=trial.number, trained_here=True)
             holder["t"] = record
             trial.set_user_attr("setting", setting)
-            trial.set_user_attr("family", family(key_data))
+            trial.set_user_attr("family", family(key_data, self.search.warm_start_axes))
             trial.set_user_attr("axes", warm_axes(key_data))
             trial.set_user_attr("from_step", reached)
             if costs is not None:
@@ -133,7 +133,8 @@ class Ledger(ArtifactShelf):
         if not self.search.warm_start:
             return None
         candidates = [self._candidate(t) for t in self.records() if t.state.name == "COMPLETE"]
-        return nearest_start({"family": family(key_data), "axes": warm_axes(key_data)},
+        return nearest_start({"family": family(key_data, self.search.warm_start_axes),
+                              "axes": warm_axes(key_data)},
                              candidates)
 
     @staticmethod

@@ -21,13 +21,15 @@ WARM_AXES = {"rank": ("log2", 0.5), "adc_bits": ("linear", 1.0), "dac_bits": ("l
              "train_integration_ns": ("log2", 2.0)}
 
 
-def family(key_data: dict) -> str:
+def family(key_data: dict, across: tuple[str, ...] = tuple(WARM_AXES)) -> str:
     """What two settings must share for one to warm-start the other: the train key data without
-    the warm axes (rank, ADC/DAC bits, training integration time)."""
+    the warm axes a warm start may change (``across``, ``search.warm_start_axes``: by default
+    rank, ADC/DAC bits and training integration time)."""
     data = json.loads(json.dumps(key_data, default=str))
     for name in ("adc_bits", "dac_bits", "train_integration_ns"):
-        data["aimc"].pop(name, None)
-    if data.get("lora"):
+        if name in across:
+            data["aimc"].pop(name, None)
+    if data.get("lora") and "rank" in across:
         data["lora"].pop("rank", None)
     return cache.digest(data)
 
