@@ -32,7 +32,12 @@ cached work is shared without being free. Reported per strategy and budget: ``hv
 ``training_share`` (its training steps / the grid's), each as min, median, max and per seed, and
 ``target_met``: every seed at >= 95 % of the grid's hypervolume for <= 25 % of its training; and
 ``accuracy_gap_warm_points``: per seed, the median difference (accuracy points) between a
-warm-started setting's accuracy and the grid's at the same point (what a cheap training loses).
+warm-started setting's accuracy and the grid's at the same point (what a cheap training loses);
+``accuracy_gap_warm_by_change``: the same over every seed's points, by what the warm start
+changed (the rank alone, or the noise: converter bits or integration time) and whether it
+started from an adapter trained from scratch or a warm-started one. A budget of ``n`` trials is
+``n`` proposals of the sampler; the siblings each brings (``search.siblings``: its other tokens,
+the same accuracy measurement, no training) come with it and count in its hypervolume.
 """
 
 from __future__ import annotations
@@ -145,21 +150,36 @@ def accuracy_parts(params: dict) -> tuple:
     return point.workload.accuracy, point.hardware.aimc, point.lora, point.accuracy
 
 
+#: the search settings every strategy starts from: those the strategies measured up to
+#: 2026-12-06 ran with (no siblings; warm starts across rank, converter bits and integration
+#: time), so that each keeps its meaning when the defaults move
+BEFORE = {"siblings": 0, "warm_start_axes": ["rank", "adc_bits", "dac_bits",
+                                             "train_integration_ns"]}
 #: each strategy: its sampler and search settings (checkpoints at 1/4 and 1/2 of the steps)
-STRATEGIES = {
-    "base": {"sampler": "nsga2", "search": {}},
-    "prune_sh": {"sampler": "nsga2", "search": {"pruner": "successive_halving",
-                                                "reduction_factor": 2, "min_settings": 4}},
-    "prune": {"sampler": "nsga2", "search": {"pruner": "dominated", "min_settings": 2}},
-    "warm": {"sampler": "nsga2", "search": {"warm_start": True, "warm_start_steps": 0.25}},
-    "warm_375": {"sampler": "nsga2", "search": {"warm_start": True, "warm_start_steps": 0.375}},
-    "both": {"sampler": "nsga2", "search": {"pruner": "dominated", "min_settings": 2,
-                                            "warm_start": True, "warm_start_steps": 0.25}},
-    "tpe": {"sampler": "tpe", "search": {}},
-    "tpe_warm": {"sampler": "tpe", "search": {"warm_start": True, "warm_start_steps": 0.25}},
-    "tpe_warm_375": {"sampler": "tpe", "search": {"warm_start": True,
-                                                  "warm_start_steps": 0.375}},
-}
+STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for name, (sampler, search) in {
+    "base": ("nsga2", {}),
+    "prune_sh": ("nsga2", {"pruner": "successive_halving", "reduction_factor": 2,
+                           "min_settings": 4}),
+    "prune": ("nsga2", {"pruner": "dominated", "min_settings": 2}),
+    "warm": ("nsga2", {"warm_start": True, "warm_start_steps": 0.25}),
+    "warm_375": ("nsga2", {"warm_start": True, "warm_start_steps": 0.375}),
+    "both": ("nsga2", {"pruner": "dominated", "min_settings": 2, "warm_start": True,
+                       "warm_start_steps": 0.25}),
+    "tpe": ("tpe", {}),
+    "tpe_warm": ("tpe", {"warm_start": True, "warm_start_steps": 0.25}),
+    "tpe_warm_375": ("tpe", {"warm_start": True, "warm_start_steps": 0.375}),
+    # each trial's siblings (its other tokens: the same accuracy) measured too, not counted
+    "tpe_sib": ("tpe", {"siblings": 4}),
+    "tpe_warm_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.25, "siblings": 4}),
+    "tpe_w125_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.125, "siblings": 4}),
+    # warm starts across rank only: one setting from scratch per noise (ADC bits, training
+    # integration time) and placement, its other ranks from it in 1/8 or 1/16 of the steps
+    # (tpe_rank1_sib: the defaults of search: since 2026-12-07)
+    "tpe_rank_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.125,
+                             "warm_start_axes": ["rank"], "siblings": 4}),
+    "tpe_rank1_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                              "warm_start_axes": ["rank"], "siblings": 4}),
+}.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
 HV_TARGET = 0.95
 #: ...for at most this share of its training steps
@@ -168,10 +188,12 @@ TRAINING_TARGET = 0.25
 
 def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path):
     """Run one study of the joint problem in a fresh SQLite storage under ``folder`` over the
-    adapter cache ``cache_dir``; return (its trial records in order, wall seconds)."""
+    adapter cache ``cache_dir``; return (its trial records in order, wall seconds, its ledger's
+    trainings by adapter key: {"axes", "start"})."""
     import shutil
 
     from codesign.study import close_storage, record, run_study
+    from codesign.study.ledger import ledger_name
 
     shutil.rmtree(folder, ignore_errors=True)
     loaded = study_from_dict(loaded_data)
@@ -179,34 +201,66 @@ def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path
     summary = run_study(loaded, folder, n_trials=n_trials, cache_dir=cache_dir, progress=False)
     try:
         records = record.records(summary.study)
+        ledger = optuna.load_study(study_name=ledger_name(loaded.config.name),
+                                   storage=summary.storage)
+        trainings = {t.user_attrs["adapter_key"]: {"axes": t.user_attrs.get("axes"),
+                                                   "start": t.user_attrs.get("start")}
+                     for t in ledger.get_trials(deepcopy=False) if "adapter_key" in t.user_attrs}
     finally:
         close_storage(summary.storage)
-    return records, time.perf_counter() - t0
+    return records, time.perf_counter() - t0, trainings
+
+
+def _first(records, n: int) -> list:
+    """The records of a run's first ``n`` proposals, each with the siblings it brought
+    (:mod:`codesign.study.siblings`)."""
+    proposals = 0
+    for i, r in enumerate(records):
+        if r.sibling_of is None:
+            proposals += 1
+            if proposals > n:
+                return records[:i]
+    return records
 
 
 def _complete(records, n: int) -> np.ndarray:
     """The objective values (accuracy, latency, energy) of the complete trials among the first
-    ``n``."""
-    return np.array([r.values for r in records[:n] if r.state == "COMPLETE" and r.values])
+    ``n`` proposals and their siblings."""
+    return np.array([r.values for r in _first(records, n) if r.state == "COMPLETE" and r.values])
 
 
 def _spent(records, n: int) -> dict:
     """What the first ``n`` trials spent on training: steps their claims trained, settings they
     trained, of which warm-started."""
-    mine = [r.training for r in records[:n] if r.training is not None and r.training.trained_here]
+    mine = [r.training for r in _first(records, n)
+            if r.training is not None and r.training.trained_here]
     return {"steps": sum(t.steps_trained for t in mine), "settings": len({t.setting for t in mine}),
             "warm": sum(t.start is not None for t in mine)}
 
 
-def _warm_gap(records, grid: dict):
-    """How far a run's warm-started settings end from the same points of the grid (trained in
-    full): accuracy points, run minus grid, the median over its complete warm-started trials
-    (None: it warm-started none)."""
+def _warm_gaps(records, grid: dict, trainings: dict) -> dict[str, list[float]]:
+    """How far a run's warm-started points end from the same points of the grid (trained in
+    full): accuracy points, run minus grid, one per distinct warm-started point, by what the warm
+    start changed ("rank": the rank alone; "noise": converter bits or training integration time,
+    with or without the rank) and where it started ("from_scratch": an adapter trained from
+    scratch; "from_warm": a warm-started one)."""
     truth = {json.dumps(p, sort_keys=True): v[0] for p, v in zip(grid["params"], grid["values"])}
-    gaps = [100 * (r.values[0] - truth[json.dumps(r.params, sort_keys=True)]) for r in records
-            if r.state == "COMPLETE" and r.values and r.training is not None
-            and r.training.start is not None]
-    return round(statistics.median(gaps), 3) if gaps else None
+    out: dict[str, list[float]] = {}
+    seen = set()
+    for r in records:
+        t = r.training
+        point = json.dumps(r.params, sort_keys=True)
+        if r.state != "COMPLETE" or not r.values or t is None or t.start is None or point in seen:
+            continue
+        seen.add(point)
+        mine, start = trainings.get(t.adapter_key), trainings.get(t.start)
+        if mine is None or start is None:
+            continue
+        moved = {k for k, v in mine["axes"].items() if start["axes"].get(k) != v}
+        kind = ("rank" if moved <= {"rank"} else "noise") + (
+            "/from_warm" if start["start"] else "/from_scratch")
+        out.setdefault(kind, []).append(100 * (r.values[0] - truth[point]))
+    return out
 
 
 def _grid(root: Path, label: str, cache: Path, problem: Optional[dict] = None) -> dict:
@@ -220,7 +274,7 @@ def _grid(root: Path, label: str, cache: Path, problem: Optional[dict] = None) -
         "pruner": "successive_halving", "reduction_factor": 2, "min_settings": 100000})
     loaded = study_from_dict(data)
     n_grid = grid_size(loaded.axes, loaded.config.design)
-    records, wall = _joint_study(data, root / label, n_grid, cache)
+    records, wall, _ = _joint_study(data, root / label, n_grid, cache)
     spent = _spent(records, n_grid)
     grid = {"values": _complete(records, n_grid).tolist(), "settings": spent["settings"],
             "steps": spent["steps"], "wall_s": round(wall, 1),
@@ -241,17 +295,22 @@ def _strategy(name: str, args, root: Path, budgets: list[int], scale: GridScale,
     the study's length: tests/test_trial_record.py)."""
     spec = STRATEGIES[name]
     per: dict = {b: [] for b in budgets}
-    gaps = []
+    gaps, by_kind = [], {}
     for seed in range(args.seeds):
         data = dict(JOINT, sampler=spec["sampler"], seed=seed, search=spec["search"])
-        records, wall = _joint_study(data, root / "runs" / f"{name}-{seed}", max(budgets),
-                                     root / "cache")
-        gaps.append(_warm_gap(records, grid))
+        records, wall, trainings = _joint_study(data, root / "runs" / f"{name}-{seed}",
+                                                max(budgets), root / "cache")
+        mine = _warm_gaps(records, grid, trainings)
+        every = [g for kind in mine.values() for g in kind]
+        gaps.append(round(statistics.median(every), 3) if every else None)
+        for kind, values in mine.items():
+            by_kind.setdefault(kind, []).extend(values)
         for b in budgets:
             spent = _spent(records, b)
             per[b].append({"hv_share": scale.share(_complete(records, b)),
                            "training_share": spent["steps"] / grid["steps"],
                            "settings": spent["settings"], "warm": spent["warm"],
+                           "siblings": sum(r.sibling_of is not None for r in _first(records, b)),
                            "wall_s": wall})
     out = dict(spec)
     for b, runs in per.items():
@@ -259,10 +318,15 @@ def _strategy(name: str, args, root: Path, budgets: list[int], scale: GridScale,
         out[str(b)] = {"hv_share": spread(hv), "training_share": spread(tr),
                        "settings_median": statistics.median(r["settings"] for r in runs),
                        "warm_median": statistics.median(r["warm"] for r in runs),
+                       "siblings_median": statistics.median(r["siblings"] for r in runs),
                        "target_met": min(hv) >= HV_TARGET and max(tr) <= TRAINING_TARGET}
     out["wall_s_median"] = round(statistics.median(r["wall_s"] for r in per[max(budgets)]), 1)
     warm = [g for g in gaps if g is not None]
     out["accuracy_gap_warm_points"] = spread(warm) if warm else None
+    # every seed's warm-started points together, by what the warm start changed and where from
+    out["accuracy_gap_warm_by_change"] = {
+        kind: {"points": len(v), "median": round(statistics.median(v), 3)}
+        for kind, v in sorted(by_kind.items())}
     return out
 
 
@@ -330,7 +394,8 @@ def main() -> None:
     ap.add_argument("--samplers", default="nsga2,tpe,random")
     ap.add_argument("--joint", action="store_true",
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
-    ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm",
+    ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm,tpe_sib,tpe_warm_sib,"
+                                            "tpe_rank1_sib",
                     help="--joint: which of " + ", ".join(STRATEGIES))
     ap.add_argument("--fractions", default="0.4,0.6",
                     help="--joint: budgets as fractions of the grid (default 0.4,0.6: 58 and "

@@ -12,7 +12,9 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from search_efficiency import JOINT, GridScale, front  # noqa: E402
+from search_efficiency import JOINT, GridScale, _first, _warm_gaps, front  # noqa: E402
+
+from codesign.study.record import RunFacts, TrialRecord, Training  # noqa: E402
 
 
 @pytest.mark.parametrize("points,expected", [
@@ -35,6 +37,41 @@ def test_a_grid_scale_gives_the_grid_its_whole_hypervolume_and_its_front_too():
     assert scale.share(grid[[0, 1]]) == pytest.approx(1.0)
     assert scale.share(grid[[1]]) < 1.0
     assert scale.share(grid[:0]) == 0.0
+
+
+def _rec(number, sibling_of=None, params=None, adapter=None, start=None, value=0.8):
+    return TrialRecord(number=number, state="COMPLETE", params=params or {"x": number},
+                       values=[value, 1.0, 1.0], sibling_of=sibling_of,
+                       run=RunFacts(training=Training("s", adapter or f"a{number}", start=start)))
+
+
+@pytest.mark.parametrize("n,expected", [
+    (1, [0, 1, 2]),            # the first proposal and the two siblings it brought
+    (2, [0, 1, 2, 3]),
+    (3, [0, 1, 2, 3, 4, 5]),
+    (9, [0, 1, 2, 3, 4, 5]),   # fewer proposals than asked: all of them
+])
+def test_a_budget_counts_proposals_each_with_its_siblings(n, expected):
+    records = [_rec(0), _rec(1, sibling_of=0), _rec(2, sibling_of=0), _rec(3), _rec(4),
+               _rec(5, sibling_of=4)]
+    assert [r.number for r in _first(records, n)] == expected
+
+
+def test_warm_gaps_tell_rank_from_noise_changes_and_where_they_started():
+    axes = {"rank": 4, "adc_bits": 8, "dac_bits": 8, "train_integration_ns": 256}
+    trainings = {"root": {"axes": axes, "start": None},
+                 "r16": {"axes": axes | {"rank": 16}, "start": "root"},           # rank alone
+                 "adc6": {"axes": axes | {"adc_bits": 6}, "start": "root"},       # a noise
+                 "r1": {"axes": axes | {"rank": 1}, "start": "r16"}}              # from warm
+    grid = {"params": [{"x": i} for i in range(5)], "values": [[0.9, 1, 1]] * 5}
+    records = [_rec(0, adapter="root", value=0.9),
+               _rec(1, adapter="r16", start="root", value=0.9),
+               _rec(2, adapter="adc6", start="root", value=0.88),
+               _rec(3, adapter="r1", start="r16", value=0.885),
+               _rec(4, params={"x": 2}, adapter="adc6", start="root", value=0.88)]  # seen
+    gaps = _warm_gaps(records, grid, trainings)
+    assert {k: [round(g, 6) for g in v] for k, v in gaps.items()} == {
+        "rank/from_scratch": [0.0], "noise/from_scratch": [-2.0], "rank/from_warm": [-1.5]}
 
 
 @pytest.mark.parametrize("args,message", [
