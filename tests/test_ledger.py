@@ -74,7 +74,10 @@ def test_distance_and_family():
 
 def test_search_settings_checkpoints_and_warm_steps():
     s = SearchSettings(pruner="median", checkpoints=(0.25, 0.5))
-    assert s.rungs(16) == (4, 8) and s.rungs(2) == (1,) and s.warm_steps(64) == 16
+    assert s.rungs(16) == (4, 8) and s.rungs(2) == (1,)
+    # the default warm start trains 1/16 of the steps, at least one
+    assert s.warm_steps(64) == 4 and s.warm_steps(8) == 1
+    assert SearchSettings(warm_start_steps=0.25).warm_steps(64) == 16
     with pytest.raises(Exception, match=r"search.checkpoints\[0\]"):
         SearchSettings(checkpoints=(1.5,))
     with pytest.raises(Exception, match="increasing"):
