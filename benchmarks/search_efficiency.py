@@ -143,11 +143,10 @@ def accuracy_parts(params: dict) -> tuple:
     """(workload, tile, LoRA, accuracy settings) of the joint problem's point ``params`` (dotted
     paths: ``lora.rank``...), as the study's training ledger trains it (layers the hardware keeps
     digital stay digital)."""
-    from codesign.evaluators import with_digital
+    from codesign.evaluators import accuracy_parts as parts
     from codesign.search_space import apply_params
 
-    point = with_digital(apply_params(study_from_dict(JOINT).config.design, params))
-    return point.workload.accuracy, point.hardware.aimc, point.lora, point.accuracy
+    return parts(apply_params(study_from_dict(JOINT).config.design, params))
 
 
 #: the search settings every strategy starts from: those the strategies measured up to

@@ -79,12 +79,20 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path,
     training ledger: :func:`codesign.study.training.accuracy_outcome` (each setting trained once
     per study across workers, with the study's pruning and warm starts)."""
     start = time.perf_counter()
-    point = with_digital(point)
     from codesign.accuracy import evaluate_accuracy
 
-    result = evaluate_accuracy(point.workload.accuracy, point.hardware.aimc, point.lora,
-                               point.accuracy, cache_dir=Path(cache_dir), progress=progress)
+    result = evaluate_accuracy(*accuracy_parts(point), cache_dir=Path(cache_dir),
+                               progress=progress)
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)
+
+
+def accuracy_parts(point: DesignPoint) -> tuple:
+    """Everything a point's adapters and accuracy measurement depend on, as the accuracy model
+    takes it: (workload.accuracy, hardware.aimc, lora, accuracy settings), the layers the
+    hardware keeps digital kept digital (:func:`with_digital`). Two points with equal parts have
+    the same adapters and the same accuracy (:mod:`codesign.study.siblings`)."""
+    point = with_digital(point)
+    return point.workload.accuracy, point.hardware.aimc, point.lora, point.accuracy
 
 
 def with_digital(point: DesignPoint) -> DesignPoint:

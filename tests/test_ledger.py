@@ -51,6 +51,10 @@ def test_nearest_start_picks_the_closest_trained_setting_of_the_same_family(
 
 
 def test_distance_and_family():
+    from codesign.config.search import WARM_START_AXES
+    from codesign.study.warm import WARM_AXES
+
+    assert tuple(WARM_AXES) == WARM_START_AXES      # the config names the knobs warm.py weighs
     a = {"rank": 4, "adc_bits": 8, "dac_bits": 8, "train_integration_ns": 256}
     assert distance(a, a) == 0
     assert distance(a, a | {"rank": 16}) == 1          # two octaves of rank

@@ -25,6 +25,11 @@ from typing import Any, Optional
 Series = dict[str, dict[str, Any]]
 
 
+#: the user attribute of a sibling trial (:mod:`codesign.study.siblings`): the trial whose
+#: accuracy measurement it shares
+SIBLING_OF = "sibling_of"
+
+
 @dataclass
 class Training:
     """What the training ledger says about one setting for one trial."""
@@ -165,7 +170,7 @@ def of(trial) -> TrialRecord:
         drift=Drift(drift.get("digital") or {}, drift.get("analog_before") or {},
                     drift.get("analog_after") or {}) if drift else None,
         accuracy_metric=attrs.get("accuracy_metric"), partial=attrs.get("partial"),
-        reason=attrs.get("reason") or _fail_reason(trial), sibling_of=attrs.get("sibling_of"))
+        reason=attrs.get("reason") or _fail_reason(trial), sibling_of=attrs.get(SIBLING_OF))
 
 
 def records(study) -> list[TrialRecord]:
@@ -190,11 +195,6 @@ def stored_fingerprint(study) -> Optional[dict[str, Any]]:
 
 def store_fingerprint(study, fingerprint: dict[str, Any]) -> None:
     study.set_user_attr(_FINGERPRINT, fingerprint)
-
-
-#: the user attribute of a sibling trial (:mod:`codesign.study.siblings`): the trial whose
-#: accuracy measurement it shares
-SIBLING_OF = "sibling_of"
 
 
 def is_sibling(trial) -> bool:

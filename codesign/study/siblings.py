@@ -76,7 +76,7 @@ def accuracy_inputs(loaded) -> Callable[[dict], Any]:
     the point depends on (workload, tile, LoRA and accuracy settings, with the layers the
     hardware keeps digital), the parameters by their names in the study; a point the design
     refuses has inputs of its own (it is nobody's sibling)."""
-    from codesign.evaluators import with_digital
+    from codesign.evaluators import accuracy_parts
     from codesign.search_space import apply_params, param_name
 
     design = loaded.config.design
@@ -84,9 +84,8 @@ def accuracy_inputs(loaded) -> Callable[[dict], Any]:
 
     def inputs(params: dict) -> Any:
         try:
-            point = with_digital(apply_params(design, {paths[k]: v for k, v in params.items()}))
+            return accuracy_parts(apply_params(design, {paths[k]: v for k, v in params.items()}))
         except Exception:            # a SpecError: the design refuses this combination
             return object()
-        return (point.workload.accuracy, point.hardware.aimc, point.lora, point.accuracy)
 
     return inputs

@@ -35,8 +35,9 @@ class _Job:
 
     @property
     def parts(self) -> tuple:
-        p = self.point
-        return p.workload.accuracy, p.hardware.aimc, p.lora, p.accuracy
+        from codesign.evaluators import accuracy_parts
+
+        return accuracy_parts(self.point)
 
     @property
     def labels(self) -> tuple:
