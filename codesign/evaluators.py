@@ -81,7 +81,8 @@ def accuracy_outcome(point: DesignPoint, cache_dir: Path,
     start = time.perf_counter()
     from codesign.accuracy import evaluate_accuracy
 
-    result = evaluate_accuracy(*accuracy_parts(point), cache_dir=Path(cache_dir),
+    workload, aimc, lora, settings = accuracy_parts(point)
+    result = evaluate_accuracy(workload, aimc, lora, settings, cache_dir=Path(cache_dir),
                                progress=progress)
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start)
 
