@@ -56,7 +56,7 @@ import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
 from codesign.config import direction, objective_key, study_from_dict  # noqa: E402
-from codesign.figures.data import hypervolume as front_hypervolume  # noqa: E402
+from codesign.hypervolume import hypervolume as front_hypervolume  # noqa: E402
 from codesign.search_space import grid_size  # noqa: E402
 from codesign.study import make_objective, make_sampler  # noqa: E402
 
@@ -178,6 +178,19 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
                              "warm_start_axes": ["rank"], "siblings": 4}),
     "tpe_rank1_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                               "warm_start_axes": ["rank"], "siblings": 4}),
+    # ...and a new noise screened (1/16 of the steps, warm-started across noises), trained in
+    # full only when a screened point reaches the front (codesign.study.promotion)
+    "tpe_screen": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                           "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625}),
+    "tpe_screen2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                            "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.125}),
+    # ...promoted only when the screened point holds 0.2 % or 0.5 % of the front's hypervolume
+    "tpe_screen_p2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                              "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
+                              "promote_share": 0.002}),
+    "tpe_screen_p5": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                              "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
+                              "promote_share": 0.005}),
 }.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
 HV_TARGET = 0.95
@@ -211,11 +224,11 @@ def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path
 
 
 def _first(records, n: int) -> list:
-    """The records of a run's first ``n`` proposals, each with the siblings it brought
-    (:mod:`codesign.study.siblings`)."""
+    """The records of a run's first ``n`` proposals, each with the siblings and promotions it
+    brought (:mod:`codesign.study.siblings`, :mod:`codesign.study.promotion`)."""
     proposals = 0
     for i, r in enumerate(records):
-        if r.sibling_of is None:
+        if r.sibling_of is None and r.promotes is None:
             proposals += 1
             if proposals > n:
                 return records[:i]
@@ -224,8 +237,14 @@ def _first(records, n: int) -> list:
 
 def _complete(records, n: int) -> np.ndarray:
     """The objective values (accuracy, latency, energy) of the complete trials among the first
-    ``n`` proposals and their siblings."""
-    return np.array([r.values for r in _first(records, n) if r.state == "COMPLETE" and r.values])
+    ``n`` proposals, their siblings and promotions, but the screened trials those promotions
+    superseded."""
+    from codesign.study.record import superseded
+
+    first = _first(records, n)
+    gone = superseded(first)
+    return np.array([r.values for r in first
+                     if r.state == "COMPLETE" and r.values and r.number not in gone])
 
 
 def _spent(records, n: int) -> dict:
@@ -241,8 +260,8 @@ def _warm_gaps(records, grid: dict, trainings: dict) -> dict[str, list[float]]:
     """How far a run's warm-started points end from the same points of the grid (trained in
     full): accuracy points, run minus grid, one per distinct warm-started point, by what the warm
     start changed ("rank": the rank alone; "noise": converter bits or training integration time,
-    with or without the rank) and where it started ("from_scratch": an adapter trained from
-    scratch; "from_warm": a warm-started one)."""
+    with or without the rank; "screen": a screen, :mod:`codesign.study.promotion`) and where it
+    started ("from_scratch": an adapter trained from scratch; "from_warm": a warm-started one)."""
     truth = {json.dumps(p, sort_keys=True): v[0] for p, v in zip(grid["params"], grid["values"])}
     out: dict[str, list[float]] = {}
     seen = set()
@@ -256,7 +275,7 @@ def _warm_gaps(records, grid: dict, trainings: dict) -> dict[str, list[float]]:
         if mine is None or start is None:
             continue
         moved = {k for k, v in mine["axes"].items() if start["axes"].get(k) != v}
-        kind = ("rank" if moved <= {"rank"} else "noise") + (
+        kind = ("screen" if t.screened else "rank" if moved <= {"rank"} else "noise") + (
             "/from_warm" if start["start"] else "/from_scratch")
         out.setdefault(kind, []).append(100 * (r.values[0] - truth[point]))
     return out
@@ -310,6 +329,7 @@ def _strategy(name: str, args, root: Path, budgets: list[int], scale: GridScale,
                            "training_share": spent["steps"] / grid["steps"],
                            "settings": spent["settings"], "warm": spent["warm"],
                            "siblings": sum(r.sibling_of is not None for r in _first(records, b)),
+                           "promotions": sum(r.promotes is not None for r in _first(records, b)),
                            "wall_s": wall})
     out = dict(spec)
     for b, runs in per.items():
@@ -318,6 +338,7 @@ def _strategy(name: str, args, root: Path, budgets: list[int], scale: GridScale,
                        "settings_median": statistics.median(r["settings"] for r in runs),
                        "warm_median": statistics.median(r["warm"] for r in runs),
                        "siblings_median": statistics.median(r["siblings"] for r in runs),
+                       "promotions_median": statistics.median(r["promotions"] for r in runs),
                        "target_met": min(hv) >= HV_TARGET and max(tr) <= TRAINING_TARGET}
     out["wall_s_median"] = round(statistics.median(r["wall_s"] for r in per[max(budgets)]), 1)
     warm = [g for g in gaps if g is not None]

@@ -1,7 +1,8 @@
 """Results of a study as tables and files: trials.csv, pareto.csv, config.yaml (and pareto.png).
 
 Everything is derived from the Optuna storage, so ``codesign pareto`` can rebuild it at any time.
-The Pareto front is Optuna's own (``Study.best_trials``: non-dominated among feasible trials).
+The Pareto front is Optuna's own (``Study.best_trials``: non-dominated among feasible trials),
+computed without the screened trials a promotion measured again (:mod:`codesign.study.promotion`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from codesign.config import LoadedStudy, objective_key, objectives_of
 from codesign.files import write_atomic
 from codesign.plain import plain
 from codesign.search_space import param_name
-from codesign.study.record import RunFacts, TrialRecord, records
+from codesign.study.record import RunFacts, TrialRecord, is_promotion, records, superseded
 from codesign.table import cache_hits_text, trials_text
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
 BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_skipped",
-                "pruned_at_step", "training_steps", "warm_start", "sibling_of",
+                "pruned_at_step", "training_steps", "warm_start", "screened", "sibling_of",
+                "promotes", "superseded_by",
                 "duration_s", "eval_s", "worker", "reason"]
 
 
@@ -31,7 +33,9 @@ def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
     """One row per trial: params, objectives, every metric, constraint values, state, timings
     (each trial read once as its :class:`~codesign.study.record.TrialRecord`)."""
     keys = [objective_key(o) for o in loaded.config.objectives]
-    rows = [trial_row(rec, keys) for rec in records(study)]
+    recs = records(study)
+    gone = superseded(recs)
+    rows = [trial_row(rec, keys, gone.get(rec.number)) for rec in recs]
     params = [param_name(p) for p in loaded.axes]
     df = pd.DataFrame(rows)
     if df.empty:
@@ -40,9 +44,11 @@ def trials_table(study, loaded: LoadedStudy) -> pd.DataFrame:
     return df[ordered + [c for c in df.columns if c not in ordered]]
 
 
-def trial_row(rec: TrialRecord, keys: list[str]) -> dict[str, Any]:
+def trial_row(rec: TrialRecord, keys: list[str],
+              superseded_by: int | None = None) -> dict[str, Any]:
     """A trial's row of trials.csv: :data:`BASE_COLUMNS`, then its params, its objectives
-    (``keys``), its other metrics and its constraint values (``constraint[NAME]``)."""
+    (``keys``), its other metrics and its constraint values (``constraint[NAME]``);
+    ``superseded_by``: the promotion that measured this screened trial again."""
     run = rec.run or RunFacts()
     training = run.training
     constraints = rec.constraints or {}
@@ -57,8 +63,14 @@ def trial_row(rec: TrialRecord, keys: list[str]) -> dict[str, Any]:
         "pruned_at_step": training.pruned_at if training else None,
         "training_steps": training.steps_trained if training else None,
         "warm_start": training.start if training else None,
+        # a screen (search.screen_steps): warm-started across noises, a few steps
+        "screened": training.screened if training else None,
         # a sibling: the trial whose accuracy measurement it shares (other tokens, TCDM...)
         "sibling_of": rec.sibling_of,
+        # a promotion: the screened trial it measured again with the setting trained in full;
+        # and, on that screened trial, the promotion (it is no longer on the front)
+        "promotes": rec.promotes,
+        "superseded_by": superseded_by,
         "duration_s": rec.duration_s,
         "eval_s": run.eval_s,
         "worker": run.worker,
@@ -78,9 +90,18 @@ def trial_row(rec: TrialRecord, keys: list[str]) -> dict[str, Any]:
 
 
 def pareto_table(study, loaded: LoadedStudy, table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The rows of the trials table that Optuna puts on the (feasible) Pareto front."""
+    """The rows of the trials table that Optuna puts on the (feasible) Pareto front (without
+    the screened trials that promotions measured again)."""
+    from codesign.study.promotion import front as promoted_front
+
     table = trials_table(study, loaded) if table is None else table
-    front = {t.number for t in study.best_trials} if _has_complete(study) else set()
+    trials = study.get_trials(deepcopy=False)
+    if not _has_complete(study):
+        front: set[int] = set()
+    elif any(is_promotion(t) for t in trials):
+        front = promoted_front(trials, study.directions)
+    else:
+        front = {t.number for t in study.best_trials}
     return table[table["number"].isin(front)].reset_index(drop=True)
 
 

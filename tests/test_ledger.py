@@ -455,3 +455,49 @@ def test_siblings_measure_a_trials_other_tokens_without_training_and_do_not_coun
                            for tokens in (8, 16, 32)}
     table = pd.read_csv(out / "sib" / "trials.csv")
     assert table["sibling_of"].notna().sum() == len(siblings)
+
+
+def test_screens_train_a_new_noise_briefly_and_promote_what_reaches_the_front(tmp_path):
+    """search.screen_steps: the first setting of a new noise (other ADC bits) is a screen (one
+    step from the nearest full training, across noises); a screened trial on the front is
+    measured again with its setting trained in full (a promotion, not counted towards
+    n_trials), and the final front holds only trials measured with full trainings."""
+    pytest.importorskip("aihwkit")
+    from codesign.cli import main
+    from codesign.study import make_storage
+    from codesign.study.record import records, superseded
+
+    path, _ = _write(tmp_path, "screen", search={"warm_start": True, "warm_start_steps": 0.25,
+                                                 "screen_steps": 0.125},
+                     search_space={"rank": {"choices": [2, 8]}, "adc_bits": {"choices": [8, 4]}})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "4"]) == 0
+    url = f"sqlite:///{out / 'screen' / 'study.db'}"
+    ledger = sorted(_ledger(url, "screen").trials, key=lambda t: t.number)
+    screens = [t for t in ledger if t.user_attrs.get("screened")]
+    assert screens and all(t.user_attrs["steps"] == 1 for t in screens)
+    axes_of = {t.user_attrs["adapter_key"]: t.user_attrs["axes"] for t in ledger}
+    for t in screens:                                    # across noises, from a full training
+        start = t.user_attrs["start"]
+        assert axes_of[start]["adc_bits"] != t.user_attrs["axes"]["adc_bits"]
+        assert not any(u.user_attrs.get("screened") for u in ledger
+                       if u.user_attrs["adapter_key"] == start)
+    recs = records(optuna.load_study(study_name="screen", storage=make_storage(url)))
+    proposed = [r for r in recs if r.promotes is None and r.sibling_of is None]
+    assert len(proposed) == 4                            # promotions do not count
+    by_number = {r.number: r for r in recs}
+    gone = superseded(recs)
+    for r in recs:
+        if r.promotes is not None:                       # the same point, trained in full
+            first = by_number[r.promotes]
+            assert r.params == first.params and first.training.screened
+            assert r.state == "COMPLETE" and not r.training.screened
+            assert gone[first.number] == r.number
+    front = pd.read_csv(out / "screen" / "pareto.csv")
+    table = pd.read_csv(out / "screen" / "trials.csv").set_index("number")
+    assert len(front) and not front["screened"].any()    # the front: full trainings only
+    assert not set(front["number"]) & set(gone)
+    assert table["superseded_by"].dropna().astype(int).to_dict() == gone
+    spent = training_steps(url, "screen")
+    assert spent["screened"] == len(screens) and spent["steps"] == sum(
+        t.user_attrs["to_step"] - t.user_attrs["from_step"] for t in ledger)

@@ -12,7 +12,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from search_efficiency import JOINT, GridScale, _first, _warm_gaps, front  # noqa: E402
+from search_efficiency import JOINT, GridScale, _complete, _first, _warm_gaps, front  # noqa: E402
 
 from codesign.study.record import RunFacts, TrialRecord, Training  # noqa: E402
 
@@ -39,10 +39,12 @@ def test_a_grid_scale_gives_the_grid_its_whole_hypervolume_and_its_front_too():
     assert scale.share(grid[:0]) == 0.0
 
 
-def _rec(number, sibling_of=None, params=None, adapter=None, start=None, value=0.8):
+def _rec(number, sibling_of=None, params=None, adapter=None, start=None, value=0.8,
+         promotes=None, screened=False):
     return TrialRecord(number=number, state="COMPLETE", params=params or {"x": number},
-                       values=[value, 1.0, 1.0], sibling_of=sibling_of,
-                       run=RunFacts(training=Training("s", adapter or f"a{number}", start=start)))
+                       values=[value, 1.0, 1.0], sibling_of=sibling_of, promotes=promotes,
+                       run=RunFacts(training=Training("s", adapter or f"a{number}", start=start,
+                                                      screened=screened)))
 
 
 @pytest.mark.parametrize("n,expected", [
@@ -55,6 +57,19 @@ def test_a_budget_counts_proposals_each_with_its_siblings(n, expected):
     records = [_rec(0), _rec(1, sibling_of=0), _rec(2, sibling_of=0), _rec(3), _rec(4),
                _rec(5, sibling_of=4)]
     assert [r.number for r in _first(records, n)] == expected
+
+
+def test_a_budget_counts_promotions_with_their_proposal_and_drops_what_they_superseded():
+    # 0 screened, promoted by 1 (then its sibling 2); 3 screened, its promotion 5 comes after
+    # the next proposal 4 (a promotion found later)
+    records = [_rec(0, screened=True), _rec(1, promotes=0, params={"x": 0}),
+               _rec(2, sibling_of=0), _rec(3, screened=True), _rec(4),
+               _rec(5, promotes=3, params={"x": 3})]
+    assert [r.number for r in _first(records, 1)] == [0, 1, 2]
+    assert [r.number for r in _first(records, 3)] == [0, 1, 2, 3, 4, 5]
+    assert len(_complete(records, 1)) == 2                 # 0 superseded by 1
+    assert len(_complete(records, 2)) == 3                 # 3 not superseded yet
+    assert len(_complete(records, 3)) == 4
 
 
 def test_warm_gaps_tell_rank_from_noise_changes_and_where_they_started():
@@ -72,6 +87,8 @@ def test_warm_gaps_tell_rank_from_noise_changes_and_where_they_started():
     gaps = _warm_gaps(records, grid, trainings)
     assert {k: [round(g, 6) for g in v] for k, v in gaps.items()} == {
         "rank/from_scratch": [0.0], "noise/from_scratch": [-2.0], "rank/from_warm": [-1.5]}
+    screened = [_rec(0, adapter="adc6", start="root", value=0.87, screened=True)]
+    assert list(_warm_gaps(screened, grid, trainings)) == ["screen/from_scratch"]
 
 
 @pytest.mark.parametrize("args,message", [

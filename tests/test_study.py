@@ -217,6 +217,7 @@ def test_the_trial_count_query_agrees_with_optunas_public_api(tmp_path):
     study.ask()                    # a RUNNING one (the enqueued trial is taken first)
     study.enqueue_trial({"x": 4})
     study.enqueue_trial({"x": 5}, user_attrs={"sibling_of": 2})   # a sibling: not counted
+    study.enqueue_trial({"x": 2}, user_attrs={"promotes": 2})     # a promotion: not counted
     sid = storage.get_study_id_from_name("count")
     sql = count_states_sql(storage, sid)
     public = count_states(study)
@@ -224,7 +225,7 @@ def test_the_trial_count_query_agrees_with_optunas_public_api(tmp_path):
     close_storage(storage)
     assert sql == public
     assert {k: v for k, v in public.items() if ":" not in k} == {
-        "COMPLETE": 2, "PRUNED": 1, "RUNNING": 1, "WAITING": 2, "FAIL": 1}
-    assert public["sibling_of:WAITING"] == 1 and sum(
-        v for k, v in public.items() if k.startswith("sibling_of:")) == 1
+        "COMPLETE": 2, "PRUNED": 1, "RUNNING": 1, "WAITING": 3, "FAIL": 1}
+    assert public["uncounted:WAITING"] == 2 and sum(
+        v for k, v in public.items() if k.startswith("uncounted:")) == 2
     assert counted == 2 + 1 + 1 + 1

@@ -102,6 +102,23 @@ class SearchSettings:
              "from scratch ends 0.0-0.13 accuracy points below a full training (median), a "
              "change of converter bits or integration time 0.5-0.9; all four knobs train fewer "
              "settings from scratch for that loss (docs/guide/many_machines.md)")
+    screen_steps: float = spec_field(
+        0.0, help="with warm_start: screen new noises. A setting whose warm-start family holds "
+                  "no adapter trained in full (a noise, i.e. converter bits and integration "
+                  "time, the study has not trained at this placement) is warm-started across "
+                  "every warm knob from the nearest adapter trained in full at the same "
+                  "placement, for this fraction of accuracy.training.steps (a screen); when a "
+                  "screened trial reaches the study's Pareto front, its setting is trained in "
+                  "full and its points measured again (promotions: trials of their own, user "
+                  "attribute promotes, not counted towards n_trials; the screened trials they "
+                  "measure again leave the front). 0: no screens, a new noise is trained from "
+                  "scratch. codesign.study.promotion", unit="fraction", ge=0, lt=1)
+    promote_share: float = spec_field(
+        0.0, help="with screen_steps: a screened trial on the front is promoted only when it "
+                  "holds at least this share of the front's hypervolume alone (what the front "
+                  "would lose without it, each objective scaled over the front, reference point "
+                  "1.1); 0: every screened trial on the front. Screened points the front barely "
+                  "needs then cost no training", unit="fraction", ge=0, lt=1)
     siblings: int = spec_field(
         4, help="after each trial, measure up to this many points that differ from it only in "
                 "axes that change neither its adapters nor its accuracy measurement (tokens, "
@@ -137,6 +154,9 @@ class SearchSettings:
             raise SpecError(f"search.warm_start_axes: a list of distinct names from "
                             f"{list(WARM_START_AXES)}, got {axes!r}")
         object.__setattr__(self, "warm_start_axes", tuple(axes))
+        if self.screen_steps and not self.warm_start:
+            raise SpecError(f"search.screen_steps: {self.screen_steps} needs warm_start: true "
+                            "(a screen is a warm start across noises); or set screen_steps: 0")
         if self.artifacts is not None:
             problem = artifacts_problem(self.artifacts)
             if problem:
@@ -153,3 +173,13 @@ class SearchSettings:
 
     def warm_steps(self, steps: int) -> int:
         return max(1, int(round(self.warm_start_steps * steps)))
+
+    @property
+    def screens(self) -> bool:
+        """Whether new noises are screened (``screen_steps``; warm starts that leave a noise
+        knob fixed: with all four knobs every new setting is an ordinary warm start)."""
+        return bool(self.warm_start and self.screen_steps
+                    and set(self.warm_start_axes) != set(WARM_START_AXES))
+
+    def screen_steps_of(self, steps: int) -> int:
+        return max(1, int(round(self.screen_steps * steps)))

@@ -19,6 +19,7 @@ import pandas as pd
 from codesign.metric_key import keys_of
 from codesign.plain import plain
 from codesign.table import complete, feasible_mask
+from codesign.hypervolume import hypervolume
 
 if TYPE_CHECKING:
     from codesign.study.record import TrialRecord
@@ -198,16 +199,6 @@ class HypervolumeData:
     @property
     def maximum(self) -> float:
         return self.reference ** len(self.objectives)
-
-
-def hypervolume(front: np.ndarray, reference: np.ndarray) -> float:
-    """Exact hypervolume of mutually non-dominated points (every objective minimised) up to
-    ``reference``: Optuna's WFG algorithm. The project's one use of a private Optuna module
-    (``optuna._hypervolume``; Optuna has no public equivalent), checked against boxes computed by
-    hand in tests/test_plots.py."""
-    from optuna._hypervolume import compute_hypervolume
-
-    return float(compute_hypervolume(front, reference, assume_pareto=True))
 
 
 def hypervolume_history(table: pd.DataFrame, objectives: Sequence[tuple[str, str, str]],

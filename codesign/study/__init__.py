@@ -20,7 +20,9 @@ This package's parts, each named for what it holds:
   :mod:`~codesign.study.artifacts`, :mod:`~codesign.study.warm` and
   :mod:`~codesign.study.pruners` (the one pruning protocol);
 - :mod:`~codesign.study.siblings`: the points a trial's accuracy measurement already answers
-  (its other tokens, TCDM...), measured right after it without training.
+  (its other tokens, TCDM...), measured right after it without training;
+  :mod:`~codesign.study.promotion`: screened points that reach the front, measured again with
+  their setting trained in full.
 """
 
 from codesign.storage import redact

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codesign.grid_sampler import StableGridSampler
-from codesign.study.record import SIBLING_OF, is_sibling
+from codesign.study.record import UNCOUNTED, is_counted
 
 STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
 
@@ -26,8 +26,9 @@ def count_states_sql(storage, study_id: int) -> dict[str, int] | None:
                 {"sid": study_id}).all()
             siblings = conn.execute(sqlalchemy.text(
                 "SELECT t.state, COUNT(*) FROM trials t JOIN trial_user_attributes a "
-                "ON a.trial_id = t.trial_id WHERE t.study_id = :sid AND a.key = :key "
-                "GROUP BY t.state"), {"sid": study_id, "key": SIBLING_OF}).all()
+                "ON a.trial_id = t.trial_id WHERE t.study_id = :sid "
+                "AND a.key IN (:sibling, :promotion) GROUP BY t.state"),
+                {"sid": study_id, "sibling": UNCOUNTED[0], "promotion": UNCOUNTED[1]}).all()
     except sqlalchemy.exc.SQLAlchemyError:
         return None
 
@@ -37,7 +38,7 @@ def count_states_sql(storage, study_id: int) -> dict[str, int] | None:
 
     out = by_state(rows)
     sib = by_state(siblings)
-    out.update({f"{SIBLING_OF}:{s}": sib[s] for s in STATES})
+    out.update({f"uncounted:{s}": sib[s] for s in STATES})
     return out
 
 
@@ -45,17 +46,19 @@ def count_states(study) -> dict[str, int]:
     """Trials per state through Optuna's public API (reads every trial)."""
     trials = study.get_trials(deepcopy=False)
     states = [t.state.name for t in trials]
-    siblings = [t.state.name for t in trials if is_sibling(t)]
+    siblings = [t.state.name for t in trials if not is_counted(t)]
     return {**{s: states.count(s) for s in STATES},
-            **{f"{SIBLING_OF}:{s}": siblings.count(s) for s in STATES}}
+            **{f"uncounted:{s}": siblings.count(s) for s in STATES}}
 
 
 def tally(study, storage, study_id: int) -> dict[str, int]:
     """Trials per state of ``study`` (``study_id`` in ``storage``), from one read of the storage."""
     out = count_states_sql(storage, study_id) or count_states(study)
     # what counts towards n_trials: finished, running, or queued for retry; not the siblings
-    # (codesign.study.siblings: points a trial's accuracy measurement already answers)
-    out["counted"] = sum(out[s] - out[f"{SIBLING_OF}:{s}"]
+    # (codesign.study.siblings: points a trial's accuracy measurement already answers) nor the
+    # promotions (codesign.study.promotion: screened points measured again), both under the
+    # keys "uncounted:STATE"
+    out["counted"] = sum(out[s] - out[f"uncounted:{s}"]
                          for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
     return out
 

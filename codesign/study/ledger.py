@@ -16,7 +16,12 @@ of its trials is one training of one accuracy *setting* (the train key of
   where the objective is the one training changes. A pruned setting keeps its checkpoints;
   claimed again, it re-reports them and resumes where it stopped if the pruner lets it.
 - **Warm starts.** ``search.warm_start``: a new setting starts from the nearest adapter the
-  ledger holds (:func:`codesign.study.warm.nearest_start`).
+  ledger holds trained in full (:func:`codesign.study.warm.nearest_start`).
+- **Screens.** ``search.screen_steps``: a setting whose warm-start family holds no adapter
+  trained in full is *screened*: warm-started across every warm knob for a few steps (its claim
+  says ``screened``). A screened setting asked for again in full (a promotion,
+  :mod:`codesign.study.promotion`) is claimed again and trained as if no screen existed; from
+  then on the ledger answers with that training.
 - **Artifacts.** Adapters, checkpoints (each as it is reached) and results go to Optuna's
   artifact store (a folder, or S3: :mod:`codesign.study.artifacts`) and their ids and digests
   (sha256 and size) to the ledger study's user attributes, so a worker whose local cache lacks
@@ -81,18 +86,22 @@ class Ledger(ArtifactShelf):
         return sum(step in t.intermediate_values for t in self.records() if t.number != but)
 
     # -- claiming and training ---------------------------------------------------------------
-    def train(self, setting: str, key_data: dict, job, costs: Optional[dict] = None) -> Training:
+    def train(self, setting: str, key_data: dict, job, costs: Optional[dict] = None,
+              screen: bool = True) -> Training:
         """The setting's training: found in the ledger, waited for, or claimed and run by
         ``job(trial, training)`` (which trains, reports checkpoints through the
         trial and returns the final value, or prunes the trial:
-        :func:`codesign.study.pruners.prune`)."""
+        :func:`codesign.study.pruners.prune`). ``screen=False`` (a promotion): a screened
+        training does not answer; the setting is trained in full."""
         from codesign.stale import fail_stale
 
         waited, t0 = False, time.perf_counter()
         while True:
             with self.lock(self.name) as lock:
                 mine = self.claims(setting)
-                done = [t for t in mine if t.state.name == "COMPLETE"]
+                complete = [t for t in mine if t.state.name == "COMPLETE"]
+                done = [t for t in complete if not t.user_attrs.get("screened")] or (
+                    complete if screen else [])
                 if done:
                     found = self._training(done[0])
                     found.waited_s = round(time.perf_counter() - t0, 2) if waited else 0.0
@@ -109,7 +118,9 @@ class Ledger(ArtifactShelf):
                mine: list) -> Training:
         """Create the setting's ledger trial (the claim; ``lock`` is released once it exists)
         and run ``job`` in it, from the furthest step an earlier claim reached."""
-        reached = max([int(t.user_attrs.get("to_step", 0)) for t in mine], default=0)
+        # (a warm start or a screen trained its own adapter: no step of this setting's own)
+        reached = max([int(t.user_attrs.get("to_step", 0)) for t in mine
+                       if t.user_attrs.get("start") is None], default=0)
         holder: dict[str, Training] = {}
 
         def run(trial):
@@ -118,6 +129,7 @@ class Ledger(ArtifactShelf):
             holder["t"] = record
             trial.set_user_attr("setting", setting)
             trial.set_user_attr("family", family(key_data, self.search.warm_start_axes))
+            trial.set_user_attr("screen_family", family(key_data))
             trial.set_user_attr("axes", warm_axes(key_data))
             trial.set_user_attr("from_step", reached)
             if costs is not None:
@@ -128,20 +140,27 @@ class Ledger(ArtifactShelf):
         self.study.optimize(run, n_trials=1, catch=(), gc_after_trial=False)
         return holder["t"]
 
-    def start_for(self, key_data: dict) -> Optional[dict]:
-        """The warm start of a new setting (None: train from scratch)."""
+    def start_for(self, key_data: dict, screen: bool = True) -> tuple[Optional[dict], bool]:
+        """(the warm start of a new setting or None: train from scratch, whether it is a
+        screen). Only adapters trained in full (not screened) start others."""
         if not self.search.warm_start:
-            return None
-        candidates = [self._candidate(t) for t in self.records() if t.state.name == "COMPLETE"]
-        return nearest_start({"family": family(key_data, self.search.warm_start_axes),
-                              "axes": warm_axes(key_data)},
-                             candidates)
+            return None, False
+        candidates = [self._candidate(t) for t in self.records()
+                      if t.state.name == "COMPLETE" and not t.user_attrs.get("screened")]
+        axes = warm_axes(key_data)
+        start = nearest_start({"family": family(key_data, self.search.warm_start_axes),
+                               "axes": axes}, candidates)
+        if start is not None or not (screen and self.search.screens):
+            return start, False
+        wide = [dict(c, family=c["screen_family"]) for c in candidates if c["screen_family"]]
+        start = nearest_start({"family": family(key_data), "axes": axes}, wide)
+        return start, start is not None
 
     @staticmethod
     def note(trial, record: Training) -> None:
         """What a claim's training did, in its ledger trial (read by :func:`training_steps` and
         by the next claim of the setting)."""
-        for name in ("adapter_key", "start", "steps", "to_step", "computed"):
+        for name in ("adapter_key", "start", "steps", "to_step", "computed", "screened"):
             trial.set_user_attr(name, getattr(record, name))
         trial.set_user_attr("from_step", record.from_step)
 
@@ -149,25 +168,28 @@ class Ledger(ArtifactShelf):
     def _candidate(t) -> dict:
         a = t.user_attrs
         return {"family": a["family"], "axes": a["axes"], "adapter_key": a["adapter_key"],
-                "start": a.get("start"), "number": t.number}
+                "start": a.get("start"), "number": t.number,
+                "screen_family": a.get("screen_family")}
 
     @staticmethod
     def _training(t) -> Training:
         a = t.user_attrs
         return Training(a["setting"], a["adapter_key"], start=a.get("start"),
+                        screened=bool(a.get("screened")),
                         steps=int(a.get("steps", 0)), ledger_trial=t.number,
                         from_step=0, to_step=0, proxy=t.value)
 
 
 def training_steps(storage, study_name: str) -> dict[str, int]:
     """What a study spent on adapter training, from its ledger: steps advanced (summed over
-    claims), steps computed (not loaded from a cache), trainings, pruned, warm-started."""
+    claims), steps computed (not loaded from a cache), trainings, pruned, warm-started (screens
+    included), screened."""
     import optuna
 
     try:
         ledger = optuna.load_study(study_name=ledger_name(study_name), storage=storage)
     except KeyError:
-        return {"steps": 0, "computed": 0, "trainings": 0, "pruned": 0, "warm": 0}
+        return {"steps": 0, "computed": 0, "trainings": 0, "pruned": 0, "warm": 0, "screened": 0}
     trials = [t for t in ledger.get_trials(deepcopy=False) if "setting" in t.user_attrs]
     return {
         "steps": sum(max(0, int(t.user_attrs.get("to_step", 0))
@@ -177,4 +199,6 @@ def training_steps(storage, study_name: str) -> dict[str, int]:
         "pruned": sum(t.state.name == "PRUNED" for t in trials),
         "warm": sum(t.user_attrs.get("start") is not None for t in trials
                     if t.state.name == "COMPLETE"),
+        "screened": sum(bool(t.user_attrs.get("screened")) for t in trials
+                        if t.state.name == "COMPLETE"),
     }

@@ -106,13 +106,15 @@ def _evaluate(trial, plan: _Plan, rec: TrialRecord, start: float) -> Stop | None
             rec.reason = f"accuracy skipped: infeasible ({broken})"
             stop = Stop(f"infeasible before accuracy: {broken}")
         else:
-            stop = _accuracy(point, plan, rec)
+            # a promotion (codesign.study.promotion) measures its point with the setting
+            # trained in full
+            stop = _accuracy(point, plan, rec, screen=not record.is_promotion(trial))
     rec.run.eval_s = round(time.perf_counter() - start, 4)
     record.write(trial, rec)
     return stop
 
 
-def _accuracy(point, plan: _Plan, rec: TrialRecord) -> Stop | None:
+def _accuracy(point, plan: _Plan, rec: TrialRecord, screen: bool = True) -> Stop | None:
     """The accuracy side of a trial into ``rec``; a :class:`Stop` when the ledger's pruner
     stopped its setting; RuntimeError (the reason in ``rec``) when the evaluation failed."""
     from codesign import evaluators
@@ -125,7 +127,7 @@ def _accuracy(point, plan: _Plan, rec: TrialRecord) -> Stop | None:
         from codesign.study.training import accuracy_outcome
 
         outcome = accuracy_outcome(plan.ledger, point, plan.cache_dir, plan.proxy_at,
-                                   progress=plan.progress, costs=costs)
+                                   progress=plan.progress, costs=costs, screen=screen)
     else:
         outcome = evaluators.accuracy_outcome(point, plan.cache_dir, progress=plan.progress)
     result, training = outcome.result, outcome.training

@@ -28,6 +28,11 @@ Series = dict[str, dict[str, Any]]
 #: the user attribute of a sibling trial (:mod:`codesign.study.siblings`): the trial whose
 #: accuracy measurement it shares
 SIBLING_OF = "sibling_of"
+#: the user attribute of a promotion (:mod:`codesign.study.promotion`): the screened trial whose
+#: point it measures again with its setting trained in full; that trial is then *superseded*
+PROMOTES = "promotes"
+#: trials with either attribute do not count towards n_trials (the sampler did not propose them)
+UNCOUNTED = (SIBLING_OF, PROMOTES)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Training:
     adapter_key: str
     status: str = "complete"            # complete | pruned
     start: Optional[str] = None         # adapter key it warm-started from
+    screened: bool = False              # a screen: warm-started across noise (search.screen_steps)
     steps: int = 0                      # the adapter's training steps
     from_step: int = 0                  # steps this claim advanced: from_step -> to_step
     to_step: int = 0
@@ -124,6 +130,9 @@ class TrialRecord:
     #: a sibling trial (:mod:`codesign.study.siblings`): the trial whose accuracy measurement it
     #: shares (it differs only in axes the measurement does not see)
     sibling_of: Optional[int] = None
+    #: a promotion (:mod:`codesign.study.promotion`): the screened trial whose point it measures
+    #: again, its setting trained in full
+    promotes: Optional[int] = None
 
     @property
     def feasible(self) -> Optional[bool]:
@@ -170,7 +179,8 @@ def of(trial) -> TrialRecord:
         drift=Drift(drift.get("digital") or {}, drift.get("analog_before") or {},
                     drift.get("analog_after") or {}) if drift else None,
         accuracy_metric=attrs.get("accuracy_metric"), partial=attrs.get("partial"),
-        reason=attrs.get("reason") or _fail_reason(trial), sibling_of=attrs.get(SIBLING_OF))
+        reason=attrs.get("reason") or _fail_reason(trial), sibling_of=attrs.get(SIBLING_OF),
+        promotes=attrs.get(PROMOTES))
 
 
 def records(study) -> list[TrialRecord]:
@@ -197,11 +207,26 @@ def store_fingerprint(study, fingerprint: dict[str, Any]) -> None:
     study.set_user_attr(_FINGERPRINT, fingerprint)
 
 
-def is_sibling(trial) -> bool:
-    """Whether a stored trial is a sibling (it does not count towards n_trials)."""
-    return SIBLING_OF in (trial.user_attrs or {})
+def is_promotion(trial) -> bool:
+    """Whether a stored or running trial is a promotion (:mod:`codesign.study.promotion`)."""
+    return PROMOTES in (trial.user_attrs or {})
+
+
+def is_counted(trial) -> bool:
+    """Whether a stored trial counts towards n_trials: neither a sibling nor a promotion."""
+    return not any(k in (trial.user_attrs or {}) for k in UNCOUNTED)
+
+
+def superseded(recs: list[TrialRecord]) -> dict[int, int]:
+    """Screened trials measured again by a complete promotion: {screened trial: promotion}."""
+    return {r.promotes: r.number for r in recs if r.promotes is not None and r.state == "COMPLETE"}
 
 
 def enqueue_sibling(study, params: dict[str, Any], of: int) -> None:
     """Queue ``params`` as a sibling of trial ``of``."""
     study.enqueue_trial(params, user_attrs={SIBLING_OF: of}, skip_if_exists=False)
+
+
+def enqueue_promotion(study, params: dict[str, Any], of: int) -> None:
+    """Queue ``params`` as the promotion of screened trial ``of``."""
+    study.enqueue_trial(params, user_attrs={PROMOTES: of}, skip_if_exists=False)

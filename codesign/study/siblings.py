@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable
 
-from codesign.study.record import enqueue_sibling, is_sibling
+from codesign.study.record import enqueue_sibling, is_counted
 
 
 def sibling_params(params: dict[str, Any], dists: dict[str, Any], inputs: Callable[[dict], Any],
@@ -58,7 +58,7 @@ def queue_siblings(study, trial_number: int, dists: dict[str, Any],
     (the same parameters); returns how many."""
     trials = study.get_trials(deepcopy=False)
     trial = next(t for t in trials if t.number == trial_number)
-    if trial.state.name != "COMPLETE" or is_sibling(trial):
+    if trial.state.name != "COMPLETE" or not is_counted(trial):   # a sibling or a promotion
         return 0
     # (a point queued but not started yet has no params: at worst it is measured twice)
     held = {tuple(sorted(t.params.items())) for t in trials if t.state.name != "FAIL"}

@@ -25,6 +25,7 @@ class _Job:
     cache_dir: Path
     proxy_at: str
     progress: bool
+    screen: bool = True                 # False: a promotion (no screened training answers)
     setting: str = ""
     data: Optional[dict] = None
     result: Any = None
@@ -59,28 +60,30 @@ class _Job:
 
 
 def accuracy_outcome(ledger: Ledger, point, cache_dir: Path, proxy_at: str,
-                     progress: bool = False, costs: Optional[dict] = None) -> AccuracyOutcome:
+                     progress: bool = False, costs: Optional[dict] = None,
+                     screen: bool = True) -> AccuracyOutcome:
     """:func:`codesign.evaluators.accuracy_outcome` through the study's training ledger
-    (``proxy_at``: the drift time its checkpoints measure). The layers the hardware keeps
-    digital stay digital in the accuracy model (:func:`codesign.evaluators.with_digital`)."""
+    (``proxy_at``: the drift time its checkpoints measure; ``screen=False``: a promotion, the
+    setting trained in full). The layers the hardware keeps digital stay digital in the
+    accuracy model (:func:`codesign.evaluators.with_digital`)."""
     from codesign.evaluators import with_digital
 
     start = time.perf_counter()
     point = with_digital(point)
     result, training = evaluate(ledger, point, Path(cache_dir), proxy_at, progress=progress,
-                                costs=costs)
+                                costs=costs, screen=screen)
     return AccuracyOutcome(result, bool(result.cache_hit), time.perf_counter() - start, training)
 
 
 def evaluate(ledger: Ledger, point, cache_dir: Path, proxy_at: str, progress: bool = False,
-             costs: Optional[dict] = None):
+             costs: Optional[dict] = None, screen: bool = True):
     """(AccuracyResult, Training) of a design point through the ledger (see the module's
     docstring). ``costs``: the trial's other objectives, each to be minimised (for
-    ``pruner: dominated``)."""
-    job = _Job(ledger, point, Path(cache_dir), proxy_at, progress)
+    ``pruner: dominated``); ``screen=False``: a promotion."""
+    job = _Job(ledger, point, Path(cache_dir), proxy_at, progress, screen)
     assert job.data is not None
     training = ledger.train(job.setting, job.data, lambda trial, record: _train(job, trial, record),
-                            costs=costs)
+                            costs=costs, screen=screen)
     if training.trained_here:
         if job.result is None:
             raise RuntimeError("the ledger's training job ended without a result")
@@ -116,15 +119,18 @@ def _train(job: _Job, trial, record: Training) -> float:
 
 def _plan(job: _Job, trial, record: Training):
     """(TrainPlan, TrialCheckpoints or None) of a claim: from the nearest trained neighbour
-    (a warm start, new settings only), else through the checkpoints, reported to the pruner."""
+    (a warm start or a screen, new settings only), else through the checkpoints, reported to
+    the pruner."""
     from codesign.accuracy.engine import TrainPlan
 
     ledger, settings, cache_dir = job.ledger, job.point.accuracy, job.cache_dir
     assert job.data is not None
-    start = ledger.start_for(job.data) if record.from_step == 0 else None
+    start, screened = ledger.start_for(job.data, job.screen) if record.from_step == 0 \
+        else (None, False)
     if start is not None and ledger.fetch_adapter(cache_dir, start["adapter_key"]):
-        record.steps = ledger.search.warm_steps(settings.training.steps)
-        record.start = start["adapter_key"]
+        record.steps = (ledger.search.screen_steps_of if screened
+                        else ledger.search.warm_steps)(settings.training.steps)
+        record.start, record.screened = start["adapter_key"], screened
         record.adapter_key = cache.warm_key(job.setting, record.start, record.steps, "tail-lr")
         # like the last steps of a full training: the learning rate starts where a full
         # schedule's linear decay would be at that point

@@ -14,7 +14,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from codesign.config import LoadedStudy
 from codesign.outage import OUTAGE_S
@@ -62,7 +62,9 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     objective = make_objective(loaded, cache_dir or Path(out_dir) / ".cache" / "accuracy",
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
     worker = _Worker(study, storage, storage.get_study_id_from_name(cfg.name), url, cfg.name,
-                     target, objective, outage_s, heartbeat_s, _siblings(loaded))
+                     target, objective, outage_s, heartbeat_s, _siblings(loaded),
+                     promotes=cfg.search.promote_share if loaded.needs_accuracy
+                     and cfg.search.screens else None)
     try:
         worker.run(max_failures, progress)
     except KeyboardInterrupt:
@@ -118,6 +120,9 @@ class _Worker:
     heartbeat_s: int
     #: (distributions by name, accuracy inputs, limit) of search.siblings; None: off
     siblings: Any = None
+    #: search.screen_steps: promote screened trials that reach the front (with at least this
+    #: share of its hypervolume: search.promote_share); None: no screens
+    promotes: Optional[float] = None
     current: list[int] = dataclasses.field(default_factory=list)  # the trial it is running
     added: int = 0
     failures_in_a_row: int = 0
@@ -177,11 +182,16 @@ class _Worker:
                 # (suppressed: the trial went stale in an outage and another worker failed it
                 # and queued its retry; this worker's result is not stored)
                 self.study.optimize(run_one, n_trials=1, catch=(Exception,), gc_after_trial=False)
-        if self.siblings is not None and self.current:
+        if self.current and (self.siblings is not None or self.promotes is not None):
+            from codesign.study.promotion import queue_promotions
             from codesign.study.siblings import queue_siblings
 
             with trial_slot_lock(self.url, self.name, self.outage_s):
-                queue_siblings(self.study, self.current[-1], *self.siblings)
+                # promotions first: the trial's siblings then find its setting trained in full
+                if self.promotes is not None:
+                    queue_promotions(self.study, self.promotes)
+                if self.siblings is not None:
+                    queue_siblings(self.study, self.current[-1], *self.siblings)
         return "ran"
 
 

@@ -1,0 +1,99 @@
+"""Promotions (codesign.study.promotion): which screened trials are measured again in full, and
+the front without the ones a promotion superseded."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from codesign.study.promotion import front, to_promote, worth_promoting
+from codesign.study.record import Training, TrialRecord
+
+
+def _rec(number, setting="s", screened=True, state="COMPLETE", promotes=None):
+    training = Training(setting, f"a{number}", screened=screened) if setting else None
+    return TrialRecord(number=number, state=state, values=[0.8, 1.0], promotes=promotes,
+                       run=None if training is None else _run(training))
+
+
+def _run(training):
+    from codesign.study.record import RunFacts
+
+    return RunFacts(training=training)
+
+
+@pytest.mark.parametrize("recs,on_front,expected", [
+    # a screened trial on the front is promoted; off the front it is not
+    ([_rec(0)], {0}, [0]),
+    ([_rec(0)], set(), []),
+    # not twice: queued (waiting) or done already; a failed promotion is queued again
+    ([_rec(0), _rec(1, promotes=0, screened=False, state="WAITING")], {0}, []),
+    ([_rec(0), _rec(1, promotes=0, screened=False)], {0, 1}, []),
+    ([_rec(0), _rec(1, promotes=0, screened=False, state="FAIL")], {0}, [0]),
+    # a trial measured with a full training, or with none, is never promoted
+    ([_rec(0, screened=False)], {0}, []),
+    ([_rec(0, setting=None)], {0}, []),
+    # the other points of a setting trained in full follow it, on the front or not
+    ([_rec(0), _rec(1), _rec(2, promotes=0, screened=False)], {2}, [1]),
+    ([_rec(0, "s"), _rec(1, "t"), _rec(2, "s", promotes=0, screened=False)], {2}, []),
+    # a screened trial still running or pruned is not promoted
+    ([_rec(0, state="RUNNING")], {0}, []),
+    ([_rec(0, state="PRUNED")], {0}, []),
+])
+def test_to_promote(recs, on_front, expected):
+    assert to_promote(recs, on_front) == expected
+
+
+def _study(values, promotes=None, constraints=None):
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    dist = optuna.distributions.FloatDistribution(0, 1)
+    for i, v in enumerate(values):
+        attrs = {"promotes": promotes[i]} if promotes and promotes.get(i) is not None else {}
+        system = {"constraints": constraints[i]} if constraints else {}
+        study.add_trial(optuna.trial.create_trial(params={"x": i / 10}, distributions={"x": dist},
+                                                  values=v, user_attrs=attrs,
+                                                  system_attrs=system))
+    return study
+
+
+def test_front_is_optunas_best_trials_when_nothing_is_superseded():
+    study = _study([[0.8, 2.0], [0.9, 3.0], [0.7, 2.5], [0.9, 3.0], [0.6, 1.0]],
+                   constraints=[[0.0], [0.0], [0.0], [0.0], [1.0]])   # the last one infeasible
+    assert front(study.get_trials(), study.directions) == {t.number for t in study.best_trials}
+    assert front(study.get_trials(), study.directions) == {0, 1, 3}
+
+
+def test_front_leaves_out_superseded_trials_and_shows_what_they_hid():
+    # 0 was screened at 0.9 and dominated 1; its promotion (2) measured 0.7: 1 comes back
+    study = _study([[0.9, 1.0], [0.8, 1.5], [0.7, 1.0]], promotes={2: 0})
+    assert {t.number for t in study.best_trials} == {0}
+    assert front(study.get_trials(), study.directions) == {1, 2}
+
+
+def test_worth_promoting_keeps_front_trials_that_hold_enough_of_the_hypervolume():
+    # (accuracy max, latency min): 0 and 3 nearly coincide, so each adds little alone; 4 is
+    # dominated
+    study = _study([[0.9, 3.0], [0.8, 1.0], [0.85, 2.0], [0.899, 2.99], [0.7, 3.0]])
+    trials, directions = study.get_trials(), study.directions
+    assert worth_promoting(trials, directions) == {0, 1, 2, 3}        # the whole front
+    assert worth_promoting(trials, directions, 0.01) == {1, 2}
+    assert worth_promoting(trials, directions, 0.99) == set()
+
+
+@pytest.mark.parametrize("points,expected", [
+    ([[0, 1], [1, 0], [0.5, 0.5]], [0.05 / 0.46, 0.05 / 0.46, 0.25 / 0.46]),
+    # a duplicate shares its row's loss (removing both loses it); a dominated row holds none,
+    # and comes back when the row dominating it is removed: (0.5, 0.5) loses only 0.09
+    ([[0, 1], [1, 0], [0.5, 0.5], [0.5, 0.5], [0.6, 0.6], [1, 1]],
+     [0.05 / 0.46, 0.05 / 0.46, 0.09 / 0.46, 0.09 / 0.46, 0, 0]),
+    ([[3.0, 4.0]], [1.0]),
+    ([], []),
+])
+def test_exclusive_shares_by_hand(points, expected):
+    """Boxes by hand, reference 1.1 on the 0..1 scale: the front's hypervolume is 0.46."""
+    import numpy as np
+
+    from codesign.hypervolume import exclusive_shares
+
+    assert exclusive_shares(np.array(points, dtype=float).reshape(-1, 2)) == pytest.approx(
+        expected)
