@@ -395,15 +395,16 @@ def test_a_refused_artifact_store_creates_no_file_at_all(tmp_path, capsys):
 
 
 def test_the_same_seed_gives_the_same_ledger_and_trials(tmp_path):
-    """A seeded study with warm starts, run twice from nothing (each run its own storage and
-    adapter cache, so every setting is trained twice): the same points, the same trainings
-    (setting, start, steps) and the same values, to the last bit."""
+    """A seeded study with warm starts and screens, run twice from nothing (each run its own
+    storage and adapter cache, so every setting is trained twice): the same points, the same
+    trainings (setting, start, steps, screened), the same promotions and the same values, to
+    the last bit."""
     pytest.importorskip("aihwkit")
     from codesign.cli import main
     from codesign.study import record
 
     path, _ = _write(tmp_path, "again", sampler="tpe", seed=5,
-                     search={"warm_start": True, "warm_start_steps": 0.25},
+                     search={"warm_start": True, "warm_start_steps": 0.25, "screen_steps": 0.125},
                      search_space={"rank": {"choices": [2, 8]}, "adc_bits": {"choices": [8, 6]}})
     runs = []
     for run in ("a", "b"):
@@ -411,13 +412,15 @@ def test_the_same_seed_gives_the_same_ledger_and_trials(tmp_path):
         assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "3"]) == 0
         url = f"sqlite:///{out / 'again' / 'study.db'}"
         ledger = [(t.state.name, t.value, {k: t.user_attrs.get(k) for k in (
-            "setting", "adapter_key", "start", "steps", "from_step", "to_step")})
+            "setting", "adapter_key", "start", "steps", "from_step", "to_step", "screened")})
             for t in sorted(_ledger(url, "again").trials, key=lambda t: t.number)]
-        trials = [(r.state, r.params, r.values) for r in
+        trials = [(r.state, r.params, r.values, r.promotes) for r in
                   record.records(optuna.load_study(study_name="again", storage=url))]
         runs.append((ledger, trials))
     (ledger_a, trials_a), (ledger_b, trials_b) = runs
-    assert len(trials_a) == 3 and any(entry[2]["start"] for entry in ledger_a)  # warm-started
+    assert len([t for t in trials_a if t[3] is None]) == 3
+    assert any(entry[2]["start"] for entry in ledger_a)                        # warm-started
+    assert any(entry[2]["screened"] for entry in ledger_a)                     # and screened
     assert ledger_a == ledger_b
     assert trials_a == trials_b
 
