@@ -151,9 +151,9 @@ def accuracy_parts(params: dict) -> tuple:
 
 #: the search settings every strategy starts from: those the strategies measured up to
 #: 2026-12-06 ran with (no siblings; warm starts across rank, converter bits and integration
-#: time), so that each keeps its meaning when the defaults move
+#: time; no screens), so that each keeps its meaning when the defaults move
 BEFORE = {"siblings": 0, "warm_start_axes": ["rank", "adc_bits", "dac_bits",
-                                             "train_integration_ns"]}
+                                             "train_integration_ns"], "screen_steps": 0}
 #: each strategy: its sampler and search settings (checkpoints at 1/4 and 1/2 of the steps)
 STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for name, (sampler, search) in {
     "base": ("nsga2", {}),
@@ -173,7 +173,7 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
     "tpe_w125_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.125, "siblings": 4}),
     # warm starts across rank only: one setting from scratch per noise (ADC bits, training
     # integration time) and placement, its other ranks from it in 1/8 or 1/16 of the steps
-    # (tpe_rank1_sib: the defaults of search: since 2026-12-07)
+    # (tpe_rank1_sib: the defaults of search: on 2026-12-07, before screens)
     "tpe_rank_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.125,
                              "warm_start_axes": ["rank"], "siblings": 4}),
     "tpe_rank1_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
@@ -184,10 +184,14 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
                            "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625}),
     "tpe_screen2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                             "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.125}),
-    # ...promoted only when the screened point holds 0.2 % or 0.5 % of the front's hypervolume
+    # ...promoted only when the screened point holds 0.2, 0.3 or 0.5 % of the front's hypervolume
+    # (tpe_screen_p2: the defaults of search: since 2026-12-07)
     "tpe_screen_p2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                               "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
                               "promote_share": 0.002}),
+    "tpe_screen_p3": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                              "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
+                              "promote_share": 0.003}),
     "tpe_screen_p5": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                               "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
                               "promote_share": 0.005}),
@@ -415,7 +419,7 @@ def main() -> None:
     ap.add_argument("--joint", action="store_true",
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
     ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm,tpe_sib,tpe_warm_sib,"
-                                            "tpe_rank1_sib",
+                                            "tpe_rank1_sib,tpe_screen,tpe_screen_p2",
                     help="--joint: which of " + ", ".join(STRATEGIES))
     ap.add_argument("--fractions", default="0.4,0.6",
                     help="--joint: budgets as fractions of the grid (default 0.4,0.6: 58 and "

@@ -92,7 +92,6 @@ FILES: dict[str, str | bytes] = {
     "search_warm_steps.yaml": study(search={"warm_start_steps": 0}),
     "search_warm_axes.yaml": study(search={"warm_start_axes": ["rank", "placement"]}),
     "search_siblings.yaml": study(search={"siblings": -1}),
-    "search_screen.yaml": study(search={"screen_steps": 0.25}),            # no warm_start
     "search_screen_one.yaml": study(search={"warm_start": True, "screen_steps": 1.0}),
     "search_unknown.yaml": study(search={"warm": True}),
     "pop_one.yaml": study(population_size=1),
@@ -212,7 +211,6 @@ def _study_file_cases():
         "search_order": "search.checkpoints", "search_factor": "search.reduction_factor",
         "search_warm_steps": "search.warm_start_steps",
         "search_warm_axes": "search.warm_start_axes", "search_siblings": "search.siblings",
-        "search_screen": "search.screen_steps: 0.25 needs warm_start",
         "search_screen_one": "search.screen_steps",
         "search_unknown": "search.warm",
         "pop_huge": "population_size", "sampler_bad": "sampler", "sampler_list": "sampler",

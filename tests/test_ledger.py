@@ -149,7 +149,7 @@ def test_warm_starts_train_fewer_steps_from_the_nearest_adapter(tmp_path, axes, 
     pytest.importorskip("aihwkit")
     from codesign.cli import main
 
-    search = {"warm_start": True, "warm_start_steps": 0.25} | (
+    search = {"warm_start": True, "warm_start_steps": 0.25, "screen_steps": 0} | (
         {"warm_start_axes": axes} if axes else {})
     path, _ = _write(tmp_path, "warm", search=search,
                      search_space={"rank": {"choices": [2, 8]}, "adc_bits": {"choices": [8, 6]}})
