@@ -178,12 +178,14 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
                              "warm_start_axes": ["rank"], "siblings": 4}),
     "tpe_rank1_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                               "warm_start_axes": ["rank"], "siblings": 4}),
-    # ...and a new noise screened (1/16 of the steps, warm-started across noises), trained in
-    # full only when a screened point reaches the front (codesign.study.promotion)
+    # ...and a new noise screened (1/16 or 1/8 of the steps, warm-started across noises),
+    # trained in full when a screened point reaches the front (codesign.study.promotion)
     "tpe_screen": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                           "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625}),
+                           "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
+                           "promote_share": 0.0}),
     "tpe_screen2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                            "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.125}),
+                            "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.125,
+                            "promote_share": 0.0}),
     # ...promoted only when the screened point holds 0.2, 0.3 or 0.5 % of the front's hypervolume
     # (tpe_screen_p2: the defaults of search: since 2026-12-07)
     "tpe_screen_p2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,

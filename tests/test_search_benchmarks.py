@@ -105,3 +105,15 @@ def test_bad_benchmark_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert run.returncode == 2
     assert message in run.stderr and run.stderr.strip().splitlines()[-1].count(message) == 1
     assert not (tmp_path / "none").exists()                 # nothing created
+
+
+def test_each_strategy_pins_the_search_settings_whose_defaults_moved():
+    """A strategy's figures keep their meaning when the defaults move: each names the settings
+    measured with (siblings, warm-start knobs, screens; the promotion threshold with screens)."""
+    from search_efficiency import STRATEGIES
+
+    for name, spec in STRATEGIES.items():
+        search = spec["search"]
+        assert {"siblings", "warm_start_axes", "screen_steps"} <= set(search), name
+        if search["screen_steps"]:
+            assert "promote_share" in search, name
