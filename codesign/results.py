@@ -20,7 +20,7 @@ from codesign.files import write_atomic
 from codesign.plain import plain
 from codesign.search_space import param_name
 from codesign.study.record import RunFacts, TrialRecord, is_promotion, records, superseded
-from codesign.table import cache_hits_text, trials_text
+from codesign.table import cache_hits_text, extra_trials_text, trials_text
 
 #: first columns of trials.csv, in order; then params, objectives, metrics, constraints
 BASE_COLUMNS = ["number", "state", "feasible", "accuracy_cache_hit", "accuracy_skipped",
@@ -161,6 +161,9 @@ def _to_csv(df: pd.DataFrame, path: Path) -> None:
 def summary_lines(table: pd.DataFrame, front: pd.DataFrame, loaded: LoadedStudy) -> list[str]:
     """A short human summary of a study's results."""
     lines = [f"trials: {trials_text(table)}"]
+    extra = extra_trials_text(table)
+    if extra is not None:
+        lines.append(f"  of which {extra}")
     hits = cache_hits_text(table)
     if hits is not None:
         lines.append(f"accuracy cache hits: {hits}")

@@ -31,6 +31,23 @@ def trials_text(table: pd.DataFrame) -> str:
     return f"{len(table)} (" + ", ".join(f"{k.lower()} {v}" for k, v in sorted(states.items())) + ")"
 
 
+def extra_trials_text(table: pd.DataFrame) -> str | None:
+    """'siblings 44, promotions 5 (not counted towards n_trials); screened 12, superseded 5':
+    the trials the sampler did not propose and the screens (codesign.study.siblings,
+    codesign.study.promotion); None when a study has none."""
+    def count(column: str) -> int:
+        return int(table[column].notna().sum()) if column in table else 0
+
+    siblings, promotions, superseded = (count("sibling_of"), count("promotes"),
+                                        count("superseded_by"))
+    screened = int(table["screened"].fillna(False).astype(bool).sum()) \
+        if "screened" in table else 0
+    if not (siblings or promotions or screened):
+        return None
+    text = f"siblings {siblings}, promotions {promotions} (not counted towards n_trials)"
+    return text + (f"; screened {screened}, superseded {superseded}" if screened else "")
+
+
 def cache_hits_text(table: pd.DataFrame) -> str | None:
     """'3 of 5': trials whose accuracy came from the adapter cache, of those that asked it; None
     when no trial asked it (a latency-only study)."""

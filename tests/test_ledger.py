@@ -460,7 +460,7 @@ def test_siblings_measure_a_trials_other_tokens_without_training_and_do_not_coun
     assert table["sibling_of"].notna().sum() == len(siblings)
 
 
-def test_screens_train_a_new_noise_briefly_and_promote_what_reaches_the_front(tmp_path):
+def test_screens_train_a_new_noise_briefly_and_promote_what_reaches_the_front(tmp_path, capsys):
     """search.screen_steps: the first setting of a new noise (other ADC bits) is a screen (one
     step from the nearest full training, across noises); a screened trial on the front is
     measured again with its setting trained in full (a promotion, not counted towards
@@ -475,6 +475,7 @@ def test_screens_train_a_new_noise_briefly_and_promote_what_reaches_the_front(tm
                      search_space={"rank": {"choices": [2, 8]}, "adc_bits": {"choices": [8, 4]}})
     out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "4"]) == 0
+    printed = capsys.readouterr().out
     url = f"sqlite:///{out / 'screen' / 'study.db'}"
     ledger = sorted(_ledger(url, "screen").trials, key=lambda t: t.number)
     screens = [t for t in ledger if t.user_attrs.get("screened")]
@@ -501,6 +502,8 @@ def test_screens_train_a_new_noise_briefly_and_promote_what_reaches_the_front(tm
     assert len(front) and not front["screened"].any()    # the front: full trainings only
     assert not set(front["number"]) & set(gone)
     assert table["superseded_by"].dropna().astype(int).to_dict() == gone
+    promotions = sum(r.promotes is not None for r in recs)
+    assert f"of which siblings 0, promotions {promotions} (not counted" in printed
     spent = training_steps(url, "screen")
     assert spent["screened"] == len(screens) and spent["steps"] == sum(
         t.user_attrs["to_step"] - t.user_attrs["from_step"] for t in ledger)

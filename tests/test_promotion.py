@@ -97,3 +97,20 @@ def test_exclusive_shares_by_hand(points, expected):
 
     assert exclusive_shares(np.array(points, dtype=float).reshape(-1, 2)) == pytest.approx(
         expected)
+
+
+@pytest.mark.parametrize("columns,expected", [
+    ({}, None),
+    ({"sibling_of": [None, 0, 0], "promotes": [None, None, None]},
+     "siblings 2, promotions 0 (not counted towards n_trials)"),
+    ({"sibling_of": [None, None, None], "promotes": [None, None, 0],
+      "screened": [True, True, False], "superseded_by": [2, None, None]},
+     "siblings 0, promotions 1 (not counted towards n_trials); screened 2, superseded 1"),
+])
+def test_the_run_summary_says_what_the_sampler_did_not_propose(columns, expected):
+    import pandas as pd
+
+    from codesign.table import extra_trials_text
+
+    table = pd.DataFrame({"number": [0, 1, 2], "state": ["COMPLETE"] * 3, **columns})
+    assert extra_trials_text(table) == expected
