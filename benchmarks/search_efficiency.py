@@ -182,21 +182,30 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
     # trained in full when a screened point reaches the front (codesign.study.promotion)
     "tpe_screen": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                            "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                           "promote_share": 0.0}),
+                           "promote_share": 0.0, "promote_optimism": False}),
     "tpe_screen2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                             "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.125,
-                            "promote_share": 0.0}),
+                            "promote_share": 0.0, "promote_optimism": False}),
     # ...promoted only when the screened point holds 0.2, 0.3 or 0.5 % of the front's hypervolume
-    # (tpe_screen_p2: the defaults of search: since 2026-12-07)
+    # (tpe_screen_p2: the defaults of search: for a few hours on 2026-12-07)
     "tpe_screen_p2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                               "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                              "promote_share": 0.002}),
+                              "promote_share": 0.002, "promote_optimism": False}),
+    # ...and screened points judged at their accuracy plus the screen loss measured so far
+    # (tpe_screen_opt: the defaults of search: since 2026-12-07)
+    "tpe_screen_opt": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                               "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
+                               "promote_share": 0.002, "promote_optimism": True}),
+    "tpe_screen_opt5": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
+                                "warm_start_axes": ["rank"], "siblings": 4,
+                                "screen_steps": 0.0625, "promote_share": 0.005,
+                                "promote_optimism": True}),
     "tpe_screen_p3": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                               "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                              "promote_share": 0.003}),
+                              "promote_share": 0.003, "promote_optimism": False}),
     "tpe_screen_p5": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
                               "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                              "promote_share": 0.005}),
+                              "promote_share": 0.005, "promote_optimism": False}),
 }.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
 HV_TARGET = 0.95
@@ -421,7 +430,8 @@ def main() -> None:
     ap.add_argument("--joint", action="store_true",
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
     ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm,tpe_sib,tpe_warm_sib,"
-                                            "tpe_rank1_sib,tpe_screen,tpe_screen_p2",
+                                            "tpe_rank1_sib,tpe_screen,tpe_screen_p2,"
+                                            "tpe_screen_opt",
                     help="--joint: which of " + ", ".join(STRATEGIES))
     ap.add_argument("--fractions", default="0.4,0.6",
                     help="--joint: budgets as fractions of the grid (default 0.4,0.6: 58 and "

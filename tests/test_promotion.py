@@ -114,3 +114,38 @@ def test_the_run_summary_says_what_the_sampler_did_not_propose(columns, expected
 
     table = pd.DataFrame({"number": [0, 1, 2], "state": ["COMPLETE"] * 3, **columns})
     assert extra_trials_text(table) == expected
+
+
+def _pair_rec(number, values, promotes=None):
+    return TrialRecord(number=number, state="COMPLETE", values=values, promotes=promotes)
+
+
+@pytest.mark.parametrize("recs,expected", [
+    ([_pair_rec(0, [0.80, 2.0])], [0.0, 0.0]),                          # no promotion yet
+    # (accuracy max, latency min): the full training is 0.05 better, latency the same
+    ([_pair_rec(0, [0.80, 2.0]), _pair_rec(1, [0.85, 2.0], promotes=0)], [0.05, 0.0]),
+    # the median over pairs; a screen that measured better counts as a negative loss
+    ([_pair_rec(0, [0.80, 2.0]), _pair_rec(1, [0.85, 2.0], promotes=0),
+      _pair_rec(2, [0.70, 1.0]), _pair_rec(3, [0.72, 1.0], promotes=2),
+      _pair_rec(4, [0.90, 1.0]), _pair_rec(5, [0.89, 1.0], promotes=4)], [0.02, 0.0]),
+])
+def test_screen_loss_is_the_median_improvement_of_promotions(recs, expected):
+    from codesign.study.promotion import screen_loss
+
+    assert screen_loss(recs, [False, True]) == pytest.approx(expected)
+
+
+def test_optimism_judges_a_screened_trial_at_what_its_promotions_gained():
+    # 1 is trained in full; 0 is screened and just dominated by it; 2 was screened and its
+    # promotion 3 gained 0.05: judged at 0.87, 0 is on the front
+    screened = {"run": {"training": {"setting": "s", "adapter_key": "a", "screened": True}}}
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    dist = optuna.distributions.FloatDistribution(0, 1)
+    for i, (values, attrs) in enumerate([([0.82, 1.6], screened), ([0.85, 1.5], {}),
+                                         ([0.70, 3.0], screened),
+                                         ([0.75, 3.0], {"promotes": 2})]):
+        study.add_trial(optuna.trial.create_trial(params={"x": i / 10}, distributions={"x": dist},
+                                                  values=values, user_attrs=attrs))
+    trials, directions = study.get_trials(), study.directions
+    assert worth_promoting(trials, directions) == {1}
+    assert worth_promoting(trials, directions, optimism=True) == {0, 1}

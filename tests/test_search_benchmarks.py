@@ -116,4 +116,4 @@ def test_each_strategy_pins_the_search_settings_whose_defaults_moved():
         search = spec["search"]
         assert {"siblings", "warm_start_axes", "screen_steps"} <= set(search), name
         if search["screen_steps"]:
-            assert "promote_share" in search, name
+            assert {"promote_share", "promote_optimism"} <= set(search), name

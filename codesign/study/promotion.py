@@ -13,7 +13,10 @@ measurement *supersedes* the screened one: it leaves the front (:func:`front`) a
 tables say by which trial. Promotions, like siblings, do not count towards ``n_trials``.
 
 :func:`to_promote` is pure: which trials to promote, from the study's records and the trials
-worth it (:func:`worth_promoting`: on the front, with their share of its hypervolume).
+worth it (:func:`worth_promoting`: on the front, with their share of its hypervolume). With
+``search.promote_optimism`` a screened trial is judged at its accuracy plus the screen loss the
+study has measured on its own promotions (:func:`screen_loss`), so that a noise whose screen
+happened to lose more than usual can still reach the front.
 """
 
 from __future__ import annotations
@@ -43,24 +46,53 @@ def front(trials: list, directions: list) -> set[int]:
     return {t.number for t in _pareto(_alive(trials), directions)}
 
 
-def worth_promoting(trials: list, directions: list, min_share: float = 0.0) -> set[int]:
+def screen_loss(recs: list[TrialRecord], minimise: list[bool]) -> list[float]:
+    """What a screen costs each objective, as the study measured it: the median, over its
+    complete promotions, of the promoted value's improvement on the screened one (positive:
+    the full training is better; ``minimise``: each objective's direction); 0 before any."""
+    import statistics
+
+    by_number = {r.number: r for r in recs}
+    pairs: list[tuple[list[float], list[float]]] = []
+    for r in recs:
+        screened = by_number.get(r.promotes) if r.promotes is not None else None
+        if r.state == "COMPLETE" and r.values and screened is not None and screened.values:
+            pairs.append((screened.values, r.values))
+    if not pairs:
+        return [0.0] * len(minimise)
+    return [statistics.median((s[i] - f[i]) if low else (f[i] - s[i]) for s, f in pairs)
+            for i, low in enumerate(minimise)]
+
+
+def worth_promoting(trials: list, directions: list, min_share: float = 0.0,
+                    optimism: bool = False) -> set[int]:
     """The numbers of the trials on the :func:`front` whose own share of its hypervolume
     (:func:`codesign.hypervolume.exclusive_shares`: what it would lose without them, the points
     they dominate coming back; each objective scaled over the feasible trials) is at least
-    ``min_share``."""
+    ``min_share``; with ``optimism``, screened trials count at their values improved by
+    :func:`screen_loss`."""
     import numpy as np
     from optuna.study._multi_objective import _get_feasible_trials
 
-    from codesign.hypervolume import exclusive_shares
+    from codesign.hypervolume import exclusive_shares, non_dominated
 
     alive = _alive(trials)
-    on = {t.number for t in _pareto(alive, directions)}
-    if not min_share or len(directions) < 2 or not on:
-        return on
+    if not optimism and (not min_share or len(directions) < 2):
+        return {t.number for t in _pareto(alive, directions)}
     feasible = _get_feasible_trials(alive)
-    signs = np.array([1.0 if d.name == "MINIMIZE" else -1.0 for d in directions])
-    shares = exclusive_shares(np.array([t.values for t in feasible]) * signs)
-    return {t.number for t, share in zip(feasible, shares) if t.number in on and share >= min_share}
+    if not feasible:
+        return set()
+    minimise = [d.name == "MINIMIZE" for d in directions]
+    signs = np.array([1.0 if low else -1.0 for low in minimise])
+    losses = np.array([t.values for t in feasible], dtype=float) * signs
+    if optimism:
+        recs = [of(t) for t in feasible]
+        screened = np.array([r.training is not None and r.training.screened for r in recs])
+        losses[screened] -= np.array(screen_loss([of(t) for t in trials], minimise))
+    on = non_dominated(losses)
+    if min_share and len(directions) >= 2:
+        on &= exclusive_shares(losses) >= min_share
+    return {t.number for t, keep in zip(feasible, on) if keep}
 
 
 def _alive(trials: list) -> list:
@@ -75,12 +107,13 @@ def _pareto(trials: list, directions: list) -> list:
     return _get_pareto_front_trials_by_trials(trials, directions, consider_constraint=True)
 
 
-def queue_promotions(study, min_share: float = 0.0) -> list[int]:
+def queue_promotions(study, min_share: float = 0.0, optimism: bool = False) -> list[int]:
     """Queue the promotions :func:`to_promote` asks for in ``study`` (``min_share``:
-    ``search.promote_share``); returns the screened trials' numbers."""
+    ``search.promote_share``; ``optimism``: ``search.promote_optimism``); returns the screened
+    trials' numbers."""
     trials = study.get_trials(deepcopy=False)
     numbers = to_promote([of(t) for t in trials],
-                         worth_promoting(trials, study.directions, min_share))
+                         worth_promoting(trials, study.directions, min_share, optimism))
     by_number = {t.number: t for t in trials}
     for n in numbers:
         enqueue_promotion(study, dict(by_number[n].params), n)

@@ -63,8 +63,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
     worker = _Worker(study, storage, storage.get_study_id_from_name(cfg.name), url, cfg.name,
                      target, objective, outage_s, heartbeat_s, _siblings(loaded),
-                     promotes=cfg.search.promote_share if loaded.needs_accuracy
-                     and cfg.search.screens else None)
+                     promotes=(cfg.search.promote_share, cfg.search.promote_optimism)
+                     if loaded.needs_accuracy and cfg.search.screens else None)
     try:
         worker.run(max_failures, progress)
     except KeyboardInterrupt:
@@ -120,9 +120,9 @@ class _Worker:
     heartbeat_s: int
     #: (distributions by name, accuracy inputs, limit) of search.siblings; None: off
     siblings: Any = None
-    #: search.screen_steps: promote screened trials that reach the front (with at least this
-    #: share of its hypervolume: search.promote_share); None: no screens
-    promotes: Optional[float] = None
+    #: search.screen_steps: promote screened trials that reach the front, (search.promote_share,
+    #: search.promote_optimism); None: no screens
+    promotes: Optional[tuple[float, bool]] = None
     current: list[int] = dataclasses.field(default_factory=list)  # the trial it is running
     added: int = 0
     failures_in_a_row: int = 0
@@ -189,7 +189,7 @@ class _Worker:
             with trial_slot_lock(self.url, self.name, self.outage_s):
                 # promotions first: the trial's siblings then find its setting trained in full
                 if self.promotes is not None:
-                    queue_promotions(self.study, self.promotes)
+                    queue_promotions(self.study, *self.promotes)
                 if self.siblings is not None:
                     queue_siblings(self.study, self.current[-1], *self.siblings)
         return "ran"
