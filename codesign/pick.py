@@ -67,6 +67,8 @@ def pick(front: pd.DataFrame, table: pd.DataFrame, rules: list[Rule],
         candidates = feasible
     if candidates.empty:
         done = table[table["state"] == "COMPLETE"]
+        if "superseded_by" in done:      # a screened trial measured again in full: only the latter
+            done = done[done["superseded_by"].isna()]
         if done.empty:
             return Pick(None, "the study has no complete trial", candidates)
         closest = done.assign(violation=violation(done, rules)).nsmallest(5, "violation")

@@ -75,6 +75,15 @@ def test_unsatisfiable_requirement_lists_the_closest_trials():
     assert list(result.closest["number"])[0] == 0  # the fastest is closest
 
 
+def test_the_closest_trials_leave_out_screened_ones_measured_again():
+    # trial 0 (the fastest) was screened and measured again by 4, which is slower
+    everything = pd.concat([FRONT, table([(4, 0.72, 60.0, True)])], ignore_index=True)
+    everything["superseded_by"] = [4, None, None, None, None]
+    result = pick(FRONT[FRONT["number"] != 0], everything, [parse_rule("latency_us<=10", "r")],
+                  OBJ)
+    assert list(result.closest["number"])[0] == 4 and 0 not in set(result.closest["number"])
+
+
 def test_empty_study():
     empty = table([])
     assert pick(empty, empty, [], OBJ).chosen is None
