@@ -154,6 +154,11 @@ def accuracy_parts(params: dict) -> tuple:
 #: time; no screens), so that each keeps its meaning when the defaults move
 BEFORE = {"siblings": 0, "warm_start_axes": ["rank", "adc_bits", "dac_bits",
                                              "train_integration_ns"], "screen_steps": 0}
+#: warm starts across rank only, 1/16 of the steps, siblings (tpe_rank1_sib's settings)...
+RANK1 = {"warm_start": True, "warm_start_steps": 0.0625, "warm_start_axes": ["rank"],
+         "siblings": 4}
+#: ...and screens of 1/16 of the steps, judged as measured unless a strategy says otherwise
+SCREEN = {"screen_steps": 0.0625, "promote_optimism": False}
 #: each strategy: its sampler and search settings (checkpoints at 1/4 and 1/2 of the steps)
 STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for name, (sampler, search) in {
     "base": ("nsga2", {}),
@@ -176,36 +181,22 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
     # (tpe_rank1_sib: the defaults of search: on 2026-12-07, before screens)
     "tpe_rank_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.125,
                              "warm_start_axes": ["rank"], "siblings": 4}),
-    "tpe_rank1_sib": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                              "warm_start_axes": ["rank"], "siblings": 4}),
+    "tpe_rank1_sib": ("tpe", RANK1),
     # ...and a new noise screened (1/16 or 1/8 of the steps, warm-started across noises),
     # trained in full when a screened point reaches the front (codesign.study.promotion)
-    "tpe_screen": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                           "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                           "promote_share": 0.0, "promote_optimism": False}),
-    "tpe_screen2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                            "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.125,
-                            "promote_share": 0.0, "promote_optimism": False}),
+    "tpe_screen": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.0}),
+    "tpe_screen2": ("tpe", {**RANK1, **SCREEN, "screen_steps": 0.125, "promote_share": 0.0}),
     # ...promoted only when the screened point holds 0.2, 0.3 or 0.5 % of the front's hypervolume
     # (tpe_screen_p2: the defaults of search: for a few hours on 2026-12-07)
-    "tpe_screen_p2": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                              "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                              "promote_share": 0.002, "promote_optimism": False}),
+    "tpe_screen_p2": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002}),
+    "tpe_screen_p3": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.003}),
+    "tpe_screen_p5": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.005}),
     # ...and screened points judged at their accuracy plus the screen loss measured so far
     # (tpe_screen_opt: the defaults of search: since 2026-12-07)
-    "tpe_screen_opt": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                               "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                               "promote_share": 0.002, "promote_optimism": True}),
-    "tpe_screen_opt5": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                                "warm_start_axes": ["rank"], "siblings": 4,
-                                "screen_steps": 0.0625, "promote_share": 0.005,
+    "tpe_screen_opt": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
+                               "promote_optimism": True}),
+    "tpe_screen_opt5": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.005,
                                 "promote_optimism": True}),
-    "tpe_screen_p3": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                              "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                              "promote_share": 0.003, "promote_optimism": False}),
-    "tpe_screen_p5": ("tpe", {"warm_start": True, "warm_start_steps": 0.0625,
-                              "warm_start_axes": ["rank"], "siblings": 4, "screen_steps": 0.0625,
-                              "promote_share": 0.005, "promote_optimism": False}),
 }.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
 HV_TARGET = 0.95
