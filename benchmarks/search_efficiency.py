@@ -57,6 +57,7 @@ import optuna  # noqa: E402
 
 from codesign.config import direction, objective_key, study_from_dict  # noqa: E402
 from codesign.hypervolume import hypervolume as front_hypervolume  # noqa: E402
+from codesign.hypervolume import non_dominated  # noqa: E402
 from codesign.search_space import grid_size  # noqa: E402
 from codesign.study import make_objective, make_sampler  # noqa: E402
 
@@ -86,10 +87,8 @@ def run(loaded, sampler_name: str, seed: int, budget: int, objective):
     return np.array([t.values for t in study.trials if t.state.name == "COMPLETE"])
 
 
-def front(points: np.ndarray) -> np.ndarray:
-    """Which rows of ``points`` (every objective to be minimised) no other row dominates."""
-    return np.array([not ((points <= p).all(axis=1) & (points < p).any(axis=1)).any()
-                     for p in points], dtype=bool)
+#: which rows of ``points`` (every objective to be minimised) no other row dominates
+front = non_dominated
 
 
 def hypervolume(points: np.ndarray, signs: np.ndarray, lo: np.ndarray, span: np.ndarray) -> float:

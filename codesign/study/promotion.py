@@ -43,7 +43,7 @@ def front(trials: list, directions: list) -> set[int]:
     """The numbers of the trials on the feasible Pareto front of complete ``trials`` (Optuna
     ``FrozenTrial``) once the superseded ones are left out (as ``Study.best_trials`` would
     compute it without them)."""
-    return {t.number for t in _pareto(_alive(trials), directions)}
+    return {t.number for t in _pareto(_alive(trials, [of(t) for t in trials]), directions)}
 
 
 def screen_loss(recs: list[TrialRecord], minimise: list[bool]) -> list[float]:
@@ -71,12 +71,18 @@ def worth_promoting(trials: list, directions: list, min_share: float = 0.0,
     they dominate coming back; each objective scaled over the feasible trials) is at least
     ``min_share``; with ``optimism``, screened trials count at their values improved by
     :func:`screen_loss`."""
+    return _worth(trials, [of(t) for t in trials], directions, min_share, optimism)
+
+
+def _worth(trials: list, recs: list[TrialRecord], directions: list, min_share: float,
+           optimism: bool) -> set[int]:
+    """:func:`worth_promoting` with the trials' records (``recs``, in the same order) read once."""
     import numpy as np
     from optuna.study._multi_objective import _get_feasible_trials
 
     from codesign.hypervolume import exclusive_shares, non_dominated
 
-    alive = _alive(trials)
+    alive = _alive(trials, recs)
     if not optimism and (not min_share or len(directions) < 2):
         return {t.number for t in _pareto(alive, directions)}
     feasible = _get_feasible_trials(alive)
@@ -86,18 +92,17 @@ def worth_promoting(trials: list, directions: list, min_share: float = 0.0,
     signs = np.array([1.0 if low else -1.0 for low in minimise])
     losses = np.array([t.values for t in feasible], dtype=float) * signs
     if optimism:
-        recs = [of(t) for t in feasible]
-        screened = np.array([r.training is not None and r.training.screened for r in recs])
-        losses[screened] -= np.array(screen_loss([of(t) for t in trials], minimise))
+        screened = {r.number for r in recs if r.training is not None and r.training.screened}
+        losses[[t.number in screened for t in feasible]] -= np.array(screen_loss(recs, minimise))
     on = non_dominated(losses)
     if min_share and len(directions) >= 2:
         on &= exclusive_shares(losses) >= min_share
     return {t.number for t, keep in zip(feasible, on) if keep}
 
 
-def _alive(trials: list) -> list:
-    """The complete trials no promotion superseded."""
-    gone = superseded([of(t) for t in trials])
+def _alive(trials: list, recs: list[TrialRecord]) -> list:
+    """The complete trials no promotion superseded (``recs``: their records)."""
+    gone = superseded(recs)
     return [t for t in trials if t.state.name == "COMPLETE" and t.number not in gone]
 
 
@@ -112,8 +117,8 @@ def queue_promotions(study, min_share: float = 0.0, optimism: bool = False) -> l
     ``search.promote_share``; ``optimism``: ``search.promote_optimism``); returns the screened
     trials' numbers."""
     trials = study.get_trials(deepcopy=False)
-    numbers = to_promote([of(t) for t in trials],
-                         worth_promoting(trials, study.directions, min_share, optimism))
+    recs = [of(t) for t in trials]
+    numbers = to_promote(recs, _worth(trials, recs, study.directions, min_share, optimism))
     by_number = {t.number: t for t in trials}
     for n in numbers:
         enqueue_promotion(study, dict(by_number[n].params), n)
