@@ -34,10 +34,11 @@ cached work is shared without being free. Reported per strategy and budget: ``hv
 ``accuracy_gap_warm_points``: per seed, the median difference (accuracy points) between a
 warm-started setting's accuracy and the grid's at the same point (what a cheap training loses);
 ``accuracy_gap_warm_by_change``: the same over every seed's points, by what the warm start
-changed (the rank alone, or the noise: converter bits or integration time) and whether it
-started from an adapter trained from scratch or a warm-started one. A budget of ``n`` trials is
-``n`` proposals of the sampler; the siblings each brings (``search.siblings``: its other tokens,
-the same accuracy measurement, no training) come with it and count in its hypervolume.
+changed (the rank alone; the noise: converter bits, integration time or placement; a screen) and
+whether it started from an adapter trained from scratch or a warm-started one. A budget of
+``n`` trials is ``n`` proposals of the sampler; the siblings each brings (``search.siblings``:
+its other tokens, the same accuracy measurement, no training) come with it and count in its
+hypervolume.
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ def accuracy_parts(params: dict) -> tuple:
 #: 2026-12-06 ran with (no siblings; warm starts across rank, converter bits and integration
 #: time; no screens), so that each keeps its meaning when the defaults move
 BEFORE = {"siblings": 0, "warm_start_axes": ["rank", "adc_bits", "dac_bits",
-                                             "train_integration_ns"], "screen_steps": 0}
+                                             "train_integration_ns"], "screen_steps": 0,
+          "screen_placements": False, "promote_steps": 1.0}
 #: warm starts across rank only, 1/16 of the steps, siblings (tpe_rank1_sib's settings)...
 RANK1 = {"warm_start": True, "warm_start_steps": 0.0625, "warm_start_axes": ["rank"],
          "siblings": 4}
@@ -191,11 +193,26 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
     "tpe_screen_p3": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.003}),
     "tpe_screen_p5": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.005}),
     # ...and screened points judged at their accuracy plus the screen loss measured so far
-    # (tpe_screen_opt: the defaults of search: since 2026-12-07)
+    # (tpe_screen_opt: the defaults of search: on 2026-12-07 before placement screens)
     "tpe_screen_opt": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
                                "promote_optimism": True}),
     "tpe_screen_opt5": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.005,
                                 "promote_optimism": True}),
+    # ...and a new placement screened from an adapter at a placement containing its layers,
+    # promotions trained in full from scratch
+    "tpe_screen_pl": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
+                              "promote_optimism": True, "screen_placements": True}),
+    # ...and a promotion trained from the screen's start for 3/4, 1/2 or 3/8 of the steps
+    # (tpe_screen_pl_75: the defaults of search: since 2026-12-07)
+    "tpe_screen_pl_75": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
+                                 "promote_optimism": True, "screen_placements": True,
+                                 "promote_steps": 0.75}),
+    "tpe_screen_pl_h": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
+                                "promote_optimism": True, "screen_placements": True,
+                                "promote_steps": 0.5}),
+    "tpe_screen_pl_3": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
+                                "promote_optimism": True, "screen_placements": True,
+                                "promote_steps": 0.375}),
 }.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
 HV_TARGET = 0.95
@@ -221,7 +238,8 @@ def _joint_study(loaded_data: dict, folder: Path, n_trials: int, cache_dir: Path
         ledger = optuna.load_study(study_name=ledger_name(loaded.config.name),
                                    storage=summary.storage)
         trainings = {t.user_attrs["adapter_key"]: {"axes": t.user_attrs.get("axes"),
-                                                   "start": t.user_attrs.get("start")}
+                                                   "start": t.user_attrs.get("start"),
+                                                   "roles": t.user_attrs.get("roles")}
                      for t in ledger.get_trials(deepcopy=False) if "adapter_key" in t.user_attrs}
     finally:
         close_storage(summary.storage)
@@ -264,8 +282,9 @@ def _spent(records, n: int) -> dict:
 def _warm_gaps(records, grid: dict, trainings: dict) -> dict[str, list[float]]:
     """How far a run's warm-started points end from the same points of the grid (trained in
     full): accuracy points, run minus grid, one per distinct warm-started point, by what the warm
-    start changed ("rank": the rank alone; "noise": converter bits or training integration time,
-    with or without the rank; "screen": a screen, :mod:`codesign.study.promotion`) and where it
+    start changed ("rank": the rank alone; "noise": converter bits, training integration time or
+    placement, with or without the rank: a promotion trained from its screen's start; "screen":
+    a screen, :mod:`codesign.study.promotion`) and where it
     started ("from_scratch": an adapter trained from scratch; "from_warm": a warm-started one)."""
     truth = {json.dumps(p, sort_keys=True): v[0] for p, v in zip(grid["params"], grid["values"])}
     out: dict[str, list[float]] = {}
@@ -279,7 +298,8 @@ def _warm_gaps(records, grid: dict, trainings: dict) -> dict[str, list[float]]:
         mine, start = trainings.get(t.adapter_key), trainings.get(t.start)
         if mine is None or start is None:
             continue
-        moved = {k for k, v in mine["axes"].items() if start["axes"].get(k) != v}
+        moved = {k for k, v in mine["axes"].items() if start["axes"].get(k) != v} | (
+            {"placement"} if mine.get("roles") != start.get("roles") else set())
         kind = ("screen" if t.screened else "rank" if moved <= {"rank"} else "noise") + (
             "/from_warm" if start["start"] else "/from_scratch")
         out.setdefault(kind, []).append(100 * (r.values[0] - truth[point]))
@@ -421,7 +441,7 @@ def main() -> None:
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
     ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm,tpe_sib,tpe_warm_sib,"
                                             "tpe_rank1_sib,tpe_screen,tpe_screen_p2,"
-                                            "tpe_screen_opt",
+                                            "tpe_screen_opt,tpe_screen_pl_75",
                     help="--joint: which of " + ", ".join(STRATEGIES))
     ap.add_argument("--fractions", default="0.4,0.6",
                     help="--joint: budgets as fractions of the grid (default 0.4,0.6: 58 and "

@@ -160,6 +160,27 @@ def test_shipped_studies_decode():
         assert loaded.config.name == name
 
 
+def test_the_paper_study_writes_the_search_defaults_out():
+    """studies/paper_mobilebert.yaml's search: block spells out the defaults (what the joint
+    benchmark measured); a default that moves must move there too."""
+    import dataclasses
+
+    import yaml
+
+    from codesign.config.search import SearchSettings
+
+    written = yaml.safe_load(open("studies/paper_mobilebert.yaml"))["search"]
+    defaults = SearchSettings()
+    assert {"warm_start_steps", "screen_steps", "screen_placements", "promote_steps",
+            "promote_share", "promote_optimism", "siblings"} <= set(written)
+    for name, value in written.items():
+        if name == "warm_start":
+            continue                                 # off by default, on in the paper study
+        got = getattr(defaults, name)
+        assert (list(got) if isinstance(got, tuple) else got) == value, name
+    assert {f.name for f in dataclasses.fields(SearchSettings)} >= set(written)
+
+
 def test_decoder_configs_that_transformers_builds_stay_accepted():
     """Grouped-query attention with K/V heads dividing the heads, and an explicit head_dim whose
     heads x head_dim differs from the width (Gemma-7B: 16 x 256 for a width of 3072)."""

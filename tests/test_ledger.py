@@ -16,6 +16,7 @@ import yaml
 from codesign.config.search import SearchSettings
 from codesign.study.ledger import training_steps
 from codesign.study.warm import distance, family, nearest_start
+from hw_models.specs import ROLES
 
 TINY = {
     "sampler": "grid",
@@ -507,3 +508,101 @@ def test_screens_train_a_new_noise_briefly_and_promote_what_reaches_the_front(tm
     spent = training_steps(url, "screen")
     assert spent["screened"] == len(screens) and spent["steps"] == sum(
         t.user_attrs["to_step"] - t.user_attrs["from_step"] for t in ledger)
+
+
+def _key(placement="all", rank=4, adc=8):
+    return {"aimc": {"rows": 512, "adc_bits": adc, "dac_bits": 8, "train_integration_ns": 256},
+            "lora": {"rank": rank, "placement": placement}, "training": {"steps": 16}}
+
+
+def test_covers_and_the_placement_family():
+    from codesign.study.warm import covers, roles
+
+    assert roles(_key("qkv")) == ["key", "query", "value"]
+    assert roles({"lora": None}) is None                       # full fine-tuning: no adapters
+    assert covers(roles(_key("all")), roles(_key("qkv")))
+    assert covers(roles(_key("attention")), roles(_key("attn_out")))
+    assert covers(roles(_key("qkv")), roles(_key("qkv")))
+    assert not covers(roles(_key("qkv")), roles(_key("all")))   # a layer would start untrained
+    assert not covers(roles(_key("ffn")), roles(_key("qkv")))
+    assert not covers(None, roles(_key("qkv")))                 # a ledger record from before
+    # the placement family forgets the placement and every warm knob, nothing else
+    assert family(_key("all"), placement=True) == family(_key("ffn", rank=2, adc=4),
+                                                          placement=True)
+    assert family(_key("all")) != family(_key("ffn"))
+    assert family(_key("all"), placement=True) != family(
+        _key("all") | {"training": {"steps": 8}}, placement=True)
+
+
+#: the ledger of the placement-screen table: (placement, rank, adc bits, screened)
+LEDGER_HOLDS = [("all", 4, 8, False), ("attention", 4, 6, False), ("ffn", 4, 8, True)]
+
+
+@pytest.mark.parametrize("target,settings,screen,expected", [
+    # a new placement: the nearest full training at a placement containing its layers
+    (_key("qkv", rank=2), {}, True, (0, "screen")),
+    (_key("qkv", adc=6), {}, True, (1, "screen")),       # the same noise first
+    (_key("attn_out", adc=8), {}, True, (0, "screen")),  # 'all' at 8 bits is nearer than...
+    (_key("attn_out", adc=6), {}, True, (1, "screen")),  # ...'attention' at 6 bits
+    (_key("ffn"), {}, True, (0, "screen")),              # a screened ffn adapter starts nothing
+    (_key("ffn"), {"screen_placements": False}, True, (None, "scratch")),
+    # a known placement: an ordinary warm start (rank), or a noise screen (same placement)
+    (_key("all", rank=8), {}, True, (0, "warm")),
+    (_key("all", adc=4), {}, True, (0, "screen")),
+    (_key("all", adc=4), {"screen_steps": 0}, True, (None, "scratch")),
+    # a promotion: a warm start, else the screen's start (promote_steps < 1, the default)...
+    (_key("all", rank=8), {}, False, (0, "warm")),
+    (_key("qkv", adc=6), {}, False, (1, "promote")),
+    (_key("all", adc=4), {"promote_steps": 0.5}, False, (0, "promote")),
+    (_key("ffn"), {}, False, (0, "promote")),
+    # ...or, with promote_steps: 1, from scratch
+    (_key("qkv"), {"promote_steps": 1.0}, False, (None, "scratch")),
+    (_key("all", rank=8), {"promote_steps": 1.0}, False, (0, "warm")),
+])
+def test_placement_screens_start_from_a_placement_containing_the_new_one(
+        tmp_path, target, settings, screen, expected):
+    """search.screen_placements: a setting whose placement has no full training starts (a
+    screen) from the nearest full training at a placement whose layers contain its own; only
+    when neither a warm start nor a noise screen at its own placement exists. A promotion
+    (screen=False) starts from a screen's start only with search.promote_steps below 1."""
+    import contextlib
+
+    from codesign.study import make_storage
+    from codesign.study.ledger import Ledger
+    from codesign.study.warm import roles, warm_axes
+
+    search = SearchSettings(**({"warm_start": True, "screen_placements": True} | settings))
+    ledger = Ledger(make_storage(f"sqlite:///{tmp_path / 'l.db'}"),
+                    lambda name: contextlib.nullcontext(), "s", "maximize", search,
+                    str(tmp_path / "artifacts"), 16)
+    for i, (placement, rank, adc, screened) in enumerate(LEDGER_HOLDS):
+        key = _key(placement, rank, adc)
+        ledger.study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={
+            "setting": f"s{i}", "adapter_key": f"a{i}", "start": None, "screened": screened,
+            "family": family(key, search.warm_start_axes), "screen_family": family(key),
+            "placement_family": family(key, placement=True), "roles": roles(key),
+            "axes": warm_axes(key)}))
+    start, kind = ledger.start_for(target, screen)
+    assert ((start and start["number"]), kind) == expected
+
+
+def test_a_new_placement_is_screened_from_an_adapter_containing_its_layers(tmp_path):
+    """search.screen_placements end to end: after the 'all' adapter is trained in full, the
+    first 'qkv' setting trains one step from it (its attention layers kept, the rest dropped)
+    instead of a training from scratch."""
+    pytest.importorskip("aihwkit")
+    from codesign.cli import main
+
+    path, _ = _write(tmp_path, "pl", seed=1,    # seed 1: the grid visits 'all' first
+                     search={"warm_start": True, "screen_steps": 0.125,
+                             "screen_placements": True},
+                     search_space={"placement": {"choices": ["all", "qkv"]}})
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "2"]) == 0
+    ledger = sorted(_ledger(f"sqlite:///{out / 'pl' / 'study.db'}", "pl").trials,
+                    key=lambda t: t.number)
+    first, second = ledger[0].user_attrs, ledger[1].user_attrs
+    assert first["roles"] == sorted(ROLES) and first["start"] is None
+    assert second["roles"] == ["key", "query", "value"]
+    assert second["screened"] and second["start"] == first["adapter_key"]
+    assert second["steps"] == 1 and ledger[1].state.name == "COMPLETE"

@@ -109,11 +109,13 @@ def test_bad_benchmark_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 def test_each_strategy_pins_the_search_settings_whose_defaults_moved():
     """A strategy's figures keep their meaning when the defaults move: each names the settings
-    measured with (siblings, warm-start knobs, screens; the promotion threshold with screens)."""
+    measured with (siblings, warm-start knobs, screens of noises and placements, how promotions
+    train; the promotion threshold with screens)."""
     from search_efficiency import STRATEGIES
 
     for name, spec in STRATEGIES.items():
         search = spec["search"]
-        assert {"siblings", "warm_start_axes", "screen_steps"} <= set(search), name
+        assert {"siblings", "warm_start_axes", "screen_steps", "screen_placements",
+                "promote_steps"} <= set(search), name
         if search["screen_steps"]:
             assert {"promote_share", "promote_optimism"} <= set(search), name

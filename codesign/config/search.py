@@ -132,6 +132,26 @@ class SearchSettings:
                     "more training (measured on benchmarks/search_efficiency.py --joint, 10 "
                     "seeds: the worst seed's hypervolume 96.2 % instead of 92.6 %, for 1 point "
                     "more training at the median). codesign.study.promotion.screen_loss")
+    promote_steps: float = spec_field(
+        0.75, help="with screen_steps: how a promotion trains its setting (when no adapter of "
+                   "its warm-start family is trained: else it is an ordinary warm start). "
+                   "Below 1: from the screen's start (the nearest adapter trained in full or "
+                   "promoted, across noises or placements) for this fraction of "
+                   "accuracy.training.steps, its learning rate as the tail of a full schedule; "
+                   "1: from scratch, in full. Measured on benchmarks/search_efficiency.py "
+                   "--joint: 3/4 of the steps from a trained neighbour ends level with a full "
+                   "training (median +0.02 accuracy points from an adapter trained from scratch), "
+                   "1/2 0.19 below and its rank warm starts 0.37 below (a seed at 94 % of the "
+                   "grid's hypervolume); docs/guide/many_machines.md",
+        unit="fraction", gt=0, le=1)
+    screen_placements: bool = spec_field(
+        True, help="with screen_steps: screen new placements too. A setting whose placement the "
+                    "study has not trained in full is warm-started, for screen_steps of the "
+                    "steps, from the nearest adapter trained in full at a placement that "
+                    "contains its layers (e.g. 'all' for 'qkv' or 'ffn': the adapter's shared "
+                    "layers are kept, the others dropped), instead of trained from scratch; "
+                    "promoted like any screen. A placement no trained one contains is still "
+                    "trained from scratch. codesign.study.warm.covers")
     siblings: int = spec_field(
         4, help="after each trial, measure up to this many points that differ from it only in "
                 "axes that change neither its adapters nor its accuracy measurement (tokens, "
@@ -190,6 +210,14 @@ class SearchSettings:
         knob fixed: with all four knobs every new setting is an ordinary warm start)."""
         return bool(self.warm_start and self.screen_steps
                     and set(self.warm_start_axes) != set(WARM_START_AXES))
+
+    @property
+    def placement_screens(self) -> bool:
+        """Whether new placements are screened from a placement containing theirs."""
+        return bool(self.warm_start and self.screen_steps and self.screen_placements)
+
+    def promote_steps_of(self, steps: int) -> int:
+        return max(1, int(round(self.promote_steps * steps)))
 
     def screen_steps_of(self, steps: int) -> int:
         return max(1, int(round(self.screen_steps * steps)))

@@ -19,9 +19,12 @@ of its trials is one training of one accuracy *setting* (the train key of
   ledger holds trained in full (:func:`codesign.study.warm.nearest_start`).
 - **Screens.** ``search.screen_steps``: a setting whose warm-start family holds no adapter
   trained in full is *screened*: warm-started across every warm knob for a few steps (its claim
-  says ``screened``). A screened setting asked for again in full (a promotion,
-  :mod:`codesign.study.promotion`) is claimed again and trained as if no screen existed; from
-  then on the ledger answers with that training.
+  says ``screened``); with ``search.screen_placements`` so is a setting whose placement holds
+  no adapter trained in full, from one at a placement containing its layers. A screened
+  setting asked for again in full (a promotion, :mod:`codesign.study.promotion`) is claimed
+  again and trained as if no screen existed (or, with ``search.promote_steps`` below 1, from
+  the screen's start for that fraction of the steps); from then on the ledger answers with
+  that training.
 - **Artifacts.** Adapters, checkpoints (each as it is reached) and results go to Optuna's
   artifact store (a folder, or S3: :mod:`codesign.study.artifacts`) and their ids and digests
   (sha256 and size) to the ledger study's user attributes, so a worker whose local cache lacks
@@ -42,7 +45,7 @@ from codesign.config.search import SearchSettings
 from codesign.study.artifacts import ArtifactShelf, artifact_store
 from codesign.study.pruners import COSTS, make_pruner
 from codesign.study.record import Training
-from codesign.study.warm import family, nearest_start, warm_axes
+from codesign.study.warm import family, nearest_start, roles, warm_axes
 
 SUFFIX = ":trainings"
 
@@ -130,6 +133,8 @@ class Ledger(ArtifactShelf):
             trial.set_user_attr("setting", setting)
             trial.set_user_attr("family", family(key_data, self.search.warm_start_axes))
             trial.set_user_attr("screen_family", family(key_data))
+            trial.set_user_attr("placement_family", family(key_data, placement=True))
+            trial.set_user_attr("roles", roles(key_data))
             trial.set_user_attr("axes", warm_axes(key_data))
             trial.set_user_attr("from_step", reached)
             if costs is not None:
@@ -140,21 +145,36 @@ class Ledger(ArtifactShelf):
         self.study.optimize(run, n_trials=1, catch=(), gc_after_trial=False)
         return holder["t"]
 
-    def start_for(self, key_data: dict, screen: bool = True) -> tuple[Optional[dict], bool]:
-        """(the warm start of a new setting or None: train from scratch, whether it is a
-        screen). Only adapters trained in full (not screened) start others."""
+    def start_for(self, key_data: dict, screen: bool = True) -> tuple[Optional[dict], str]:
+        """(the warm start of a new setting or None, what kind of training it is: "scratch",
+        "warm", "screen" or "promote"). Only adapters trained in full (not screened) start
+        others: the nearest of the setting's warm-start family (a warm start); else (a screen)
+        of its noise screen family at the same placement; else (a placement screen) at a
+        placement containing its layers. ``screen=False`` (a promotion): a warm start, else the
+        screen's start trained for ``search.promote_steps`` when that is below 1, else
+        from scratch."""
         if not self.search.warm_start:
-            return None, False
+            return None, "scratch"
         candidates = [self._candidate(t) for t in self.records()
                       if t.state.name == "COMPLETE" and not t.user_attrs.get("screened")]
         axes = warm_axes(key_data)
         start = nearest_start({"family": family(key_data, self.search.warm_start_axes),
                                "axes": axes}, candidates)
-        if start is not None or not (screen and self.search.screens):
-            return start, False
-        wide = [dict(c, family=c["screen_family"]) for c in candidates if c["screen_family"]]
-        start = nearest_start({"family": family(key_data), "axes": axes}, wide)
-        return start, start is not None
+        if start is not None:
+            return start, "warm"
+        if not screen and self.search.promote_steps >= 1:
+            return None, "scratch"
+        if self.search.screens:
+            wide = [dict(c, family=c["screen_family"]) for c in candidates if c["screen_family"]]
+            start = nearest_start({"family": family(key_data), "axes": axes}, wide)
+        if start is None and self.search.placement_screens:
+            across = [dict(c, family=c["placement_family"]) for c in candidates
+                      if c["placement_family"]]
+            start = nearest_start({"family": family(key_data, placement=True), "axes": axes,
+                                   "roles": roles(key_data)}, across)
+        if start is None:
+            return None, "scratch"
+        return start, "screen" if screen else "promote"
 
     @staticmethod
     def note(trial, record: Training) -> None:
@@ -169,7 +189,8 @@ class Ledger(ArtifactShelf):
         a = t.user_attrs
         return {"family": a["family"], "axes": a["axes"], "adapter_key": a["adapter_key"],
                 "start": a.get("start"), "number": t.number,
-                "screen_family": a.get("screen_family")}
+                "screen_family": a.get("screen_family"),
+                "placement_family": a.get("placement_family"), "roles": a.get("roles")}
 
     @staticmethod
     def _training(t) -> Training:

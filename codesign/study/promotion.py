@@ -1,16 +1,18 @@
-"""Promotions: screened points that reach the front, measured again with their setting trained in full.
+"""Promotions: screened points that reach the front, measured again with their setting trained further.
 
 With ``search.screen_steps`` the training ledger screens a new noise (converter bits and
-integration time not yet trained at a placement): a warm start across noises for a few steps
-instead of a training from scratch (:mod:`codesign.study.ledger`). A screen costs little and
-ends below a full training, so it only says whether the noise is worth training. After each
-trial, every complete screened trial that is on the study's Pareto front (and holds at least
-``search.promote_share`` of its hypervolume alone), or whose setting has since been trained in
-full, is queued again with the same parameters (user attribute
-``promotes``: the trial it measures again); the ledger trains its setting in full (from scratch,
-or as an ordinary warm start from a full training of the same noise) and the new trial's
-measurement *supersedes* the screened one: it leaves the front (:func:`front`) and the results'
-tables say by which trial. Promotions, like siblings, do not count towards ``n_trials``.
+integration time not yet trained at a placement) and, with ``search.screen_placements``, a new
+placement: a warm start across noises (or from a placement containing the new one's layers) for
+a few steps instead of a training from scratch (:mod:`codesign.study.ledger`). A screen costs
+little and ends below a full training, so it only says whether the setting is worth training.
+After each trial, every complete screened trial that is on the study's Pareto front (and holds
+at least ``search.promote_share`` of its hypervolume alone), or whose setting has since been
+trained, is queued again with the same parameters (user attribute ``promotes``: the trial it
+measures again); the ledger trains its setting (an ordinary warm start when its warm-start
+family holds a trained adapter; else from the screen's start for ``search.promote_steps`` of
+the steps, or from scratch in full when that is 1) and the new trial's measurement
+*supersedes* the screened one: it leaves the front (:func:`front`) and the results' tables say
+by which trial. Promotions, like siblings, do not count towards ``n_trials``.
 
 :func:`to_promote` is pure: which trials to promote, from the study's records and the trials
 worth it (:func:`worth_promoting`: on the front, with their share of its hypervolume). With

@@ -125,12 +125,13 @@ def _plan(job: _Job, trial, record: Training):
 
     ledger, settings, cache_dir = job.ledger, job.point.accuracy, job.cache_dir
     assert job.data is not None
-    start, screened = ledger.start_for(job.data, job.screen) if record.from_step == 0 \
-        else (None, False)
+    start, kind = ledger.start_for(job.data, job.screen) if record.from_step == 0 \
+        else (None, "scratch")
     if start is not None and ledger.fetch_adapter(cache_dir, start["adapter_key"]):
-        record.steps = (ledger.search.screen_steps_of if screened
-                        else ledger.search.warm_steps)(settings.training.steps)
-        record.start, record.screened = start["adapter_key"], screened
+        search = ledger.search
+        record.steps = {"warm": search.warm_steps, "screen": search.screen_steps_of,
+                        "promote": search.promote_steps_of}[kind](settings.training.steps)
+        record.start, record.screened = start["adapter_key"], kind == "screen"
         record.adapter_key = cache.warm_key(job.setting, record.start, record.steps, "tail-lr")
         # like the last steps of a full training: the learning rate starts where a full
         # schedule's linear decay would be at that point

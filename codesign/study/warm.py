@@ -21,17 +21,38 @@ WARM_AXES = {"rank": ("log2", 0.5), "adc_bits": ("linear", 1.0), "dac_bits": ("l
              "train_integration_ns": ("log2", 2.0)}
 
 
-def family(key_data: dict, across: tuple[str, ...] = tuple(WARM_AXES)) -> str:
+def family(key_data: dict, across: tuple[str, ...] = tuple(WARM_AXES),
+           placement: bool = False) -> str:
     """What two settings must share for one to warm-start the other: the train key data without
     the warm axes a warm start may change (``across``, ``search.warm_start_axes``: by default
-    rank, ADC/DAC bits and training integration time)."""
+    the rank; screens: all four) and, with ``placement``, without the LoRA placement (a
+    placement screen, whose start must also :func:`cover` the new placement's layers)."""
     data = json.loads(json.dumps(key_data, default=str))
     for name in ("adc_bits", "dac_bits", "train_integration_ns"):
         if name in across:
             data["aimc"].pop(name, None)
     if data.get("lora") and "rank" in across:
         data["lora"].pop("rank", None)
+    if data.get("lora") and placement:
+        data["lora"].pop("placement", None)
     return cache.digest(data)
+
+
+def roles(key_data: dict) -> Optional[list[str]]:
+    """The layer roles a setting's adapters sit on (sorted), None without adapters."""
+    from hw_models.specs import roles as placement_roles
+
+    lora = key_data.get("lora")
+    if not lora or "placement" not in lora:
+        return None
+    return sorted(placement_roles(lora["placement"]))
+
+
+def covers(start: Optional[list], target: Optional[list]) -> bool:
+    """Whether an adapter on the roles ``start`` may start one on ``target``: it has every
+    layer the new one needs (:func:`codesign.accuracy.lora.load_adapter_transfer` keeps those
+    and drops the rest; a layer it lacked would start untrained)."""
+    return start is not None and target is not None and set(target) <= set(start)
 
 
 def warm_axes(key_data: dict) -> dict[str, float]:
@@ -55,11 +76,16 @@ def distance(a: dict, b: dict) -> float:
 
 def nearest_start(target: dict, candidates: list[dict]) -> Optional[dict]:
     """The candidate to warm-start ``target`` from: same family, smallest :func:`distance`, then
-    one trained from scratch over a warm-started one, then the earliest. Candidates and target
-    are ledger records ({"family", "axes", "adapter_key", "start", "number"})."""
+    (when the target names its ``roles``: a placement screen) a start that :func:`covers` them
+    with the fewest other layers, then one trained from scratch over a warm-started one, then
+    the earliest. Candidates and target are ledger records ({"family", "axes", "adapter_key",
+    "start", "number"}, and "roles")."""
+    want = target.get("roles")
     same = [c for c in candidates if c["family"] == target["family"]
-            and math.isfinite(distance(target["axes"], c["axes"]))]
+            and math.isfinite(distance(target["axes"], c["axes"]))
+            and (want is None or covers(c.get("roles"), want))]
     if not same:
         return None
     return min(same, key=lambda c: (distance(target["axes"], c["axes"]),
+                                    len(c.get("roles") or ()) if want is not None else 0,
                                     c.get("start") is not None, c["number"]))

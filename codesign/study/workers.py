@@ -64,7 +64,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
     worker = _Worker(study, storage, storage.get_study_id_from_name(cfg.name), url, cfg.name,
                      target, objective, outage_s, heartbeat_s, _siblings(loaded),
                      promotes=(cfg.search.promote_share, cfg.search.promote_optimism)
-                     if loaded.needs_accuracy and cfg.search.screens else None)
+                     if loaded.needs_accuracy and (cfg.search.screens or cfg.search.placement_screens)
+                     else None)
     try:
         worker.run(max_failures, progress)
     except KeyboardInterrupt:
