@@ -154,7 +154,7 @@ def accuracy_parts(params: dict) -> tuple:
 #: time; no screens), so that each keeps its meaning when the defaults move
 BEFORE = {"siblings": 0, "warm_start_axes": ["rank", "adc_bits", "dac_bits",
                                              "train_integration_ns"], "screen_steps": 0,
-          "screen_placements": False, "promote_steps": 1.0}
+          "screen_placements": False, "promote_steps": 1.0, "screen_start": "distance"}
 #: warm starts across rank only, 1/16 of the steps, siblings (tpe_rank1_sib's settings)...
 RANK1 = {"warm_start": True, "warm_start_steps": 0.0625, "warm_start_axes": ["rank"],
          "siblings": 4}
@@ -210,6 +210,10 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
     "tpe_screen_pl_h": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
                                 "promote_optimism": True, "screen_placements": True,
                                 "promote_steps": 0.5}),
+    # ...and a screen's start the one whose differences cost screens least (measured above)
+    "tpe_screen_loss": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
+                                "promote_optimism": True, "screen_placements": True,
+                                "promote_steps": 0.75, "screen_start": "loss"}),
     "tpe_screen_pl_3": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
                                 "promote_optimism": True, "screen_placements": True,
                                 "promote_steps": 0.375}),
@@ -285,7 +289,8 @@ def _warm_gaps(records, grid: dict, trainings: dict) -> dict[str, list[float]]:
     start changed ("rank": the rank alone; "noise": converter bits, training integration time or
     placement, with or without the rank: a promotion trained from its screen's start; "screen":
     a screen, :mod:`codesign.study.promotion`) and where it
-    started ("from_scratch": an adapter trained from scratch; "from_warm": a warm-started one)."""
+    started ("from_scratch": an adapter trained from scratch; "from_warm": a warm-started one);
+    screens again under "screen_by/KNOBS", by the knobs they changed besides the rank."""
     truth = {json.dumps(p, sort_keys=True): v[0] for p, v in zip(grid["params"], grid["values"])}
     out: dict[str, list[float]] = {}
     seen = set()
@@ -303,6 +308,9 @@ def _warm_gaps(records, grid: dict, trainings: dict) -> dict[str, list[float]]:
         kind = ("screen" if t.screened else "rank" if moved <= {"rank"} else "noise") + (
             "/from_warm" if start["start"] else "/from_scratch")
         out.setdefault(kind, []).append(100 * (r.values[0] - truth[point]))
+        if t.screened:          # what a screen lost by the knobs it changed (warm.SCREEN_LOSS)
+            what = "+".join(sorted(moved - {"rank"})) or "rank"
+            out.setdefault(f"screen_by/{what}", []).append(100 * (r.values[0] - truth[point]))
     return out
 
 

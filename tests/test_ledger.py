@@ -546,6 +546,10 @@ LEDGER_HOLDS = [("all", 4, 8, False), ("attention", 4, 6, False), ("ffn", 4, 8, 
     (_key("attn_out", adc=6), {}, True, (1, "screen")),  # ...'attention' at 6 bits
     (_key("ffn"), {}, True, (0, "screen")),              # a screened ffn adapter starts nothing
     (_key("ffn"), {"screen_placements": False}, True, (None, "scratch")),
+    # search.screen_start: 'distance' (the default) keeps to the same placement first; 'loss'
+    # weighs two ADC bits (1.5 points) above another placement (0.9)
+    (_key("attention", adc=8), {}, True, (1, "screen")),
+    (_key("attention", adc=8), {"screen_start": "loss"}, True, (0, "screen")),
     # a known placement: an ordinary warm start (rank), or a noise screen (same placement)
     (_key("all", rank=8), {}, True, (0, "warm")),
     (_key("all", adc=4), {}, True, (0, "screen")),
@@ -606,3 +610,32 @@ def test_a_new_placement_is_screened_from_an_adapter_containing_its_layers(tmp_p
     assert second["roles"] == ["key", "query", "value"]
     assert second["screened"] and second["start"] == first["adapter_key"]
     assert second["steps"] == 1 and ledger[1].state.name == "COMPLETE"
+
+
+def _rec_at(number, placement="all", rank=4, adc=8, ns=256, start=None):
+    key = _key(placement, rank, adc)
+    key["aimc"]["train_integration_ns"] = ns
+    from codesign.study.warm import roles, warm_axes
+
+    return {"family": "f", "number": number, "adapter_key": f"a{number}", "start": start,
+            "axes": warm_axes(key), "roles": roles(key)}
+
+
+@pytest.mark.parametrize("target,candidates,expected", [
+    # an octave of integration time (0.2) costs a screen less than two ADC bits (1.5)
+    (_rec_at(9, adc=8, ns=128), [_rec_at(0, adc=6, ns=128), _rec_at(1, adc=8, ns=256)], 1),
+    # another placement with the same noise (0.9) less than two ADC bits at the same one
+    (_rec_at(9, "qkv", adc=8), [_rec_at(0, "qkv", adc=6), _rec_at(1, "all", adc=8)], 1),
+    # ...but more than an octave of integration time at the same one
+    (_rec_at(9, "qkv", ns=128), [_rec_at(0, "qkv"), _rec_at(1, "all", ns=128)], 0),
+    (_rec_at(9, "all"), [_rec_at(0, "qkv")], None),           # qkv lacks layers 'all' has
+    (_rec_at(9, adc=6), [_rec_at(0, start="x"), _rec_at(1)], 1),   # from scratch first
+    (_rec_at(9, rank=1), [_rec_at(0, rank=16), _rec_at(1, rank=2)], 1),
+])
+def test_a_screen_starts_where_screens_lost_least(target, candidates, expected):
+    from codesign.study.warm import cheapest_screen, screen_loss
+
+    found = cheapest_screen(target, candidates)
+    assert (found and found["number"]) == expected if expected is not None else found is None
+    assert screen_loss(_rec_at(0, adc=8), _rec_at(1, adc=6)) == pytest.approx(1.5)
+    assert screen_loss(_rec_at(0, "qkv"), _rec_at(1, "all", ns=128)) == pytest.approx(1.1)

@@ -88,7 +88,15 @@ def test_warm_gaps_tell_rank_from_noise_changes_and_where_they_started():
     assert {k: [round(g, 6) for g in v] for k, v in gaps.items()} == {
         "rank/from_scratch": [0.0], "noise/from_scratch": [-2.0], "rank/from_warm": [-1.5]}
     screened = [_rec(0, adapter="adc6", start="root", value=0.87, screened=True)]
-    assert list(_warm_gaps(screened, grid, trainings)) == ["screen/from_scratch"]
+    assert list(_warm_gaps(screened, grid, trainings)) == ["screen/from_scratch",
+                                                          "screen_by/adc_bits"]
+    # a placement screen: the same noise and rank, another placement's layers
+    trainings |= {"qkv": {"axes": axes, "start": "root", "roles": ["key", "query", "value"]},
+                  "root": trainings["root"] | {"roles": ["every", "role"]}}
+    screened = [_rec(0, adapter="qkv", start="root", value=0.87, screened=True)]
+    gaps = _warm_gaps(screened, grid, trainings)
+    assert {k: [round(g, 6) for g in v] for k, v in gaps.items()} == {
+        "screen/from_scratch": [-3.0], "screen_by/placement": [-3.0]}
 
 
 @pytest.mark.parametrize("args,message", [
@@ -116,6 +124,6 @@ def test_each_strategy_pins_the_search_settings_whose_defaults_moved():
     for name, spec in STRATEGIES.items():
         search = spec["search"]
         assert {"siblings", "warm_start_axes", "screen_steps", "screen_placements",
-                "promote_steps"} <= set(search), name
+                "promote_steps", "screen_start"} <= set(search), name
         if search["screen_steps"]:
             assert {"promote_share", "promote_optimism"} <= set(search), name

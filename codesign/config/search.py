@@ -144,6 +144,17 @@ class SearchSettings:
                    "1/2 0.19 below and its rank warm starts 0.37 below (a seed at 94 % of the "
                    "grid's hypervolume); docs/guide/many_machines.md",
         unit="fraction", gt=0, le=1)
+    screen_start: str = spec_field(
+        "distance", help="with screen_steps: which trained adapter a screen starts from. "
+                     "'distance': the nearest by the warm starts' distance at the same "
+                     "placement, then (screen_placements) a containing placement. 'loss': the "
+                     "one whose differences cost a screen least on benchmarks/search_efficiency.py "
+                     "--joint (accuracy points: 0.75 per converter bit, 0.2 per octave of "
+                     "integration time, 0.05 per octave of rank, 0.9 for another placement; "
+                     "codesign.study.warm.SCREEN_LOSS), the same placement and (with "
+                     "screen_placements) those containing it in one pool (measured over 10 "
+                     "seeds: the worst seed 93.9 % of the grid's hypervolume instead of 93.1 %, "
+                     "the median 1 point lower; not the default)", choices=("distance", "loss"))
     screen_placements: bool = spec_field(
         True, help="with screen_steps: screen new placements too. A setting whose placement the "
                     "study has not trained in full is warm-started, for screen_steps of the "

@@ -45,7 +45,7 @@ from codesign.config.search import SearchSettings
 from codesign.study.artifacts import ArtifactShelf, artifact_store
 from codesign.study.pruners import COSTS, make_pruner
 from codesign.study.record import Training
-from codesign.study.warm import family, nearest_start, roles, warm_axes
+from codesign.study.warm import cheapest_screen, family, nearest_start, roles, warm_axes
 
 SUFFIX = ":trainings"
 
@@ -164,7 +164,17 @@ class Ledger(ArtifactShelf):
             return start, "warm"
         if not screen and self.search.promote_steps >= 1:
             return None, "scratch"
-        if self.search.screens:
+        if self.search.screen_start == "loss" and self.search.screens:
+            # one pool: the same placement, and (placement screens) those containing it
+            mine, here = roles(key_data), family(key_data)
+            pool = [dict(c, family=c["screen_family"], roles=mine) for c in candidates
+                    if c["screen_family"]]               # (the family says: same placement)
+            if self.search.placement_screens:
+                pool += [dict(c, family=here) for c in candidates
+                         if c["placement_family"] == family(key_data, placement=True)
+                         and c["roles"] != mine]
+            start = cheapest_screen({"family": here, "axes": axes, "roles": mine}, pool)
+        elif self.search.screens:
             wide = [dict(c, family=c["screen_family"]) for c in candidates if c["screen_family"]]
             start = nearest_start({"family": family(key_data), "axes": axes}, wide)
         if start is None and self.search.placement_screens:

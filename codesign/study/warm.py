@@ -74,6 +74,46 @@ def distance(a: dict, b: dict) -> float:
     return total
 
 
+#: what a screen (1/16 of the steps, :mod:`codesign.study.promotion`) lost against a full
+#: training, per unit of what it changed, in accuracy points: measured on
+#: benchmarks/search_efficiency.py --joint (1,059 screened points of 35 runs, median by change:
+#: two ADC bits 1.5, an octave of training integration time 0.03-0.32, a placement with the same
+#: noise 0.88; DAC bits, not varied there, weighed as ADC bits; the rank as its warm starts,
+#: 0.05). ``search.screen_start: loss`` picks a screen's start by the sum
+SCREEN_LOSS = {"rank": ("log2", 0.05), "adc_bits": ("linear", 0.75),
+               "dac_bits": ("linear", 0.75), "train_integration_ns": ("log2", 0.2)}
+#: ...plus this when the start sits at another (containing) placement
+SCREEN_LOSS_PLACEMENT = 0.9
+
+
+def screen_loss(target: dict, start: dict) -> float:
+    """The accuracy points a screen of ``target`` from ``start`` is expected to lose (ledger
+    records with "axes" and "roles"), by :data:`SCREEN_LOSS`; inf when the axes are unknown."""
+    total = 0.0 if target.get("roles") == start.get("roles") else SCREEN_LOSS_PLACEMENT
+    for name, (scale, weight) in SCREEN_LOSS.items():
+        x, y = target["axes"].get(name), start["axes"].get(name)
+        if x == y:
+            continue
+        if x is None or y is None:
+            return math.inf
+        total += weight * (abs(math.log2(x / y)) if scale == "log2" else abs(x - y))
+    return total
+
+
+def cheapest_screen(target: dict, candidates: list[dict]) -> Optional[dict]:
+    """The start of a screen of ``target`` by :func:`screen_loss`: among ``candidates`` of its
+    family (each with the family it shares: same placement, or a placement that
+    :func:`covers` the target's layers), the smallest expected loss, then one trained from
+    scratch, then the earliest."""
+    same = [c for c in candidates if c["family"] == target["family"]
+            and covers(c.get("roles"), target.get("roles"))
+            and math.isfinite(screen_loss(target, c))]
+    if not same:
+        return None
+    return min(same, key=lambda c: (screen_loss(target, c), c.get("start") is not None,
+                                    c["number"]))
+
+
 def nearest_start(target: dict, candidates: list[dict]) -> Optional[dict]:
     """The candidate to warm-start ``target`` from: same family, smallest :func:`distance`, then
     (when the target names its ``roles``: a placement screen) a start that :func:`covers` them
