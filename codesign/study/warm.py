@@ -74,12 +74,13 @@ def distance(a: dict, b: dict) -> float:
     return total
 
 
-#: what a screen (1/16 of the steps, :mod:`codesign.study.promotion`) lost against a full
-#: training, per unit of what it changed, in accuracy points: measured on
-#: benchmarks/search_efficiency.py --joint (1,059 screened points of 35 runs, median by change:
-#: two ADC bits 1.5, an octave of training integration time 0.03-0.32, a placement with the same
-#: noise 0.88; DAC bits, not varied there, weighed as ADC bits; the rank as its warm starts,
-#: 0.05). ``search.screen_start: loss`` picks a screen's start by the sum
+#: what a screen (1/16 of the steps, :mod:`codesign.study.promotion`) loses against a full
+#: training, per unit of what it changed, in accuracy points, as measured on
+#: benchmarks/search_efficiency.py --joint (``screen_by/...``, median over 10 seeds of
+#: tpe_screen_opt and of tpe_screen_pl_75: two ADC bits 1.60 and 1.55, an octave of training
+#: integration time 0.17 and 0.33, another placement with the same noise 0.77 (7 points); DAC
+#: bits, not varied there, weighed as ADC bits; the rank as its warm starts, 0.05).
+#: ``search.screen_start: loss`` picks a screen's start by the sum
 SCREEN_LOSS = {"rank": ("log2", 0.05), "adc_bits": ("linear", 0.75),
                "dac_bits": ("linear", 0.75), "train_integration_ns": ("log2", 0.2)}
 #: ...plus this when the start sits at another (containing) placement
