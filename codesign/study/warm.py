@@ -61,10 +61,11 @@ def warm_axes(key_data: dict) -> dict[str, float]:
             "train_integration_ns": aimc.get("train_integration_ns")}
 
 
-def distance(a: dict, b: dict) -> float:
-    """How far apart two settings of one family are (0: the same warm axes)."""
+def _weighted(a: dict, b: dict, weights: dict) -> float:
+    """Sum over the warm axes of weight x difference (octaves for "log2" axes); inf when one
+    side lacks an axis the other has."""
     total = 0.0
-    for name, (scale, weight) in WARM_AXES.items():
+    for name, (scale, weight) in weights.items():
         x, y = a.get(name), b.get(name)
         if x == y:
             continue
@@ -72,6 +73,11 @@ def distance(a: dict, b: dict) -> float:
             return math.inf
         total += weight * (abs(math.log2(x / y)) if scale == "log2" else abs(x - y))
     return total
+
+
+def distance(a: dict, b: dict) -> float:
+    """How far apart two settings of one family are (0: the same warm axes)."""
+    return _weighted(a, b, WARM_AXES)
 
 
 #: what a screen (1/16 of the steps, :mod:`codesign.study.promotion`) loses against a full
@@ -90,15 +96,8 @@ SCREEN_LOSS_PLACEMENT = 0.9
 def screen_loss(target: dict, start: dict) -> float:
     """The accuracy points a screen of ``target`` from ``start`` is expected to lose (ledger
     records with "axes" and "roles"), by :data:`SCREEN_LOSS`; inf when the axes are unknown."""
-    total = 0.0 if target.get("roles") == start.get("roles") else SCREEN_LOSS_PLACEMENT
-    for name, (scale, weight) in SCREEN_LOSS.items():
-        x, y = target["axes"].get(name), start["axes"].get(name)
-        if x == y:
-            continue
-        if x is None or y is None:
-            return math.inf
-        total += weight * (abs(math.log2(x / y)) if scale == "log2" else abs(x - y))
-    return total
+    moved = 0.0 if target.get("roles") == start.get("roles") else SCREEN_LOSS_PLACEMENT
+    return moved + _weighted(target["axes"], start["axes"], SCREEN_LOSS)
 
 
 def cheapest_screen(target: dict, candidates: list[dict]) -> Optional[dict]:
