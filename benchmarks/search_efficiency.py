@@ -160,6 +160,9 @@ RANK1 = {"warm_start": True, "warm_start_steps": 0.0625, "warm_start_axes": ["ra
          "siblings": 4}
 #: ...and screens of 1/16 of the steps, judged as measured unless a strategy says otherwise
 SCREEN = {"screen_steps": 0.0625, "promote_optimism": False}
+#: ...promoted at 0.2 % of the front, judged with the screen loss, new placements screened too
+PLACED = {**RANK1, **SCREEN, "promote_share": 0.002, "promote_optimism": True,
+          "screen_placements": True}
 #: each strategy: its sampler and search settings (checkpoints at 1/4 and 1/2 of the steps)
 STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for name, (sampler, search) in {
     "base": ("nsga2", {}),
@@ -200,23 +203,14 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
                                 "promote_optimism": True}),
     # ...and a new placement screened from an adapter at a placement containing its layers,
     # promotions trained in full from scratch
-    "tpe_screen_pl": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
-                              "promote_optimism": True, "screen_placements": True}),
+    "tpe_screen_pl": ("tpe", PLACED),
     # ...and a promotion trained from the screen's start for 3/4, 1/2 or 3/8 of the steps
     # (tpe_screen_pl_75: the defaults of search: since 2026-12-07)
-    "tpe_screen_pl_75": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
-                                 "promote_optimism": True, "screen_placements": True,
-                                 "promote_steps": 0.75}),
-    "tpe_screen_pl_h": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
-                                "promote_optimism": True, "screen_placements": True,
-                                "promote_steps": 0.5}),
+    "tpe_screen_pl_75": ("tpe", {**PLACED, "promote_steps": 0.75}),
+    "tpe_screen_pl_h": ("tpe", {**PLACED, "promote_steps": 0.5}),
     # ...and a screen's start the one whose differences cost screens least (measured above)
-    "tpe_screen_loss": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
-                                "promote_optimism": True, "screen_placements": True,
-                                "promote_steps": 0.75, "screen_start": "loss"}),
-    "tpe_screen_pl_3": ("tpe", {**RANK1, **SCREEN, "promote_share": 0.002,
-                                "promote_optimism": True, "screen_placements": True,
-                                "promote_steps": 0.375}),
+    "tpe_screen_loss": ("tpe", {**PLACED, "promote_steps": 0.75, "screen_start": "loss"}),
+    "tpe_screen_pl_3": ("tpe", {**PLACED, "promote_steps": 0.375}),
 }.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
 HV_TARGET = 0.95

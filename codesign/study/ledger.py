@@ -164,24 +164,23 @@ class Ledger(ArtifactShelf):
             return start, "warm"
         if not screen and self.search.promote_steps >= 1:
             return None, "scratch"
+        mine, here, across = roles(key_data), family(key_data), family(key_data, placement=True)
+        same_placement = [dict(c, family=c["screen_family"]) for c in candidates
+                          if c["screen_family"]]
+        containing = [dict(c, family=c["placement_family"]) for c in candidates
+                      if c["placement_family"]] if self.search.placement_screens else []
         if self.search.screen_start == "loss" and self.search.screens:
-            # one pool: the same placement, and (placement screens) those containing it
-            mine, here = roles(key_data), family(key_data)
-            pool = [dict(c, family=c["screen_family"], roles=mine) for c in candidates
-                    if c["screen_family"]]               # (the family says: same placement)
-            if self.search.placement_screens:
-                pool += [dict(c, family=here) for c in candidates
-                         if c["placement_family"] == family(key_data, placement=True)
-                         and c["roles"] != mine]
+            # one pool: the same placement (its family says so) and those containing it
+            pool = [dict(c, roles=mine) for c in same_placement] + [
+                dict(c, family=here) for c in containing
+                if c["family"] == across and c["roles"] != mine]
             start = cheapest_screen({"family": here, "axes": axes, "roles": mine}, pool)
-        elif self.search.screens:
-            wide = [dict(c, family=c["screen_family"]) for c in candidates if c["screen_family"]]
-            start = nearest_start({"family": family(key_data), "axes": axes}, wide)
-        if start is None and self.search.placement_screens:
-            across = [dict(c, family=c["placement_family"]) for c in candidates
-                      if c["placement_family"]]
-            start = nearest_start({"family": family(key_data, placement=True), "axes": axes,
-                                   "roles": roles(key_data)}, across)
+        else:
+            start = nearest_start({"family": here, "axes": axes}, same_placement) \
+                if self.search.screens else None
+            if start is None and containing:
+                start = nearest_start({"family": across, "axes": axes, "roles": mine},
+                                      containing)
         if start is None:
             return None, "scratch"
         return start, "screen" if screen else "promote"

@@ -26,7 +26,7 @@ def family(key_data: dict, across: tuple[str, ...] = tuple(WARM_AXES),
     """What two settings must share for one to warm-start the other: the train key data without
     the warm axes a warm start may change (``across``, ``search.warm_start_axes``: by default
     the rank; screens: all four) and, with ``placement``, without the LoRA placement (a
-    placement screen, whose start must also :func:`cover` the new placement's layers)."""
+    placement screen, whose start must also :func:`covers` the new placement's layers)."""
     data = json.loads(json.dumps(key_data, default=str))
     for name in ("adc_bits", "dac_bits", "train_integration_ns"):
         if name in across:
