@@ -114,10 +114,10 @@ class SearchSettings:
                   "screened trials they measure again leave the front). 0: no screens, a new "
                   "noise is trained from scratch. Measured on benchmarks/search_efficiency.py "
                   "--joint (5 seeds, with the defaults of promote_share, promote_optimism, "
-                  "promote_steps and "
-                  "screen_placements): every seed at >= 98.7 % of the grid's hypervolume for "
-                  "17-22 % of its training, against 26-29 % without screens; over 10 seeds one "
-                  "at 93.1 % (docs/guide/many_machines.md). codesign.study.promotion",
+                  "promote_steps and screen_placements): every seed at >= 98.7 % of the "
+                  "grid's hypervolume for 17-22 % of its training, against 26-29 % without "
+                  "screens; over 10 seeds one at 93.1 % (docs/guide/many_machines.md). "
+                  "codesign.study.promotion",
         unit="fraction",
         ge=0, lt=1)
     promote_share: float = spec_field(
@@ -142,9 +142,9 @@ class SearchSettings:
                    "accuracy.training.steps, its learning rate as the tail of a full schedule; "
                    "1: from scratch, in full. Measured on benchmarks/search_efficiency.py "
                    "--joint: 3/4 of the steps from a trained neighbour ends level with a full "
-                   "training (median +0.02 accuracy points from an adapter trained from scratch), "
-                   "1/2 0.19 below and its rank warm starts 0.37 below (a seed at 94 % of the "
-                   "grid's hypervolume); docs/guide/many_machines.md",
+                   "training (median +0.01 accuracy points from an adapter trained from scratch, "
+                   "10 seeds), 1/2 0.19 below and its rank warm starts 0.36 below (a seed at "
+                   "94 % of the grid's hypervolume); docs/guide/many_machines.md",
         unit="fraction", gt=0, le=1)
     screen_start: str = spec_field(
         "distance", help="with screen_steps: which trained adapter a screen starts from. "
