@@ -173,6 +173,26 @@ def test_six_workers_on_postgres_repeatedly(tmp_path, pg_url):
     _stress(tmp_path, pg_url, n_workers=6, n_trials=10, rounds=4)
 
 
+def test_a_worker_waits_for_another_one_opening_the_same_new_sqlite_file(tmp_path):
+    """SQLite refuses to switch a file to WAL at once (no busy timeout) while another connection
+    holds a write lock, as a second worker starting the same study does; the first worker must
+    wait for it rather than stop with "database is locked" (a flake of the grid-workers test)."""
+    import sqlite3
+    import threading
+
+    from codesign.study import make_storage
+
+    path = tmp_path / "study.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the other worker is writing (creating the study)
+    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    storage = make_storage(f"sqlite:///{path}")
+    assert storage.get_all_studies() == []
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    other.close()
+
+
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_an_interrupt_stops_a_heartbeat_thread_left_beating(tmp_path):
     # Optuna starts a trial's (non-daemon) heartbeat thread before the block that stops it: a

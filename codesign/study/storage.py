@@ -103,7 +103,7 @@ def _prepare_sqlite(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(path, timeout=30)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(con)
         finally:
             con.close()
     except (OSError, sqlite3.Error) as exc:  # a read-only file or file system, a full disk...
@@ -112,6 +112,31 @@ def _prepare_sqlite(path: Path) -> None:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise InputError(f"--storage: cannot write {path}: {reason} (a study that is only read "
                          f"needs no write access: codesign pareto/pick/plot/report)") from None
+
+
+def _switch_to_wal(con, wait_s: float = 30.0) -> None:
+    """``PRAGMA journal_mode=WAL`` on ``con``, waiting up to ``wait_s`` seconds for other workers.
+
+    Switching the journal mode needs the file to itself, and SQLite answers "database is locked"
+    at once (without its busy timeout) while another process opens or switches the same new
+    file; several workers starting a study together hit that, so the switch is retried. A file
+    already in WAL mode (the mode is kept in the file) needs no switch."""
+    import sqlite3
+
+    deadline = time.monotonic() + wait_s
+    delay = 0.01
+    while True:
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.5)
 
 
 def _relax_sqlite_sync(engine) -> None:
