@@ -154,7 +154,8 @@ def accuracy_parts(params: dict) -> tuple:
 #: time; no screens), so that each keeps its meaning when the defaults move
 BEFORE = {"siblings": 0, "warm_start_axes": ["rank", "adc_bits", "dac_bits",
                                              "train_integration_ns"], "screen_steps": 0,
-          "screen_placements": False, "promote_steps": 1.0, "screen_start": "distance"}
+          "screen_placements": False, "promote_steps": 1.0, "screen_start": "distance",
+          "optimism_by": "study"}
 #: warm starts across rank only, 1/16 of the steps, siblings (tpe_rank1_sib's settings)...
 RANK1 = {"warm_start": True, "warm_start_steps": 0.0625, "warm_start_axes": ["rank"],
          "siblings": 4}
@@ -211,6 +212,9 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
     # ...and a screen's start the one whose differences cost screens least (measured above)
     "tpe_screen_loss": ("tpe", {**PLACED, "promote_steps": 0.75, "screen_start": "loss"}),
     "tpe_screen_pl_3": ("tpe", {**PLACED, "promote_steps": 0.375}),
+    # ...and a screened point judged at the loss expected of what its screen changed, scaled by
+    # the study's promotions (search.optimism_by: change)
+    "tpe_screen_chg": ("tpe", {**PLACED, "promote_steps": 0.75, "optimism_by": "change"}),
 }.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
 HV_TARGET = 0.95
@@ -341,7 +345,7 @@ def _strategy(name: str, args, root: Path, budgets: list[int], scale: GridScale,
     spec = STRATEGIES[name]
     per: dict = {b: [] for b in budgets}
     gaps, by_kind = [], {}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         data = dict(JOINT, sampler=spec["sampler"], seed=seed, search=spec["search"])
         records, wall, trainings = _joint_study(data, root / "runs" / f"{name}-{seed}",
                                                 max(budgets), root / "cache")
@@ -414,7 +418,7 @@ def joint(args) -> dict:
                  "problem": "minilm-l6 accuracy@1d / latency / energy",
                  "grid_points": n_grid, "grid_settings": grid["settings"],
                  "grid_training_steps": grid["steps"], "grid_wall_s": grid["wall_s"],
-                 "budgets": budgets, "seeds": args.seeds,
+                 "budgets": budgets, "seeds": args.seeds, "first_seed": args.first_seed,
                  "target": {"hv_share_every_seed": HV_TARGET,
                             "training_share_at_most": TRAINING_TARGET},
                  "strategies": {}}
@@ -438,6 +442,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=None,
                     help="repeats per sampler or strategy (default 3; --joint: 5); min, median "
                          "and max reported")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="--joint: the first seed (default 0): seeds first .. first+seeds-1, "
+                         "e.g. --first-seed 10 --seeds 10 for ten seeds not used before")
     ap.add_argument("--samplers", default="nsga2,tpe,random")
     ap.add_argument("--joint", action="store_true",
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
@@ -466,6 +473,8 @@ def main() -> None:
         unknown = [n for n in args.strategies.split(",") if n not in STRATEGIES]
         if unknown:
             ap.error(f"--strategies: unknown {unknown}; choose from {', '.join(STRATEGIES)}")
+        if args.first_seed < 0:
+            ap.error(f"--first-seed: {args.first_seed}; give a seed >= 0")
         t0 = time.perf_counter()
         out = joint(args)
         out["wall_s"] = round(time.perf_counter() - t0, 1)

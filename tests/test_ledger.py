@@ -610,6 +610,8 @@ def test_a_new_placement_is_screened_from_an_adapter_containing_its_layers(tmp_p
     assert second["roles"] == ["key", "query", "value"]
     assert second["screened"] and second["start"] == first["adapter_key"]
     assert second["steps"] == 1 and ledger[1].state.name == "COMPLETE"
+    # what the screen is expected to lose: another placement, the same noise and rank
+    assert second["expected_loss"] == pytest.approx(0.9) and first["expected_loss"] is None
 
 
 def _rec_at(number, placement="all", rank=4, adc=8, ns=256, start=None):

@@ -7,7 +7,7 @@ import optuna
 import pytest
 
 from codesign.study.promotion import front, to_promote, worth_promoting
-from codesign.study.record import Training, TrialRecord
+from codesign.study.record import RunFacts, Training, TrialRecord
 
 
 def _rec(number, setting="s", screened=True, state="COMPLETE", promotes=None):
@@ -149,3 +149,60 @@ def test_optimism_judges_a_screened_trial_at_what_its_promotions_gained():
     trials, directions = study.get_trials(), study.directions
     assert worth_promoting(trials, directions) == {1}
     assert worth_promoting(trials, directions, optimism=True) == {0, 1}
+
+
+def _screened(number, values, expected_loss=None, promotes=None):
+    training = Training("s", "a", screened=True, expected_loss=expected_loss)
+    return TrialRecord(number=number, state="COMPLETE", values=values, promotes=promotes,
+                       run=RunFacts(training=training))
+
+
+#: (accuracy max, latency min); screen 0 expected to lose 0.5 points lost 0.01 (promotion 1):
+#: the study's scale is 0.02 per expected point, latency 0
+PAIR = [_screened(0, [0.80, 2.0], 0.5), _pair_rec(1, [0.81, 2.0], promotes=0)]
+
+
+@pytest.mark.parametrize("recs,by,expected", [
+    # 'study': the study's median screen loss for every screen
+    (PAIR + [_screened(2, [0.7, 1.0], 2.0)], "study", {0: [0.01, 0], 2: [0.01, 0]}),
+    # 'change': the screen's expected loss times the study's scale
+    (PAIR + [_screened(2, [0.7, 1.0], 2.0)], "change", {0: [0.01, 0], 2: [0.04, 0]}),
+    # a screen recorded without an expected loss (an older study): the study's median
+    (PAIR + [_screened(2, [0.7, 1.0])], "change", {0: [0.01, 0], 2: [0.01, 0]}),
+    # no promotion measured yet: 0, as 'study'
+    ([_screened(0, [0.80, 2.0], 0.5), _screened(2, [0.7, 1.0], 2.0)], "change",
+     {0: [0, 0], 2: [0, 0]}),
+    # the scale is the median ratio over promotions: 0.02 and 0.06 per point -> 0.04
+    (PAIR + [_screened(2, [0.7, 1.0], 1.0), _pair_rec(3, [0.76, 1.0], promotes=2),
+             _screened(4, [0.6, 1.0], 0.25)], "change",
+     {0: [0.02, 0], 2: [0.04, 0], 4: [0.01, 0]}),
+])
+def test_screen_losses_by_what_each_screen_changed(recs, by, expected):
+    from codesign.study.promotion import screen_losses
+
+    got = screen_losses(recs, [False, True], by)
+    assert got.keys() == expected.keys()
+    for number, loss in expected.items():
+        assert got[number] == pytest.approx(loss), number
+
+
+def test_optimism_by_change_lifts_a_screen_that_changed_more():
+    """Screens 0 (expected to lose 0.5 points) and 2 (2 points) each sit just below a trial
+    trained in full (1, 3); promotion 5 of screen 4 (0.5 points expected) gained 0.01: by
+    'study' both are judged 0.01 higher and stay dominated, by 'change' screen 2 is judged 0.04
+    higher and reaches the front."""
+    def screened(expected):
+        return {"run": {"training": {"setting": "s", "adapter_key": "a", "screened": True,
+                                     "expected_loss": expected}}}
+
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    dist = optuna.distributions.FloatDistribution(0, 1)
+    for i, (values, attrs) in enumerate([([0.80, 1.6], screened(0.5)), ([0.82, 1.5], {}),
+                                         ([0.88, 2.6], screened(2.0)), ([0.90, 2.5], {}),
+                                         ([0.60, 3.0], screened(0.5)),
+                                         ([0.61, 3.0], {"promotes": 4})]):
+        study.add_trial(optuna.trial.create_trial(params={"x": i / 10}, distributions={"x": dist},
+                                                  values=values, user_attrs=attrs))
+    trials, directions = study.get_trials(), study.directions
+    assert worth_promoting(trials, directions, optimism=True) == {1, 3}
+    assert worth_promoting(trials, directions, optimism=True, by="change") == {1, 2, 3}

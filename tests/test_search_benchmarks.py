@@ -101,6 +101,7 @@ def test_warm_gaps_tell_rank_from_noise_changes_and_where_they_started():
 
 @pytest.mark.parametrize("args,message", [
     (["search_efficiency.py", "--joint", "--strategies", "base,nope"], "--strategies: unknown"),
+    (["search_efficiency.py", "--joint", "--first-seed", "-1"], "--first-seed: -1"),
     (["search_replay.py"], "no joint grid in"),
     (["warm_curves.py"], "no joint grid in"),
 ])
@@ -124,6 +125,6 @@ def test_each_strategy_pins_the_search_settings_whose_defaults_moved():
     for name, spec in STRATEGIES.items():
         search = spec["search"]
         assert {"siblings", "warm_start_axes", "screen_steps", "screen_placements",
-                "promote_steps", "screen_start"} <= set(search), name
+                "promote_steps", "screen_start", "optimism_by"} <= set(search), name
         if search["screen_steps"]:
             assert {"promote_share", "promote_optimism"} <= set(search), name

@@ -134,6 +134,15 @@ class SearchSettings:
                     "more training (measured on benchmarks/search_efficiency.py --joint, 10 "
                     "seeds: the worst seed's hypervolume 96.2 % instead of 92.6 %, for 1 point "
                     "more training at the median). codesign.study.promotion.screen_loss")
+    optimism_by: str = spec_field(
+        "study", help="with promote_optimism: what a screened trial is judged to have lost. "
+                      "'study': the study's median screen loss, the same for every screen. "
+                      "'change': the loss expected of what its screen changed (accuracy points "
+                      "by codesign.study.warm.SCREEN_LOSS: two ADC bits cost more than an "
+                      "octave of integration time) scaled by the study's promotions (median of "
+                      "measured / expected loss); 'study' until a promotion measured one. "
+                      "codesign.study.promotion.screen_losses",
+        choices=("study", "change"))
     promote_steps: float = spec_field(
         0.75, help="with screen_steps: how a promotion trains its setting (when no adapter of "
                    "its warm-start family is trained: else it is an ordinary warm start). "

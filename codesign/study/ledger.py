@@ -189,7 +189,8 @@ class Ledger(ArtifactShelf):
     def note(trial, record: Training) -> None:
         """What a claim's training did, in its ledger trial (read by :func:`training_steps` and
         by the next claim of the setting)."""
-        for name in ("adapter_key", "start", "steps", "to_step", "computed", "screened"):
+        for name in ("adapter_key", "start", "steps", "to_step", "computed", "screened",
+                     "expected_loss"):
             trial.set_user_attr(name, getattr(record, name))
         trial.set_user_attr("from_step", record.from_step)
 
@@ -205,7 +206,7 @@ class Ledger(ArtifactShelf):
     def _training(t) -> Training:
         a = t.user_attrs
         return Training(a["setting"], a["adapter_key"], start=a.get("start"),
-                        screened=bool(a.get("screened")),
+                        screened=bool(a.get("screened")), expected_loss=a.get("expected_loss"),
                         steps=int(a.get("steps", 0)), ledger_trial=t.number,
                         from_step=0, to_step=0, proxy=t.value)
 

@@ -18,7 +18,10 @@ by which trial. Promotions, like siblings, do not count towards ``n_trials``.
 worth it (:func:`worth_promoting`: on the front, with their share of its hypervolume). With
 ``search.promote_optimism`` a screened trial is judged at its accuracy plus the screen loss the
 study has measured on its own promotions (:func:`screen_loss`), so that a noise whose screen
-happened to lose more than usual can still reach the front.
+happened to lose more than usual can still reach the front; with ``search.optimism_by:
+change`` each screened trial at the loss expected of what its screen changed (its
+``expected_loss``, :func:`codesign.study.warm.screen_loss`) scaled by what the study's own
+promotions lost against what was expected of them (:func:`screen_losses`).
 """
 
 from __future__ import annotations
@@ -66,18 +69,51 @@ def screen_loss(recs: list[TrialRecord], minimise: list[bool]) -> list[float]:
             for i, low in enumerate(minimise)]
 
 
+def screen_losses(recs: list[TrialRecord], minimise: list[bool],
+                  by: str = "study") -> dict[int, list[float]]:
+    """What each complete screened trial is judged to have lost (trial number -> the loss per
+    objective, positive: a full training would do better). ``by="study"``: the study's
+    :func:`screen_loss` for every one. ``by="change"``: its own ``expected_loss`` (accuracy
+    points expected of what its screen changed) times the study's scale, the median over its
+    promotions of measured loss / expected loss (per objective: 0 for those a screen leaves
+    alone); a screen without ``expected_loss``, or a study whose promotions have none yet,
+    falls back to ``by="study"``."""
+    import statistics
+
+    screened = [r for r in recs if r.state == "COMPLETE" and r.training is not None
+                and r.training.screened]
+    overall = screen_loss(recs, minimise)
+    if by == "study":
+        return {r.number: overall for r in screened}
+    by_number = {r.number: r for r in recs}
+    ratios: list[list[float]] = []
+    for r in recs:
+        s = by_number.get(r.promotes) if r.promotes is not None else None
+        if r.state != "COMPLETE" or not r.values or s is None or not s.values \
+                or s.training is None or not s.training.expected_loss:
+            continue
+        ratios.append([((a - b) if low else (b - a)) / s.training.expected_loss
+                       for a, b, low in zip(s.values, r.values, minimise)])
+    if not ratios:
+        return {r.number: overall for r in screened}
+    scale = [statistics.median(x[i] for x in ratios) for i in range(len(minimise))]
+    return {r.number: ([k * r.training.expected_loss for k in scale]
+                       if r.training is not None and r.training.expected_loss is not None
+                       else overall) for r in screened}
+
+
 def worth_promoting(trials: list, directions: list, min_share: float = 0.0,
-                    optimism: bool = False) -> set[int]:
+                    optimism: bool = False, by: str = "study") -> set[int]:
     """The numbers of the trials on the :func:`front` whose own share of its hypervolume
     (:func:`codesign.hypervolume.exclusive_shares`: what it would lose without them, the points
     they dominate coming back; each objective scaled over the feasible trials) is at least
     ``min_share``; with ``optimism``, screened trials count at their values improved by
-    :func:`screen_loss`."""
-    return _worth(trials, [of(t) for t in trials], directions, min_share, optimism)
+    :func:`screen_losses` (``by``: ``search.optimism_by``)."""
+    return _worth(trials, [of(t) for t in trials], directions, min_share, optimism, by)
 
 
 def _worth(trials: list, recs: list[TrialRecord], directions: list, min_share: float,
-           optimism: bool) -> set[int]:
+           optimism: bool, by: str = "study") -> set[int]:
     """:func:`worth_promoting` with the trials' records (``recs``, in the same order) read once."""
     import numpy as np
     from optuna.study._multi_objective import _get_feasible_trials
@@ -94,8 +130,10 @@ def _worth(trials: list, recs: list[TrialRecord], directions: list, min_share: f
     signs = np.array([1.0 if low else -1.0 for low in minimise])
     losses = np.array([t.values for t in feasible], dtype=float) * signs
     if optimism:
-        screened = {r.number for r in recs if r.training is not None and r.training.screened}
-        losses[[t.number in screened for t in feasible]] -= np.array(screen_loss(recs, minimise))
+        judged = screen_losses(recs, minimise, by)
+        for row, t in enumerate(feasible):
+            if t.number in judged:
+                losses[row] -= np.array(judged[t.number])
     on = non_dominated(losses)
     if min_share and len(directions) >= 2:
         on &= exclusive_shares(losses) >= min_share
@@ -114,13 +152,14 @@ def _pareto(trials: list, directions: list) -> list:
     return _get_pareto_front_trials_by_trials(trials, directions, consider_constraint=True)
 
 
-def queue_promotions(study, min_share: float = 0.0, optimism: bool = False) -> list[int]:
+def queue_promotions(study, min_share: float = 0.0, optimism: bool = False,
+                     by: str = "study") -> list[int]:
     """Queue the promotions :func:`to_promote` asks for in ``study`` (``min_share``:
-    ``search.promote_share``; ``optimism``: ``search.promote_optimism``); returns the screened
-    trials' numbers."""
+    ``search.promote_share``; ``optimism``: ``search.promote_optimism``; ``by``:
+    ``search.optimism_by``); returns the screened trials' numbers."""
     trials = study.get_trials(deepcopy=False)
     recs = [of(t) for t in trials]
-    numbers = to_promote(recs, _worth(trials, recs, study.directions, min_share, optimism))
+    numbers = to_promote(recs, _worth(trials, recs, study.directions, min_share, optimism, by))
     by_number = {t.number: t for t in trials}
     for n in numbers:
         enqueue_promotion(study, dict(by_number[n].params), n)

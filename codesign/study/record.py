@@ -44,6 +44,9 @@ class Training:
     status: str = "complete"            # complete | pruned
     start: Optional[str] = None         # adapter key it warm-started from
     screened: bool = False              # a screen: warm-started across noise (search.screen_steps)
+    #: a screen: the accuracy points it is expected to lose against a full training, by what
+    #: it changed from its start (codesign.study.warm.screen_loss); None: not known
+    expected_loss: Optional[float] = None
     steps: int = 0                      # the adapter's training steps
     from_step: int = 0                  # steps this claim advanced: from_step -> to_step
     to_step: int = 0

@@ -132,6 +132,8 @@ def _plan(job: _Job, trial, record: Training):
         record.steps = {"warm": search.warm_steps, "screen": search.screen_steps_of,
                         "promote": search.promote_steps_of}[kind](settings.training.steps)
         record.start, record.screened = start["adapter_key"], kind == "screen"
+        if record.screened:
+            record.expected_loss = _expected_loss(job.data, start)
         record.adapter_key = cache.warm_key(job.setting, record.start, record.steps, "tail-lr")
         # like the last steps of a full training: the learning rate starts where a full
         # schedule's linear decay would be at that point
@@ -152,6 +154,17 @@ def _plan(job: _Job, trial, record: Training):
 
     return TrainPlan(rungs=ledger.rungs, proxy_at=job.proxy_at, adapter_key=job.setting,
                      checkpoints=checkpoints, on_checkpoint=share_checkpoint), checkpoints
+
+
+def _expected_loss(key_data: dict, start: dict) -> Optional[float]:
+    """What a screen of ``key_data`` from the ledger record ``start`` is expected to lose
+    (accuracy points, :func:`codesign.study.warm.screen_loss`); None when not finite."""
+    import math
+
+    from codesign.study.warm import roles, screen_loss, warm_axes
+
+    loss = screen_loss({"axes": warm_axes(key_data), "roles": roles(key_data)}, start)
+    return round(loss, 4) if math.isfinite(loss) else None
 
 
 def _trained_elsewhere(job: _Job, training: Training):

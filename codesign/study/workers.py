@@ -63,7 +63,8 @@ def run_study(loaded: LoadedStudy, out_dir: Path, n_trials: int | None = None,
                                progress=progress, min_trial_s=min_trial_s, ledger=ledger)
     worker = _Worker(study, storage, storage.get_study_id_from_name(cfg.name), url, cfg.name,
                      target, objective, outage_s, heartbeat_s, _siblings(loaded),
-                     promotes=(cfg.search.promote_share, cfg.search.promote_optimism)
+                     promotes=(cfg.search.promote_share, cfg.search.promote_optimism,
+                               cfg.search.optimism_by)
                      if loaded.needs_accuracy and (cfg.search.screens or cfg.search.placement_screens)
                      else None)
     try:
@@ -122,8 +123,8 @@ class _Worker:
     #: (distributions by name, accuracy inputs, limit) of search.siblings; None: off
     siblings: Any = None
     #: search.screen_steps: promote screened trials that reach the front, (search.promote_share,
-    #: search.promote_optimism); None: no screens
-    promotes: Optional[tuple[float, bool]] = None
+    #: search.promote_optimism, search.optimism_by); None: no screens
+    promotes: Optional[tuple[float, bool, str]] = None
     current: list[int] = dataclasses.field(default_factory=list)  # the trial it is running
     added: int = 0
     failures_in_a_row: int = 0
