@@ -206,14 +206,15 @@ STRATEGIES = {name: {"sampler": sampler, "search": {**BEFORE, **search}} for nam
     # promotions trained in full from scratch
     "tpe_screen_pl": ("tpe", PLACED),
     # ...and a promotion trained from the screen's start for 3/4, 1/2 or 3/8 of the steps
-    # (tpe_screen_pl_75: the defaults of search: since 2026-12-07)
+    # (tpe_screen_pl_75: the defaults of search: 2026-12-07 before optimism_by)
     "tpe_screen_pl_75": ("tpe", {**PLACED, "promote_steps": 0.75}),
     "tpe_screen_pl_h": ("tpe", {**PLACED, "promote_steps": 0.5}),
     # ...and a screen's start the one whose differences cost screens least (measured above)
     "tpe_screen_loss": ("tpe", {**PLACED, "promote_steps": 0.75, "screen_start": "loss"}),
     "tpe_screen_pl_3": ("tpe", {**PLACED, "promote_steps": 0.375}),
     # ...and a screened point judged at the loss expected of what its screen changed, scaled by
-    # the study's promotions (search.optimism_by: change)
+    # the study's promotions (search.optimism_by: change; the defaults of search: since
+    # 2026-12-07)
     "tpe_screen_chg": ("tpe", {**PLACED, "promote_steps": 0.75, "optimism_by": "change"}),
 }.items()}
 #: the --joint target: every seed at >= this share of the grid's hypervolume...
@@ -450,7 +451,7 @@ def main() -> None:
                     help="the accuracy + latency + energy problem (adapter training is the cost)")
     ap.add_argument("--strategies", default="base,warm_375,tpe,tpe_warm,tpe_sib,tpe_warm_sib,"
                                             "tpe_rank1_sib,tpe_screen,tpe_screen_p2,"
-                                            "tpe_screen_opt,tpe_screen_pl_75",
+                                            "tpe_screen_opt,tpe_screen_pl_75,tpe_screen_chg",
                     help="--joint: which of " + ", ".join(STRATEGIES))
     ap.add_argument("--fractions", default="0.4,0.6",
                     help="--joint: budgets as fractions of the grid (default 0.4,0.6: 58 and "

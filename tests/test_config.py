@@ -172,7 +172,7 @@ def test_the_paper_study_writes_the_search_defaults_out():
     written = yaml.safe_load(open("studies/paper_mobilebert.yaml"))["search"]
     defaults = SearchSettings()
     assert {"warm_start_steps", "screen_steps", "screen_placements", "promote_steps",
-            "promote_share", "promote_optimism", "siblings"} <= set(written)
+            "promote_share", "promote_optimism", "optimism_by", "siblings"} <= set(written)
     for name, value in written.items():
         if name == "warm_start":
             continue                                 # off by default, on in the paper study
