@@ -51,22 +51,30 @@ def front(trials: list, directions: list) -> set[int]:
     return {t.number for t in _pareto(_alive(trials, [of(t) for t in trials]), directions)}
 
 
+def _measured(recs: list[TrialRecord], minimise: list[bool]) -> list[tuple[TrialRecord,
+                                                                           list[float]]]:
+    """Each complete promotion of a screened trial: (the screened trial's record, what the
+    promotion gained on it per objective; positive: the full training is better)."""
+    by_number = {r.number: r for r in recs}
+    out = []
+    for r in recs:
+        screened = by_number.get(r.promotes) if r.promotes is not None else None
+        if r.state == "COMPLETE" and r.values and screened is not None and screened.values:
+            out.append((screened, [(s - f) if low else (f - s)
+                                   for s, f, low in zip(screened.values, r.values, minimise)]))
+    return out
+
+
 def screen_loss(recs: list[TrialRecord], minimise: list[bool]) -> list[float]:
     """What a screen costs each objective, as the study measured it: the median, over its
     complete promotions, of the promoted value's improvement on the screened one (positive:
     the full training is better; ``minimise``: each objective's direction); 0 before any."""
     import statistics
 
-    by_number = {r.number: r for r in recs}
-    pairs: list[tuple[list[float], list[float]]] = []
-    for r in recs:
-        screened = by_number.get(r.promotes) if r.promotes is not None else None
-        if r.state == "COMPLETE" and r.values and screened is not None and screened.values:
-            pairs.append((screened.values, r.values))
-    if not pairs:
+    gains = [gain for _, gain in _measured(recs, minimise)]
+    if not gains:
         return [0.0] * len(minimise)
-    return [statistics.median((s[i] - f[i]) if low else (f[i] - s[i]) for s, f in pairs)
-            for i, low in enumerate(minimise)]
+    return [statistics.median(g[i] for g in gains) for i in range(len(minimise))]
 
 
 def screen_losses(recs: list[TrialRecord], minimise: list[bool],
@@ -85,15 +93,8 @@ def screen_losses(recs: list[TrialRecord], minimise: list[bool],
     overall = screen_loss(recs, minimise)
     if by == "study":
         return {r.number: overall for r in screened}
-    by_number = {r.number: r for r in recs}
-    ratios: list[list[float]] = []
-    for r in recs:
-        s = by_number.get(r.promotes) if r.promotes is not None else None
-        if r.state != "COMPLETE" or not r.values or s is None or not s.values \
-                or s.training is None or not s.training.expected_loss:
-            continue
-        ratios.append([((a - b) if low else (b - a)) / s.training.expected_loss
-                       for a, b, low in zip(s.values, r.values, minimise)])
+    ratios = [[g / s.training.expected_loss for g in gain] for s, gain in _measured(recs, minimise)
+              if s.training is not None and s.training.expected_loss]
     if not ratios:
         return {r.number: overall for r in screened}
     scale = [statistics.median(x[i] for x in ratios) for i in range(len(minimise))]
